@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# One-time (idempotent) setup: system libraries when missing, Python 3.12 virtual environment in .venv,
+# and the project with its test, robot and LIBERO extras. Re-runs are fast: nothing is redone unless
+# pyproject.toml changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+have_lib() { ldconfig -p | grep -q "$1"; }
+have_lib libEGL.so.1      || need_apt+=(libegl1)
+have_lib libOSMesa.so     || need_apt+=(libosmesa6)
+have_lib libGL.so.1       || need_apt+=(libgl1)
+have_lib libusb-1.0.so.0  || need_apt+=(libusb-1.0-0)
+ls /usr/lib/x86_64-linux-gnu/dri/swrast_dri.so >/dev/null 2>&1 || ls /usr/lib/*/dri/*swrast* >/dev/null 2>&1 || need_apt+=(libgl1-mesa-dri)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "[setup] installing system packages: ${need_apt[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+find_python() {
+  for cand in python3.12 "$HOME"/.pyenv/versions/3.12*/bin/python3.12 /usr/bin/python3.12 /usr/local/bin/python3.12; do
+    if command -v "$cand" >/dev/null 2>&1 && "$cand" -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null; then
+      echo "$cand"; return 0
+    fi
+  done
+  return 1
+}
+
+stamp=.venv/.installed-$(sha1sum pyproject.toml | cut -c1-12)
+if [ ! -f "$stamp" ]; then
+  if [ ! -x .venv/bin/python ]; then
+    PY=$(find_python) || { echo "[setup] Python 3.12 not found: install it (LeRobot 0.6 needs 3.12), e.g. 'pyenv install 3.12' or 'apt install python3.12-venv'." >&2; exit 1; }
+    echo "[setup] creating .venv with $PY"
+    "$PY" -m venv .venv
+  fi
+  .venv/bin/python -m pip install -q --disable-pip-version-check uv==0.13.8
+  echo "[setup] installing the project and its pinned dependencies (torch is a ~3 GB download the first time)"
+  .venv/bin/uv pip install --python .venv/bin/python -q -e ".[robot,libero,dev]"
+  rm -f .venv/.installed-*; touch "$stamp"
+fi
+echo "[setup] ready: .venv ($(.venv/bin/python --version))"

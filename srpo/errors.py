@@ -1,0 +1,9 @@
+"""Errors whose message is meant for the user: what went wrong and what to do about it."""
+
+
+class UserFacingError(Exception):
+    """Bad input or environment; the CLI prints the message (which says what to do) without a traceback."""
+
+
+class StoreError(UserFacingError):
+    """An episode store is missing, malformed, read-only, full, or asked for something it does not hold."""

@@ -1,0 +1,107 @@
+"""The episode store's layout (the **contract** in DESIGN.md; the user-facing description is datasets/README.md).
+
+A store is a Zarr group written in zarr format 2 (so zarr-python 2 tools such as diffusion_policy and UMI read
+it) in the UMI replay-buffer style:
+
+    <store>/
+      data/<key>            every array shares the time axis; episodes are concatenated
+      meta/episode_ends     int64 cumulative ends; extending it is the commit of an episode
+      meta/success          int8 per episode: 1 success, 0 failure, -1 not labelled yet
+      meta/task_index       int32 per episode, index into meta.attrs["tasks"]
+      meta/source           int8 per episode, index into SOURCES
+      meta/start_time       float64 per episode, UNIX seconds
+      meta/status           int8 per episode, index into STATUSES
+      derived/<run>/...     values computed from the recording (progress, advantages, weights) + provenance
+
+Root attrs hold the schema version, control rate, robot, action space and the cameras' calibration.
+"""
+
+from dataclasses import asdict, dataclass, field
+
+import numcodecs
+import numpy as np
+
+SCHEMA_VERSION = 1
+
+SOURCES = ("teleop", "policy", "sim", "rosbag")
+STATUSES = ("complete", "incomplete", "aborted")  # incomplete: recovered after a crash; aborted: camera/arm fault
+UNLABELLED = -1
+
+# Blosc for images: chosen by benchmarks/store_write.py (see docs/benchmarks.md). uint8 pixels have itemsize 1,
+# so shuffling does nothing; lz4 at level 5 keeps compression ~an order of magnitude under the frame budget.
+IMAGE_COMPRESSOR = numcodecs.Blosc(cname="lz4", clevel=5, shuffle=numcodecs.Blosc.NOSHUFFLE)
+LOWDIM_COMPRESSOR = numcodecs.Blosc(cname="zstd", clevel=3, shuffle=numcodecs.Blosc.SHUFFLE)
+LOWDIM_CHUNK = 1024  # steps per chunk for state/action/timestamp arrays
+
+
+@dataclass(frozen=True)
+class CameraSpec:
+    """One camera stream: its image size and what is known of its calibration."""
+
+    name: str  # "camera0", "camera1", ... (UMI style; the key prefix of its arrays)
+    height: int  # image rows
+    width: int  # image columns
+    depth: bool = False  # also record an aligned uint16 depth image (millimetres)
+    serial: str | None = None  # device serial (RealSense) or a stable id (sim camera name)
+    intrinsics: dict | None = None  # {"fx","fy","cx","cy","distortion":[...],"model":...} in pixels
+    extrinsics: dict | None = None  # {"frame": "base"|"ee", "T": 4x4 list}: camera pose in that frame
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    """What a new store records; written into the root attrs."""
+
+    cameras: tuple[CameraSpec, ...]  # the camera streams, in camera0..N order
+    action_dim: int = 7  # length of the commanded action vector
+    joint_dim: int = 7  # xArm 7 joints
+    control_rate_hz: float = 30.0  # rate at which steps are recorded
+    robot: str = "ufactory_xarm7"  # robot model
+    action_space: str = "eef_delta_pos(3)+axis_angle(3)+gripper(1)"  # how to read `action`
+    calibration: dict = field(default_factory=dict)  # calibration files in use (issue: calibration)
+
+    def to_attrs(self) -> dict:
+        attrs = asdict(self)
+        attrs["cameras"] = [asdict(c) for c in self.cameras]
+        return {"schema_version": SCHEMA_VERSION, **attrs}
+
+    @classmethod
+    def from_attrs(cls, attrs: dict) -> "StoreConfig":
+        cams = tuple(CameraSpec(**c) for c in attrs["cameras"])
+        keys = ("action_dim", "joint_dim", "control_rate_hz", "robot", "action_space", "calibration")
+        return cls(cameras=cams, **{k: attrs[k] for k in keys if k in attrs})
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    """dtype and per-step shape of one data array."""
+
+    dtype: np.dtype
+    shape: tuple[int, ...]
+    image: bool = False
+
+
+def data_keys(config: StoreConfig) -> dict[str, KeySpec]:
+    """Every `data/` array a store with this config holds, with its dtype and per-step shape."""
+    keys: dict[str, KeySpec] = {}
+    for cam in config.cameras:
+        keys[f"{cam.name}_rgb"] = KeySpec(np.dtype(np.uint8), (cam.height, cam.width, 3), image=True)
+        if cam.depth:
+            keys[f"{cam.name}_depth"] = KeySpec(np.dtype(np.uint16), (cam.height, cam.width), image=True)
+        keys[f"{cam.name}_timestamp"] = KeySpec(np.dtype(np.float64), ())  # capture time of the paired frame
+    keys["robot0_joint_pos"] = KeySpec(np.dtype(np.float32), (config.joint_dim,))
+    keys["robot0_eef_pos"] = KeySpec(np.dtype(np.float32), (3,))  # metres, base frame
+    keys["robot0_eef_rot_axis_angle"] = KeySpec(np.dtype(np.float32), (3,))
+    keys["robot0_gripper_width"] = KeySpec(np.dtype(np.float32), (1,))  # metres
+    keys["action"] = KeySpec(np.dtype(np.float32), (config.action_dim,))
+    # control-tick time; written last in every flush, so a finite value marks a fully written step
+    keys["timestamp"] = KeySpec(np.dtype(np.float64), ())
+    return keys
+
+
+META_ARRAYS: dict[str, np.dtype] = {
+    "success": np.dtype(np.int8),
+    "task_index": np.dtype(np.int32),
+    "source": np.dtype(np.int8),
+    "start_time": np.dtype(np.float64),
+    "status": np.dtype(np.int8),
+}
