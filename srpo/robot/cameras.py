@@ -127,13 +127,14 @@ class SimCamera(Camera):
         self._count = 0
 
     def connect(self) -> None:
-        """Nothing to open; the GL context is made by the first read, in the thread that renders."""
-
-    def read(self) -> Frame:
+        """Make the GL context; call it from the thread that will render (ThreadedCamera does)."""
         import mujoco
 
         if self._renderer is None:
             self._renderer = mujoco.Renderer(self.arm.model, self.height, self.width)
+
+    def read(self) -> Frame:
+        self.connect()
         with self.arm.lock:
             self._renderer.update_scene(self.arm.data, camera=self.camera)
             stamp = float(self.arm.data.time)

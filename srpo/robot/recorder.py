@@ -94,7 +94,8 @@ class EpisodeRecorder:
                 step[f"{name}_depth"] = frame.depth
             step[f"{name}_timestamp"] = frame.timestamp
             self.result.frame_indices[name].append(frame.index)
-        step["_obs_age_s"] = time.monotonic() - now  # time spent gathering: the state is this old at the latest
+        # in real time the state ages while frames are gathered; simulated time stands still meanwhile
+        step["_obs_age_s"] = time.monotonic() - now if self.config.realtime else 0.0
         return step
 
     def tick(self) -> bool:
@@ -104,6 +105,7 @@ class EpisodeRecorder:
         result = self.result
         result.tick_times.append(time.monotonic())
         try:
+            stamp = self.clock()  # the tick's time: when its observation was taken
             step = self.observe()
             age = step.pop("_obs_age_s")
             raw = self.source.act(step)
@@ -112,7 +114,7 @@ class EpisodeRecorder:
                 raise SafetyStop(f"safety stop: {self.safety.stop_reason}")
             self.arm.send_action(action)
             if self.writer is not None:
-                self.writer.add_step({**step, "action": action, "timestamp": self.clock()})
+                self.writer.add_step({**step, "action": action, "timestamp": stamp})
         except (CameraError, ArmError) as err:
             self._end("aborted", f"{type(err).__name__}: {err}")
             return False
