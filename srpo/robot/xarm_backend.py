@@ -38,9 +38,21 @@ class XArmConfig:
     gripper_deadband: float = 0.02  # closure change below which no new gripper command is sent
 
 
+def _sdk_module(name: str):
+    """Import an xarm-python-sdk module quietly (the SDK prints its version and has invalid escapes)."""
+    import contextlib
+    import importlib
+    import io
+    import warnings
+
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        return importlib.import_module(name)
+
+
 def _api_code_name(code: int) -> str:
     try:
-        from xarm.x3.code import APIState
+        APIState = _sdk_module("xarm.x3.code").APIState
     except ImportError:
         return f"code {code}"
     names = {v: k for k, v in vars(APIState).items() if k.isupper() and isinstance(v, int)}
@@ -49,7 +61,8 @@ def _api_code_name(code: int) -> str:
 
 def _controller_error_text(error: int, warn: int) -> str:
     try:
-        from xarm.core.config.x_code import ControllerError, ControllerWarn
+        codes = _sdk_module("xarm.core.config.x_code")
+        ControllerError, ControllerWarn = codes.ControllerError, codes.ControllerWarn
     except ImportError:
         return f"controller error {error}, warn {warn}"
     parts = []
@@ -97,7 +110,7 @@ class XArmBackend(Arm):
         c = self.config
         if self._factory is None:
             try:
-                from xarm.wrapper import XArmAPI
+                XArmAPI = _sdk_module("xarm.wrapper").XArmAPI
             except ImportError as err:
                 raise XArmError("the xarm backend needs xarm-python-sdk: pip install 'srpo[robot]'") from err
             self._factory = lambda ip: XArmAPI(ip, is_radian=True)
