@@ -8,6 +8,8 @@ never touched. `EpisodeRecorder` is driven tick by tick (the ROS node calls tick
 `run_episode` is the one-process loop.
 """
 
+import queue
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,6 +47,38 @@ class EpisodeResult:
     frame_indices: dict[str, list[int]] = field(default_factory=dict)  # camera frame counter paired per tick
 
 
+class BackgroundWriter:
+    """Hands steps to the episode writer in a thread so that disk flushes never stall the control tick."""
+
+    def __init__(self, writer: EpisodeWriter):
+        self.writer = writer
+        self._queue: queue.Queue = queue.Queue()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True, name="episode-writer")
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (step := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self.writer.add_step(step)
+                except BaseException as err:  # noqa: BLE001 - re-raised in the control thread
+                    self._error = err
+
+    def add_step(self, step: dict) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(step)
+
+    def drain(self) -> EpisodeWriter:
+        """Wait until every queued step is written; returns the writer for commit/abort."""
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self.writer
+
+
 class EpisodeRecorder:
     """Records episodes from an arm, its cameras and an action source into a store (or nowhere, store=None)."""
 
@@ -76,6 +110,8 @@ class EpisodeRecorder:
         self.label = None
         self._success_ticks, self._done_ticks = -1, 0
         self.writer = self.store.recorder(task=task, source=source_name) if self.store is not None else None
+        if self.writer is not None and self.config.realtime:
+            self.writer = BackgroundWriter(self.writer)
         self.result = EpisodeResult(-1, 0, None, "running",
                                     frame_indices={name: [] for name in self.cameras})
 
@@ -165,6 +201,8 @@ class EpisodeRecorder:
         elif self.label is None and self.success_fn is not None and result.status == "complete":
             self.label = self.success_fn() or self._success_ticks >= 0
         result.success = self.label if result.status == "complete" else None
+        if isinstance(self.writer, BackgroundWriter):
+            self.writer = self.writer.drain()
         if self.writer is not None:
             if result.status == "aborted":
                 result.index = self.writer.abort(result.reason)
