@@ -116,6 +116,14 @@ class KeyboardTeleop(Teleop):
 
         self.step = step
         self.stream = stream or sys.stdin
+        if stream is None and sys.stdin.isatty():
+            import atexit
+            import termios
+            import tty
+
+            saved = termios.tcgetattr(sys.stdin)
+            tty.setcbreak(sys.stdin)  # one key at a time, no Enter needed
+            atexit.register(termios.tcsetattr, sys.stdin, termios.TCSADRAIN, saved)
         self._keys: list[str] = []
         self._events: list[str] = []
         self._gripper = 0.0

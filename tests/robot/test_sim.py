@@ -107,3 +107,17 @@ def test_clean_expert_solves_both_tasks():
 def test_noisy_expert_succeeds_on_most_and_fails_on_some():
     outcomes = _run_expert("lift", 0.7, 12, seed=11)
     assert 0.5 <= np.mean(outcomes) < 1.0, outcomes
+
+
+def test_keyboard_teleop_keys_deadman_and_events():
+    import io
+    import time
+
+    from srpo.robot.teleop import KeyboardTeleop
+
+    kb = KeyboardTeleop(step=0.01, stream=io.StringIO("wwd ry"))
+    time.sleep(0.1)
+    action = kb.act({})
+    np.testing.assert_allclose(action, [0.02, -0.01, 0.01, 0, 0, 0, 1.0])
+    assert kb.events() == ["success"]
+    assert kb.act({}) is None  # nothing pressed since: deadman holds
