@@ -58,7 +58,7 @@ def _arm_xml() -> str:
       <body name="hand" pos="0 0 0" gravcomp="1">
         <inertial pos="0 0 0.08" mass="0.8" diaginertia="0.002 0.002 0.001"/>
         <geom class="hand" type="box" size="0.03 0.055 0.02" pos="0 0 0.09" rgba="0.2 0.2 0.2 1"/>
-        <camera name="wrist" pos="0.07 0 0.06" xyaxes="0 -1 0 -0.5 0 -0.87" fovy="75"/>
+        <camera name="wrist" pos="0.1 0 0.1" xyaxes="0 -1 0 -0.707 0 -0.707" fovy="80"/>
         <site name="tcp" pos="0 0 {TCP_OFFSET}" size="0.005" rgba="1 0 0 0"/>
         <body name="left_finger" pos="0 0 0" gravcomp="1">
           <inertial pos="0 0.01 0.15" mass="0.05" diaginertia="1e-5 1e-5 1e-5"/>
@@ -105,7 +105,7 @@ def scene_xml(options: SceneOptions = SceneOptions()) -> str:
     <geom name="floor" type="plane" size="3 3 0.1" pos="0 0 -0.75" rgba="0.3 0.3 0.32 1"/>
     <geom name="table" type="box" size="0.45 0.5 0.02" pos="0.4 0 -0.02" material="table"/>
     <geom class="link" type="cylinder" size="0.06 0.06" pos="0 0 0.06"/>
-    <camera name="front" pos="1.15 0 0.55" xyaxes="0 1 0 -0.45 0 0.89" fovy="50"/>
+    <camera name="front" pos="0.95 0 0.45" xyaxes="0 1 0 -0.625 0 0.78" fovy="55"/>
     {_arm_xml()}
     <body name="cube" pos="0.45 0 {CUBE_HALF}">
       <freejoint name="cube"/>
