@@ -1,6 +1,6 @@
 """How store observations become LeRobot policy inputs: the one mapping both training export and deployment use.
 
-    observation.state            = concat(state keys), float32      (default STATE_KEYS, 14 values)
+    observation.state            = concat(state keys), float32      (default STATE_KEYS, 11 values)
     observation.images.<camera>  = <camera>_rgb, uint8 H x W x 3   (camera0, camera1, ...)
     action                       = the store's `action` (ACTION_SPACE, 7 values)
 
@@ -12,9 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from srpo.robot.arm import ROBOT_KEYS
-
-STATE_KEYS: tuple[str, ...] = ROBOT_KEYS  # joint_pos(7) + eef_pos(3) + eef_rot_axis_angle(3) + gripper_width(1)
+# joint_pos(7) + eef_pos(3) + gripper_width(1). The tool's axis-angle is left out: the joints already fix the
+# orientation, and axis-angle jumps between +pi and -pi exactly where a downward-pointing tool sits.
+STATE_KEYS: tuple[str, ...] = ("robot0_joint_pos", "robot0_eef_pos", "robot0_gripper_width")
+KEY_DIMS = {"robot0_joint_pos": 7, "robot0_eef_pos": 3, "robot0_eef_rot_axis_angle": 3, "robot0_gripper_width": 1}
 IO_FILE = "srpo_io.json"
 IMAGE_PREFIX = "observation.images."
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from srpo.errors import UserFacingError
-from srpo.robot.policy_io import IMAGE_PREFIX, policy_observation, read_state_keys
+from srpo.robot.policy_io import IMAGE_PREFIX, KEY_DIMS, policy_observation, read_state_keys
 from srpo.robot.teleop import Teleop
 
 
@@ -62,6 +62,12 @@ class LoadedPolicy:
             raise UserFacingError(f"{path} lacks LeRobot's processor files (policy_preprocessor.json); save "
                                   "them with preprocessor.save_pretrained(dir) next to the policy") from err
         self.state_keys = read_state_keys(path)
+        state = cfg.input_features.get("observation.state")
+        want = sum(KEY_DIMS[k] for k in self.state_keys)
+        if state is not None and state.shape[0] != want:
+            raise UserFacingError(f"{path} expects a {state.shape[0]}-value observation.state but the state keys "
+                                  f"{list(self.state_keys)} give {want}; write the keys used in training with "
+                                  "srpo.robot.policy_io.write_io(checkpoint, keys)")
         overrides = dict(config.camera_map)
         self.image_features = {name: overrides.get(name[len(IMAGE_PREFIX):], name[len(IMAGE_PREFIX):])
                                for name in cfg.input_features if name.startswith(IMAGE_PREFIX)}

@@ -15,7 +15,7 @@ def save_tiny_act(path, image_shape=(3, 96, 128), cameras=("camera0", "camera1")
     from lerobot.policies.factory import make_pre_post_processors
 
     torch.manual_seed(0)
-    state_dim = 14  # STATE_KEYS: joints 7 + eef pos 3 + axis-angle 3 + gripper 1
+    state_dim = 11  # STATE_KEYS: joints 7 + eef pos 3 + gripper 1
     inputs = {"observation.state": PolicyFeature(FeatureType.STATE, (state_dim,))}
     for cam in cameras:
         inputs[f"observation.images.{cam}"] = PolicyFeature(FeatureType.VISUAL, image_shape)
