@@ -48,7 +48,11 @@ def _deploy(args) -> int:
     rate = results.success_rate
     n = len(results.episodes)
     aborted = sum(r.status == "aborted" for r in results.episodes)
-    print(f"success rate {rate:.3f} over {n} episodes ({aborted} aborted) in {results.seconds:.1f} s")
+    if rate != rate:  # NaN: a real arm has no success predicate
+        print(f"ran {n} episodes ({aborted} aborted) in {results.seconds:.1f} s; no success labels on a real arm: "
+              "record with --out and label the episodes with `srpo data`")
+    else:
+        print(f"success rate {rate:.3f} over {n} episodes ({aborted} aborted) in {results.seconds:.1f} s")
     return 0
 
 

@@ -83,9 +83,14 @@ def build_rig(config: RigConfig) -> tuple[Arm, dict, object]:
         cameras = {f"camera{i}": SimCamera(arm, name) for i, name in enumerate(SIM_CAMERAS)}
         return arm, cameras, arm.success
     if config.backend == "xarm":
+        import warnings
+
         from srpo.robot.cameras import RealSenseCamera, ThreadedCamera
         from srpo.robot.xarm_backend import XArmBackend, XArmConfig
 
+        if config.control_rate_hz < 100:
+            warnings.warn(f"xArm servo mode wants a steady 100-250 Hz stream; {config.control_rate_hz} Hz will "
+                          "move in visible steps (pass --rate 100)", stacklevel=2)
         arm = XArmBackend(XArmConfig(ip=config.xarm_ip, control_rate_hz=config.control_rate_hz))
         serials = config.realsense_serials or (None,)
         cameras = {f"camera{i}": ThreadedCamera(RealSenseCamera(serial, config.camera_height, config.camera_width),
@@ -186,6 +191,8 @@ def record_episodes(config: RecordConfig, progress: bool = True) -> Path:
     """Record `config.episodes` episodes into `config.out`; returns the store path."""
     if config.episodes < 1:
         raise UserFacingError("--episodes must be at least 1")
+    if config.teleop == "expert" and config.backend != "sim":
+        raise UserFacingError("the scripted expert needs the simulator; use --teleop keyboard|spacemouse")
     _instruction(config)
     arm, cameras, success_fn = build_rig(config)
     calibration = _load_calibration(config.calibration)

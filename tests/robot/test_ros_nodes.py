@@ -10,6 +10,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PKG = ROOT / "robot_ws" / "src" / "srpo_ros"
 
+pytestmark = pytest.mark.ros
 rclpy = pytest.importorskip("rclpy", reason="rclpy (ROS 2 Jazzy) is not installed here; node tests need it")
 sys.path.insert(0, str(PKG))
 
