@@ -1,0 +1,197 @@
+"""The real xArm 7 through UFACTORY's xarm-python-sdk (`XArmAPI`), behind the Arm interface.
+
+connect(): clear errors and warnings, enable motion, apply the controller's own safety settings (collision
+sensitivity, reduced mode with a TCP speed limit and a TCP boundary box), enter servo mode (mode 1) and
+enable the gripper. send_action() integrates the action onto the commanded tool pose and streams it with
+set_servo_cartesian_aa; servo mode wants this at a steady 100-250 Hz in small steps (the safety filter's
+step limit keeps them small). Every SDK return code is checked; a non-zero code or a controller error
+becomes an XArmError naming the SDK's own description and what to do. disconnect() stops the arm.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from srpo.robot.arm import ACTION_DIM, Arm, ArmError
+
+GRIPPER_PULSE_OPEN = 850  # xArm Gripper position when fully open (pulses)
+GRIPPER_MAX_WIDTH = 0.085  # m between the fingers at GRIPPER_PULSE_OPEN
+
+
+class XArmError(ArmError):
+    """The xArm controller or SDK reported a problem."""
+
+
+@dataclass(frozen=True)
+class XArmConfig:
+    """Connection and controller-side safety settings of a real xArm 7."""
+
+    ip: str = "192.168.1.185"  # controller IP address
+    control_rate_hz: float = 100.0  # servo stream rate the caller keeps (100-250 Hz recommended)
+    collision_sensitivity: int = 3  # 0 (off) .. 5 (most sensitive)
+    max_tcp_speed_mm_s: float = 250.0  # reduced-mode TCP speed limit
+    tcp_boundary_mm: tuple[float, float, float, float, float, float] = (750, 200, 400, -400, 550, 5)
+    # ^ reduced-mode box [x_max, x_min, y_max, y_min, z_max, z_min] in mm, base frame
+    use_gripper: bool = True  # drive the xArm Gripper
+    gripper_speed: int = 3000  # gripper speed (pulses/s)
+    gripper_deadband: float = 0.02  # closure change below which no new gripper command is sent
+
+
+def _sdk_module(name: str):
+    """Import an xarm-python-sdk module quietly (the SDK prints its version and has invalid escapes)."""
+    import contextlib
+    import importlib
+    import io
+    import warnings
+
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        return importlib.import_module(name)
+
+
+def _api_code_name(code: int) -> str:
+    try:
+        APIState = _sdk_module("xarm.x3.code").APIState
+    except ImportError:
+        return f"code {code}"
+    names = {v: k for k, v in vars(APIState).items() if k.isupper() and isinstance(v, int)}
+    return f"{names.get(code, 'UNKNOWN')} ({code})"
+
+
+def _controller_error_text(error: int, warn: int) -> str:
+    try:
+        codes = _sdk_module("xarm.core.config.x_code")
+        ControllerError, ControllerWarn = codes.ControllerError, codes.ControllerWarn
+    except ImportError:
+        return f"controller error {error}, warn {warn}"
+    parts = []
+    if error:
+        info = ControllerError(error)
+        parts.append(f"controller error C{error}: {info.title['en']}. {info.description['en']}".strip())
+    if warn:
+        parts.append(f"controller warning W{warn}: {ControllerWarn(warn).title['en']}")
+    return "; ".join(parts)
+
+
+class XArmBackend(Arm):
+    """A real xArm 7 (7 joints, xArm Gripper). `api_factory(ip)` returns an XArmAPI (tests pass a double)."""
+
+    name = "xarm"
+
+    def __init__(self, config: XArmConfig = XArmConfig(), api_factory=None):
+        self.config = config
+        self._factory = api_factory
+        self.api = None
+        self.target_pos = np.zeros(3)  # commanded tool position, m
+        self.target_rot = Rotation.identity()
+        self._gripper_sent: float | None = None
+
+    @property
+    def is_connected(self) -> bool:
+        return self.api is not None and bool(getattr(self.api, "connected", False))
+
+    def _check(self, code, what: str) -> None:
+        code = code[0] if isinstance(code, tuple | list) else code
+        if code == 0:
+            return
+        detail = ""
+        if self.api is not None:
+            error, warn = getattr(self.api, "error_code", 0), getattr(self.api, "warn_code", 0)
+            if error or warn:
+                detail = "; " + _controller_error_text(error, warn)
+        hint = {-1: "check the network cable and the controller IP",
+                -2: "the arm is not enabled: connect() again",
+                1: "clear it in UFactory Studio or restart the episode (connect() clears errors)",
+                -9: "release the emergency stop and reconnect"}.get(code, "see the xArm API code table")
+        raise XArmError(f"xArm {what} failed: {_api_code_name(code)}{detail}; {hint}")
+
+    def connect(self) -> None:
+        c = self.config
+        if self._factory is None:
+            try:
+                XArmAPI = _sdk_module("xarm.wrapper").XArmAPI
+            except ImportError as err:
+                raise XArmError("the xarm backend needs xarm-python-sdk: pip install 'srpo[robot]'") from err
+            self._factory = lambda ip: XArmAPI(ip, is_radian=True)
+        self.api = self._factory(c.ip)
+        api = self.api
+        if not getattr(api, "connected", False):
+            raise XArmError(f"could not reach the xArm controller at {c.ip}; check the IP and the network")
+        api.clean_warn()
+        api.clean_error()
+        self._check(api.motion_enable(enable=True), "motion_enable")
+        self._check(api.set_collision_sensitivity(c.collision_sensitivity), "set_collision_sensitivity")
+        self._check(api.set_reduced_max_tcp_speed(c.max_tcp_speed_mm_s), "set_reduced_max_tcp_speed")
+        self._check(api.set_reduced_tcp_boundary(list(c.tcp_boundary_mm)), "set_reduced_tcp_boundary")
+        self._check(api.set_reduced_mode(True), "set_reduced_mode")
+        self._check(api.set_mode(1), "set_mode(1) (servo mode)")
+        self._check(api.set_state(0), "set_state(0)")
+        if c.use_gripper:
+            self._check(api.set_gripper_mode(0), "set_gripper_mode")
+            self._check(api.set_gripper_enable(True), "set_gripper_enable")
+            self._check(api.set_gripper_speed(c.gripper_speed), "set_gripper_speed")
+        code, pose = api.get_position_aa(is_radian=True)
+        self._check(code, "get_position_aa")
+        self.target_pos = np.asarray(pose[:3], dtype=np.float64) / 1000.0
+        self.target_rot = Rotation.from_rotvec(pose[3:6])
+        self._gripper_sent = None
+
+    def _raise_on_fault(self) -> None:
+        error, warn = getattr(self.api, "error_code", 0), getattr(self.api, "warn_code", 0)
+        if error:
+            raise XArmError(_controller_error_text(error, warn) + "; the arm stopped: clear the cause, then reconnect")
+
+    def get_observation(self) -> dict[str, np.ndarray | float]:
+        import time
+
+        if self.api is None:
+            raise XArmError("xArm is not connected; call connect() first")
+        self._raise_on_fault()
+        code, angles = self.api.get_servo_angle(is_radian=True)
+        self._check(code, "get_servo_angle")
+        code, pose = self.api.get_position_aa(is_radian=True)
+        self._check(code, "get_position_aa")
+        width = np.nan
+        if self.config.use_gripper:
+            code, pulse = self.api.get_gripper_position()
+            self._check(code, "get_gripper_position")
+            width = float(pulse) / GRIPPER_PULSE_OPEN * GRIPPER_MAX_WIDTH
+        return {
+            "robot0_joint_pos": np.asarray(angles[:7], dtype=np.float32),
+            "robot0_eef_pos": (np.asarray(pose[:3], dtype=np.float64) / 1000.0).astype(np.float32),
+            "robot0_eef_rot_axis_angle": np.asarray(pose[3:6], dtype=np.float32),
+            "robot0_gripper_width": np.array([width], dtype=np.float32),
+            "robot_timestamp": time.time(),
+        }
+
+    def send_action(self, action: np.ndarray) -> np.ndarray:
+        if self.api is None:
+            raise XArmError("xArm is not connected; call connect() first")
+        action = np.asarray(action, dtype=np.float64)
+        if action.shape != (ACTION_DIM,) or not np.all(np.isfinite(action)):
+            raise XArmError(f"refusing a non-finite or mis-shaped action {action!r}")
+        self._raise_on_fault()
+        self.target_pos = self.target_pos + action[:3]
+        self.target_rot = Rotation.from_rotvec(action[3:6]) * self.target_rot
+        pose = [*(self.target_pos * 1000.0), *self.target_rot.as_rotvec()]
+        self._check(self.api.set_servo_cartesian_aa(pose, is_radian=True), "set_servo_cartesian_aa")
+        closure = float(np.clip(action[6], 0.0, 1.0))
+        if self.config.use_gripper and (self._gripper_sent is None
+                                        or abs(closure - self._gripper_sent) > self.config.gripper_deadband):
+            pulse = (1.0 - closure) * GRIPPER_PULSE_OPEN
+            self._check(self.api.set_gripper_position(pulse, wait=False), "set_gripper_position")
+            self._gripper_sent = closure
+        return action.astype(np.float32)
+
+    def disconnect(self) -> None:
+        """Stop motion (state 4), leave servo mode, close the connection. Safe to call twice."""
+        api, self.api = self.api, None
+        if api is None:
+            return
+        try:
+            api.set_state(4)
+            api.set_mode(0)
+            api.set_state(0)
+        finally:
+            api.disconnect()

@@ -1,0 +1,51 @@
+"""Robot-area fixtures: a tiny random LeRobot ACT checkpoint (real classes, no downloads)."""
+
+import numpy as np
+import pytest
+
+from srpo.robot.arm import ACTION_DIM
+
+
+def save_tiny_act(path, image_shape=(3, 96, 128), cameras=("camera0", "camera1"), chunk=8) -> str:
+    """A randomly initialised ACT with tiny dimensions, saved with its pre/post processors."""
+    import torch
+    from lerobot.configs.types import FeatureType, PolicyFeature
+    from lerobot.policies.act.configuration_act import ACTConfig
+    from lerobot.policies.act.modeling_act import ACTPolicy
+    from lerobot.policies.factory import make_pre_post_processors
+
+    torch.manual_seed(0)
+    state_dim = 11  # STATE_KEYS: joints 7 + eef pos 3 + gripper 1
+    inputs = {"observation.state": PolicyFeature(FeatureType.STATE, (state_dim,))}
+    for cam in cameras:
+        inputs[f"observation.images.{cam}"] = PolicyFeature(FeatureType.VISUAL, image_shape)
+    cfg = ACTConfig(
+        input_features=inputs,
+        output_features={"action": PolicyFeature(FeatureType.ACTION, (ACTION_DIM,))},
+        chunk_size=chunk, n_action_steps=chunk, dim_model=32, n_heads=2, dim_feedforward=64,
+        n_encoder_layers=1, n_decoder_layers=1, use_vae=False, pretrained_backbone_weights=None, device="cpu",
+    )
+    policy = ACTPolicy(cfg)
+    stats = {
+        "observation.state": {"mean": torch.zeros(state_dim), "std": torch.ones(state_dim)},
+        # action scale like the expert's: ~5 mm steps, gripper in [0, 1]
+        "action": {"mean": torch.tensor([0, 0, 0, 0, 0, 0, 0.5]),
+                   "std": torch.tensor([0.005, 0.005, 0.005, 0.01, 0.01, 0.01, 0.5])},
+    }
+    for cam in cameras:
+        stats[f"observation.images.{cam}"] = {"mean": torch.full((3, 1, 1), 0.5), "std": torch.full((3, 1, 1), 0.25)}
+    pre, post = make_pre_post_processors(cfg, dataset_stats=stats)
+    policy.save_pretrained(path)
+    pre.save_pretrained(path)
+    post.save_pretrained(path)
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def tiny_act(tmp_path_factory) -> str:
+    return save_tiny_act(tmp_path_factory.mktemp("tiny_act"))
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)

@@ -1,0 +1,27 @@
+"""The ROS 2 package is a well-formed ament_python package; checked without ROS."""
+
+import ast
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PKG = ROOT / "robot_ws" / "src" / "srpo_ros"
+NODES = ("arm_node", "camera_node", "teleop_node", "recorder_node", "policy_node")
+
+
+def test_ament_python_package_layout():
+    xml = ET.parse(PKG / "package.xml").getroot()
+    assert xml.find("name").text == "srpo_ros"
+    assert xml.find("export/build_type").text == "ament_python"
+    deps = {e.text for e in xml.findall("exec_depend")}
+    assert {"rclpy", "std_msgs", "std_srvs", "sensor_msgs", "geometry_msgs"} <= deps
+    assert (PKG / "resource" / "srpo_ros").is_file() and (PKG / "setup.cfg").is_file()
+    setup_src = (PKG / "setup.py").read_text()
+    for node in NODES:
+        assert f"{node} = {{PACKAGE}}.{node}:main" in setup_src
+        tree = ast.parse((PKG / "srpo_ros" / f"{node}.py").read_text())
+        assert any(isinstance(n, ast.FunctionDef) and n.name == "main" for n in tree.body)
+    assert not (ROOT / "launch" / "__init__.py").exists()  # ROS 2 has a `launch` package
+    for launch_file in ("teleop_record.launch.py", "deploy_policy.launch.py"):
+        tree = ast.parse((ROOT / "launch" / launch_file).read_text())
+        assert any(isinstance(n, ast.FunctionDef) and n.name == "generate_launch_description" for n in tree.body)
