@@ -5,3 +5,7 @@ Pose convention everywhere: ``T_a_b`` is a 4x4 homogeneous matrix giving the pos
 z forward); distances are metres.
 """
 
+
+from calibration.io import RecorderCalibration, load_calibration
+
+__all__ = ["RecorderCalibration", "load_calibration"]
