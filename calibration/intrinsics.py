@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 
 from calibration.board import Detection
+from calibration.geometry import make_T
 from srpo.errors import UserFacingError
 
 
@@ -65,6 +66,13 @@ def calibrate_intrinsics(
             "Check the board settings (--squares-x/--squares-y/--dictionary) match the print, light it evenly, "
             "and capture more views"
         )
+    spread = tilt_spread_deg(found, image_size)
+    if spread < min_tilt_spread_deg:
+        raise UserFacingError(
+            f"all board views are (nearly) parallel: their planes differ by at most {spread:.1f} deg, so the focal "
+            f"length cannot be recovered. Capture views with the board tilted by {min_tilt_spread_deg:.0f}+ deg in "
+            "different directions"
+        )
     try:
         rms, K, dist, rvecs, tvecs = cv2.calibrateCamera(
             [d.object_points for d in found],
@@ -76,19 +84,7 @@ def calibrate_intrinsics(
         )
     except cv2.error as err:
         raise UserFacingError(f"OpenCV could not calibrate from these views ({err.err}); tilt the board more") from err
-    board_poses = []
-    for rvec, tvec in zip(rvecs, tvecs):
-        T = np.eye(4)
-        T[:3, :3] = cv2.Rodrigues(rvec)[0]
-        T[:3, 3] = tvec.reshape(3)
-        board_poses.append(T)
-    spread = max_normal_angle_deg([T[:3, 2] for T in board_poses])
-    if spread < min_tilt_spread_deg:
-        raise UserFacingError(
-            f"all board views are (nearly) parallel: their planes differ by at most {spread:.1f} deg, so the focal "
-            f"length cannot be recovered. Capture views with the board tilted by {min_tilt_spread_deg:.0f}+ deg in "
-            "different directions"
-        )
+    board_poses = [make_T(cv2.Rodrigues(rvec)[0], tvec) for rvec, tvec in zip(rvecs, tvecs)]
     intrinsics = Intrinsics(
         width=width,
         height=height,
@@ -102,6 +98,25 @@ def calibrate_intrinsics(
         n_views=len(found),
     )
     return intrinsics, board_poses
+
+
+def tilt_spread_deg(detections: list[Detection], image_size: tuple[int, int]) -> float:
+    """Largest angle between the board planes of any two views, measured with a rough pinhole guess.
+
+    Checked before fitting: with parallel board planes calibrateCamera returns a confident but wrong focal
+    length, and board poses computed with that result no longer show the views were parallel. A guess of
+    f = the larger image side is within a factor of ~2 for ordinary lenses, which keeps parallel views
+    within a few degrees of each other and tilted ones far apart.
+    """
+    width, height = image_size
+    f = float(max(width, height))
+    K = np.array([[f, 0.0, width / 2], [0.0, f, height / 2], [0.0, 0.0, 1.0]])
+    normals = []
+    for d in detections:
+        ok, rvec, _ = cv2.solvePnP(d.object_points, d.image_points, K, None)
+        if ok:
+            normals.append(cv2.Rodrigues(rvec)[0][:, 2])
+    return max_normal_angle_deg(normals)
 
 
 def max_normal_angle_deg(normals: list[np.ndarray]) -> float:
