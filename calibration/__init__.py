@@ -5,7 +5,6 @@ Pose convention everywhere: ``T_a_b`` is a 4x4 homogeneous matrix giving the pos
 z forward); distances are metres.
 """
 
-
 from calibration.io import RecorderCalibration, load_calibration
 
 __all__ = ["RecorderCalibration", "load_calibration"]

@@ -52,7 +52,9 @@ def make_board(spec: BoardSpec) -> "cv2.aruco.CharucoBoard":
     if not hasattr(cv2.aruco, name):
         raise UserFacingError(f"unknown ArUco dictionary {name!r}; use an OpenCV name such as DICT_4X4_50")
     dictionary = cv2.aruco.getPredefinedDictionary(getattr(cv2.aruco, name))
-    return cv2.aruco.CharucoBoard((spec.squares_x, spec.squares_y), spec.square_length, spec.marker_length, dictionary)
+    return cv2.aruco.CharucoBoard(
+        (spec.squares_x, spec.squares_y), spec.square_length, spec.marker_length, dictionary
+    )
 
 
 def board_image(spec: BoardSpec, pixels_per_square: int = 100) -> np.ndarray:
@@ -81,11 +83,17 @@ class BoardDetector:
         return Detection(corners.reshape(-1, 2).astype(np.float32), object_points, ids)
 
 
-def draw_detection(image: np.ndarray, detection: Detection | None, predicted: np.ndarray | None = None) -> np.ndarray:
+def draw_detection(
+    image: np.ndarray, detection: Detection | None, predicted: np.ndarray | None = None
+) -> np.ndarray:
     """A BGR copy of an RGB `image` with detected corners (green) and, if given, predicted ones (red)."""
-    canvas = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    canvas = (
+        cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    )
     if detection is not None:
-        cv2.aruco.drawDetectedCornersCharuco(canvas, detection.image_points.reshape(-1, 1, 2), detection.ids.reshape(-1, 1))
+        cv2.aruco.drawDetectedCornersCharuco(
+            canvas, detection.image_points.reshape(-1, 1, 2), detection.ids.reshape(-1, 1)
+        )
     if predicted is not None:
         for u, v in predicted.reshape(-1, 2):
             cv2.drawMarker(canvas, (round(float(u)), round(float(v))), (0, 0, 255), cv2.MARKER_CROSS, 8, 1)

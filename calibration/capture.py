@@ -38,7 +38,9 @@ class Capture:
     detection: Detection | None  # board corners, or None if the board was not found
 
 
-def capture_views(rig: Rig, poses: list[np.ndarray], detector: BoardDetector, desc: str = "capturing") -> list[Capture]:
+def capture_views(
+    rig: Rig, poses: list[np.ndarray], detector: BoardDetector, desc: str = "capturing"
+) -> list[Capture]:
     """Visit each pose, grab a frame and detect the board (progress bar). The pose read back is recorded."""
     captures = []
     found = 0
@@ -57,7 +59,10 @@ def capture_manual(rig: Rig, n: int, detector: BoardDetector, ask=input) -> list
     """Capture on Enter while the user moves the arm by hand (xArm manual/teach mode); 'q' stops early."""
     captures: list[Capture] = []
     while len(captures) < n:
-        if ask(f"[{len(captures) + 1}/{n}] move the arm, let it settle, press Enter (q to finish): ").strip() == "q":
+        if (
+            ask(f"[{len(captures) + 1}/{n}] move the arm, let it settle, press Enter (q to finish): ").strip()
+            == "q"
+        ):
             break
         image = rig.grab()
         detection = detector.detect(image)
@@ -67,7 +72,11 @@ def capture_manual(rig: Rig, n: int, detector: BoardDetector, ask=input) -> list
 
 
 def poses_around(
-    start: np.ndarray, n: int, rng: np.random.Generator, pivot_distance: float = 0.4, max_angle_deg: float = 25.0,
+    start: np.ndarray,
+    n: int,
+    rng: np.random.Generator,
+    pivot_distance: float = 0.4,
+    max_angle_deg: float = 25.0,
     max_shift: float = 0.05,
 ) -> list[np.ndarray]:
     """`n` gripper poses rotated about a pivot `pivot_distance` along the gripper's z axis, plus small shifts.
@@ -101,7 +110,9 @@ def board_poses(captures: list[Capture], intrinsics: Intrinsics) -> list[tuple[C
     for cap in captures:
         if cap.detection is None:
             continue
-        ok, rvec, tvec = cv2.solvePnP(cap.detection.object_points, cap.detection.image_points, intrinsics.K, intrinsics.dist)
+        ok, rvec, tvec = cv2.solvePnP(
+            cap.detection.object_points, cap.detection.image_points, intrinsics.K, intrinsics.dist
+        )
         if ok:
             out.append((cap, make_T(cv2.Rodrigues(rvec)[0], tvec)))
     return out

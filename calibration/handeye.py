@@ -28,7 +28,9 @@ MOUNTS = {"eye_in_hand": "ee", "eye_to_hand": "base"}  # mount -> frame the came
 class HandEyeResult:
     """The camera pose found, and how consistently it explains every view."""
 
-    T: np.ndarray  # 4x4 camera pose (OpenCV frame) in the gripper frame (eye-in-hand) or base frame (eye-to-hand)
+    T: (
+        np.ndarray
+    )  # 4x4 camera pose (OpenCV frame) in the gripper frame (eye-in-hand) or base frame (eye-to-hand)
     mount: str  # "eye_in_hand" or "eye_to_hand"
     method: str  # OpenCV method name (tsai, park, horaud, andreff, daniilidis)
     target_pose: np.ndarray  # 4x4 board pose in the base frame (eye-in-hand) or gripper frame (eye-to-hand)
@@ -42,7 +44,10 @@ class HandEyeResult:
 
 
 def check_motion_diversity(
-    T_base_ee: list[np.ndarray], min_poses: int = 5, min_rotation_deg: float = 5.0, min_axis_spread_deg: float = 15.0
+    T_base_ee: list[np.ndarray],
+    min_poses: int = 5,
+    min_rotation_deg: float = 5.0,
+    min_axis_spread_deg: float = 15.0,
 ) -> None:
     """Raise a UserFacingError unless the gripper poses rotate enough, about at least two different axes.
 
@@ -65,7 +70,9 @@ def check_motion_diversity(
             f"the robot poses barely rotate (no two differ by {min_rotation_deg:.0f}+ deg): hand-eye calibration "
             "needs rotation, pure translation leaves it undetermined. Tilt the gripper 15-30 deg about different axes"
         )
-    spread = max(np.degrees(np.arcsin(min(1.0, np.linalg.norm(np.cross(a, b))))) for a, b in combinations(axes, 2))
+    spread = max(
+        np.degrees(np.arcsin(min(1.0, np.linalg.norm(np.cross(a, b))))) for a, b in combinations(axes, 2)
+    )
     if spread < min_axis_spread_deg:
         raise UserFacingError(
             f"all robot rotations are about (nearly) parallel axes (spread {spread:.1f} deg): the hand-eye transform "
@@ -95,8 +102,10 @@ def solve_handeye(
     moving = [T if mount == "eye_in_hand" else invert(T) for T in T_base_ee]
     X = _calibrate_hand_eye(moving, T_cam_board, method)
 
-    targets = [M @ X @ C for M, C in zip(moving, T_cam_board)]  # board in base (in-hand) / in gripper (to-hand)
-    target = _mean_pose(targets)
+    targets = [
+        M @ X @ C for M, C in zip(moving, T_cam_board)
+    ]  # board in base (in-hand) / in gripper (to-hand)
+    target = mean_pose(targets)
     dt = np.sqrt(np.mean([np.sum((T[:3, 3] - target[:3, 3]) ** 2) for T in targets])) * 1000
     dr = np.degrees(np.sqrt(np.mean([rotation_angle(target[:3, :3].T @ T[:3, :3]) ** 2 for T in targets])))
     if dt > max_translation_spread_mm or dr > max_rotation_spread_deg:
@@ -108,7 +117,9 @@ def solve_handeye(
     return HandEyeResult(X, mount, method, target, float(dt), float(dr), len(T_base_ee))
 
 
-def _calibrate_hand_eye(T_base_gripper: list[np.ndarray], T_cam_board: list[np.ndarray], method: str) -> np.ndarray:
+def _calibrate_hand_eye(
+    T_base_gripper: list[np.ndarray], T_cam_board: list[np.ndarray], method: str
+) -> np.ndarray:
     if not hasattr(cv2, "calibrateHandEye"):
         if method != "park":
             raise UserFacingError(
@@ -147,7 +158,7 @@ def park_martin(T_base_gripper: list[np.ndarray], T_cam_board: list[np.ndarray])
     return make_T(R, t)
 
 
-def _mean_pose(poses: list[np.ndarray]) -> np.ndarray:
+def mean_pose(poses: list[np.ndarray]) -> np.ndarray:
     """Chordal mean of rotations and arithmetic mean of translations."""
     U, _, Vt = np.linalg.svd(sum(T[:3, :3] for T in poses))
     R = U @ np.diag([1.0, 1.0, np.linalg.det(U @ Vt)]) @ Vt

@@ -14,7 +14,14 @@ from srpo.errors import UserFacingError
 
 def rpy_to_matrix(roll: float, pitch: float, yaw: float) -> np.ndarray:
     """xArm's orientation convention: R = Rz(yaw) Ry(pitch) Rx(roll), radians."""
-    cr, sr, cp, sp, cy, sy = np.cos(roll), np.sin(roll), np.cos(pitch), np.sin(pitch), np.cos(yaw), np.sin(yaw)
+    cr, sr, cp, sp, cy, sy = (
+        np.cos(roll),
+        np.sin(roll),
+        np.cos(pitch),
+        np.sin(pitch),
+        np.cos(yaw),
+        np.sin(yaw),
+    )
     return np.array(
         [
             [cy * cp, cy * sp * sr - sy * cr, cy * sp * cr + sy * sr],
@@ -44,7 +51,9 @@ class RealSenseCamera:
         try:
             profile = self._pipeline.start(config)
         except RuntimeError as err:
-            raise UserFacingError(f"cannot start the RealSense ({err}); check USB 3 and `rs-enumerate-devices`") from err
+            raise UserFacingError(
+                f"cannot start the RealSense ({err}); check USB 3 and `rs-enumerate-devices`"
+            ) from err
         self.serial = profile.get_device().get_info(rs.camera_info.serial_number)
 
     def grab(self, flush: int = 5) -> np.ndarray:
@@ -61,7 +70,9 @@ class RealSenseCamera:
 class XArmRig:
     """xArm 7 + a RealSense, as a calibration `Rig`. Units at the SDK: millimetres and radians."""
 
-    def __init__(self, ip: str, camera: RealSenseCamera, mount: str, speed_mm_s: float = 60.0, settle_s: float = 0.7):
+    def __init__(
+        self, ip: str, camera: RealSenseCamera, mount: str, speed_mm_s: float = 60.0, settle_s: float = 0.7
+    ):
         try:
             from xarm.wrapper import XArmAPI
         except ImportError as err:

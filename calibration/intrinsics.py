@@ -83,7 +83,9 @@ def calibrate_intrinsics(
             flags=cv2.CALIB_FIX_K3,
         )
     except cv2.error as err:
-        raise UserFacingError(f"OpenCV could not calibrate from these views ({err.err}); tilt the board more") from err
+        raise UserFacingError(
+            f"OpenCV could not calibrate from these views ({err.err}); tilt the board more"
+        ) from err
     board_poses = [make_T(cv2.Rodrigues(rvec)[0], tvec) for rvec, tvec in zip(rvecs, tvecs)]
     intrinsics = Intrinsics(
         width=width,
@@ -127,12 +129,16 @@ def max_normal_angle_deg(normals: list[np.ndarray]) -> float:
     return best
 
 
-def realsense_factory_intrinsics(serial: str | None = None, width: int = 640, height: int = 480, fps: int = 30) -> Intrinsics:
+def realsense_factory_intrinsics(
+    serial: str | None = None, width: int = 640, height: int = 480, fps: int = 30
+) -> Intrinsics:
     """The colour stream's factory calibration, read from a connected RealSense (pyrealsense2)."""
     try:
         import pyrealsense2 as rs
     except ImportError as err:
-        raise UserFacingError("pyrealsense2 is not installed: pip install 'srpo[robot]' (and apt libusb-1.0-0)") from err
+        raise UserFacingError(
+            "pyrealsense2 is not installed: pip install 'srpo[robot]' (and apt libusb-1.0-0)"
+        ) from err
     pipeline, config = rs.pipeline(), rs.config()
     if serial:
         config.enable_device(serial)
@@ -140,7 +146,9 @@ def realsense_factory_intrinsics(serial: str | None = None, width: int = 640, he
     try:
         profile = pipeline.start(config)
     except RuntimeError as err:
-        raise UserFacingError(f"no RealSense found ({err}); plug it into USB 3 and check `rs-enumerate-devices`") from err
+        raise UserFacingError(
+            f"no RealSense found ({err}); plug it into USB 3 and check `rs-enumerate-devices`"
+        ) from err
     try:
         stream = profile.get_stream(rs.stream.color).as_video_stream_profile()
         intr = stream.get_intrinsics()

@@ -1,16 +1,16 @@
 """The calibration file (human-readable YAML) and what the recorder stores from it.
 
-    format: srpo-calibration/1
-    date: '2026-11-23T14:30:00+00:00'     # last change
-    robot: ufactory_xarm7
-    board: {squares_x: 8, squares_y: 6, square_length: 0.03, marker_length: 0.022, dictionary: DICT_4X4_50}
-    cameras:
-      camera0:
-        serial: '135122071234'
-        intrinsics: {width, height, fx, fy, cx, cy, distortion: [k1, k2, p1, p2, k3], model, source, rms_px, n_views, date}
-        extrinsics: {frame: ee | base, mount, T: 4x4 rows, method, n_poses,
-                     translation_spread_mm, rotation_spread_deg, target_pose: 4x4 rows, date}
-        check: {mean_px, max_px, n_views, date}
+format: srpo-calibration/1
+date: '2026-11-23T14:30:00+00:00'     # last change
+robot: ufactory_xarm7
+board: {squares_x: 8, squares_y: 6, square_length: 0.03, marker_length: 0.022, dictionary: DICT_4X4_50}
+cameras:
+  camera0:
+    serial: '135122071234'
+    intrinsics: {width, height, fx, fy, cx, cy, distortion: [k1, k2, p1, p2, k3], model, source, rms_px, n_views, date}
+    extrinsics: {frame: ee | base, mount, T: 4x4 rows, method, n_poses,
+                 translation_spread_mm, rotation_spread_deg, target_pose: 4x4 rows, date}
+    check: {mean_px, max_px, n_views, date}
 """
 
 import hashlib
@@ -43,7 +43,9 @@ def read_calibration(path: str | Path) -> dict:
     """The YAML as a dict, checked for the format tag."""
     path = Path(path)
     if not path.is_file():
-        raise UserFacingError(f"calibration file {path} not found; create it with `srpo calib intrinsics` / `handeye`")
+        raise UserFacingError(
+            f"calibration file {path} not found; create it with `srpo calib intrinsics` / `handeye`"
+        )
     try:
         doc = yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:
@@ -100,7 +102,9 @@ def set_check(doc: dict, camera: str, report) -> None:
 def get_intrinsics(doc: dict, camera: str) -> Intrinsics:
     entry = doc["cameras"].get(camera, {})
     if "intrinsics" not in entry:
-        raise UserFacingError(f"the calibration file has no intrinsics for {camera}; run `srpo calib intrinsics` first")
+        raise UserFacingError(
+            f"the calibration file has no intrinsics for {camera}; run `srpo calib intrinsics` first"
+        )
     return Intrinsics.from_dict(entry["intrinsics"])
 
 
@@ -108,7 +112,9 @@ def get_extrinsics(doc: dict, camera: str) -> tuple[np.ndarray, str]:
     """(4x4 camera pose, mount) of `camera`."""
     entry = doc["cameras"].get(camera, {})
     if "extrinsics" not in entry:
-        raise UserFacingError(f"the calibration file has no hand-eye result for {camera}; run `srpo calib handeye` first")
+        raise UserFacingError(
+            f"the calibration file has no hand-eye result for {camera}; run `srpo calib handeye` first"
+        )
     return np.array(entry["extrinsics"]["T"], dtype=float), entry["extrinsics"]["mount"]
 
 
@@ -139,7 +145,13 @@ class RecorderCalibration:
                 raise UserFacingError(
                     f"{cam.name} records {cam.width}x{cam.height} but was calibrated at {intr['width']}x{intr['height']}"
                 )
-            out.append(replace(cam, intrinsics=intr or cam.intrinsics, extrinsics=self.extrinsics.get(cam.name, cam.extrinsics)))
+            out.append(
+                replace(
+                    cam,
+                    intrinsics=intr or cam.intrinsics,
+                    extrinsics=self.extrinsics.get(cam.name, cam.extrinsics),
+                )
+            )
         return tuple(out)
 
 
@@ -151,11 +163,18 @@ def load_calibration(path: str | Path) -> RecorderCalibration:
     for name, entry in doc["cameras"].items():
         if "intrinsics" in entry:
             i = entry["intrinsics"]
-            intrinsics[name] = {k: i[k] for k in ("fx", "fy", "cx", "cy", "distortion", "model", "width", "height")}
+            intrinsics[name] = {
+                k: i[k] for k in ("fx", "fy", "cx", "cy", "distortion", "model", "width", "height")
+            }
             intrinsics[name].update(source=i.get("source"), rms_px=i.get("rms_px"))
         if "extrinsics" in entry:
             e = entry["extrinsics"]
-            extrinsics[name] = {"frame": e["frame"], "T": e["T"], "mount": e["mount"], "method": e.get("method")}
+            extrinsics[name] = {
+                "frame": e["frame"],
+                "T": e["T"],
+                "mount": e["mount"],
+                "method": e.get("method"),
+            }
         if "serial" in entry:
             serials[name] = str(entry["serial"])
     store_attrs = {

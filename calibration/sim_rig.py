@@ -72,10 +72,14 @@ class SimRig:
             raise ValueError(f"mount must be eye_in_hand or eye_to_hand, not {config.mount!r}")
         self.config = config
         self.T_mount_cam = (
-            np.array(config.camera_pose).reshape(4, 4) if config.camera_pose else default_camera_pose(config.mount)
+            np.array(config.camera_pose).reshape(4, 4)
+            if config.camera_pose
+            else default_camera_pose(config.mount)
         )
         self.T_mount_board = (
-            np.array(config.board_pose).reshape(4, 4) if config.board_pose else default_board_pose(config.mount)
+            np.array(config.board_pose).reshape(4, 4)
+            if config.board_pose
+            else default_board_pose(config.mount)
         )
         self.model = mujoco.MjModel.from_xml_string(self._xml(), assets={"board.png": self._board_png()})
         self.data = mujoco.MjData(self.model)
@@ -164,7 +168,9 @@ class SimRig:
 </mujoco>"""
 
 
-def sample_board_views(n: int, rng: np.random.Generator, distance=(0.32, 0.5), max_tilt_deg: float = 40.0) -> list[np.ndarray]:
+def sample_board_views(
+    n: int, rng: np.random.Generator, distance=(0.32, 0.5), max_tilt_deg: float = 40.0
+) -> list[np.ndarray]:
     """`n` poses of the board geom (normal +z) in the camera frame: in view, facing the camera, varied tilt."""
     views = []
     for _ in range(n):

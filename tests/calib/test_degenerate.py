@@ -53,19 +53,31 @@ def test_pure_translation_is_rejected(eye_in_hand):
 
 def test_rotations_about_one_axis_are_rejected():
     start = make_T(np.diag([1.0, -1.0, -1.0]), [0.4, 0.0, 0.4])
-    poses = [start @ make_T(rotation_about([0, 0, 1], np.radians(a)), [0.01 * i, 0, 0]) for i, a in enumerate(range(0, 80, 10))]
+    poses = [
+        start @ make_T(rotation_about([0, 0, 1], np.radians(a)), [0.01 * i, 0, 0])
+        for i, a in enumerate(range(0, 80, 10))
+    ]
     with pytest.raises(UserFacingError, match="parallel axes"):
         check_motion_diversity(poses)
     # the same poses with a tilt about a second axis pass
-    tilted = [p @ make_T(rotation_about([1, 0, 0], np.radians(15 * (i % 2))), np.zeros(3)) for i, p in enumerate(poses)]
+    tilted = [
+        p @ make_T(rotation_about([1, 0, 0], np.radians(15 * (i % 2))), np.zeros(3))
+        for i, p in enumerate(poses)
+    ]
     check_motion_diversity(tilted)
 
 
 def test_parallel_board_views_for_intrinsics(eye_in_hand):
     rig = eye_in_hand.rig
-    for R in (rotation_about([1, 0, 0], np.pi), rotation_about([1, 0, 0], np.radians(205))):  # facing, and all tilted alike
-        captures = capture_views(rig, [rig.gripper_pose_for_view(v) for v in _views_with_fixed_orientation(R, 10)],
-                                 eye_in_hand.detector)
+    for R in (
+        rotation_about([1, 0, 0], np.pi),
+        rotation_about([1, 0, 0], np.radians(205)),
+    ):  # facing, and all tilted alike
+        captures = capture_views(
+            rig,
+            [rig.gripper_pose_for_view(v) for v in _views_with_fixed_orientation(R, 10)],
+            eye_in_hand.detector,
+        )
         assert sum(c.detection is not None for c in captures) == 10
         with pytest.raises(UserFacingError, match="parallel"):
             calibrate_intrinsics([c.detection for c in captures], (640, 480))

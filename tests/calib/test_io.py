@@ -12,7 +12,9 @@ from calibration.intrinsics import Intrinsics
 from srpo.errors import UserFacingError
 from srpo.store import CameraSpec, EpisodeStore, StoreConfig
 
-INTR = Intrinsics(640, 480, 605.25, 604.75, 321.5, 242.25, (0.01, -0.02, 0.0005, -0.0003, 0.0), rms_px=0.21, n_views=18)
+INTR = Intrinsics(
+    640, 480, 605.25, 604.75, 321.5, 242.25, (0.01, -0.02, 0.0005, -0.0003, 0.0), rms_px=0.21, n_views=18
+)
 
 
 def _result(mount="eye_in_hand"):
@@ -52,9 +54,13 @@ def test_yaml_round_trip(tmp_path):
 def test_recorder_calibration_goes_into_store_attrs(tmp_path):
     path = _write(tmp_path)
     calib = load_calibration(path)
-    assert calib.intrinsics["camera0"]["fx"] == 605.25 and calib.intrinsics["camera0"]["distortion"][0] == 0.01
+    assert (
+        calib.intrinsics["camera0"]["fx"] == 605.25 and calib.intrinsics["camera0"]["distortion"][0] == 0.01
+    )
     assert calib.extrinsics["camera1"]["frame"] == "base"
-    cameras = calib.apply((CameraSpec("camera0", 480, 640, serial="135122071234"), CameraSpec("camera2", 240, 320)))
+    cameras = calib.apply(
+        (CameraSpec("camera0", 480, 640, serial="135122071234"), CameraSpec("camera2", 240, 320))
+    )
     assert cameras[0].intrinsics["cy"] == 242.25 and cameras[1].intrinsics is None
     config = StoreConfig(cameras=cameras, calibration=calib.store_attrs)
     EpisodeStore.create(tmp_path / "s.zarr", config)

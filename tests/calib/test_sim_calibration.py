@@ -17,7 +17,9 @@ HAS_OPENCV_HANDEYE = hasattr(cv2, "calibrateHandEye")  # missing in opencv-pytho
 def _calibrate(session, method="park", mount=None):
     intr, _ = calibrate_intrinsics([c.detection for c in session.captures], (640, 480))
     pairs = board_poses(session.captures, intr)
-    result = solve_handeye([c.T_base_ee for c, _ in pairs], [T for _, T in pairs], mount or session.rig.mount, method)
+    result = solve_handeye(
+        [c.T_base_ee for c, _ in pairs], [T for _, T in pairs], mount or session.rig.mount, method
+    )
     return intr, result
 
 
@@ -58,8 +60,13 @@ def test_builtin_park_matches_opencv(eye_in_hand):
     intr, _ = calibrate_intrinsics([c.detection for c in eye_in_hand.captures], (640, 480))
     pairs = board_poses(eye_in_hand.captures, intr)
     G, C = [c.T_base_ee for c, _ in pairs], [T for _, T in pairs]
-    R, t = cv2.calibrateHandEye([g[:3, :3] for g in G], [g[:3, 3] for g in G], [c[:3, :3] for c in C],
-                                [c[:3, 3] for c in C], method=cv2.CALIB_HAND_EYE_PARK)
+    R, t = cv2.calibrateHandEye(
+        [g[:3, :3] for g in G],
+        [g[:3, 3] for g in G],
+        [c[:3, :3] for c in C],
+        [c[:3, 3] for c in C],
+        method=cv2.CALIB_HAND_EYE_PARK,
+    )
     np.testing.assert_allclose(park_martin(G, C), make_T(R, t), atol=1e-9)
 
 
@@ -86,5 +93,7 @@ def test_true_intrinsics_and_pose_predict_corners_exactly(eye_in_hand):
 
     t = eye_in_hand.rig.true_intrinsics()
     truth = Intrinsics(640, 480, t["fx"], t["fy"], t["cx"], t["cy"])
-    report = reprojection_check(eye_in_hand.captures, truth, eye_in_hand.rig.true_camera_pose(), "eye_in_hand")
+    report = reprojection_check(
+        eye_in_hand.captures, truth, eye_in_hand.rig.true_camera_pose(), "eye_in_hand"
+    )
     assert report.mean_px < 0.5

@@ -1,0 +1,44 @@
+"""Pose planning for the real robot and the xArm orientation convention (no hardware needed)."""
+
+import numpy as np
+
+from calibration.capture import poses_around
+from calibration.geometry import (
+    from_pos_axis_angle,
+    make_T,
+    pose_error,
+    rotation_about,
+    rotation_angle,
+    to_pos_axis_angle,
+)
+from calibration.handeye import check_motion_diversity
+from calibration.hardware import matrix_to_rpy, rpy_to_matrix
+
+
+def test_xarm_rpy_is_fixed_axis_xyz():
+    roll, pitch, yaw = 0.3, -0.4, 2.0
+    expected = (
+        rotation_about([0, 0, 1], yaw) @ rotation_about([0, 1, 0], pitch) @ rotation_about([1, 0, 0], roll)
+    )
+    np.testing.assert_allclose(rpy_to_matrix(roll, pitch, yaw), expected, atol=1e-12)
+    np.testing.assert_allclose(matrix_to_rpy(expected), (roll, pitch, yaw), atol=1e-12)
+
+
+def test_eef_observation_round_trip():
+    T = make_T(rotation_about([1, 2, 3], 0.7), [0.3, -0.1, 0.5])
+    pos, aa = to_pos_axis_angle(T)
+    np.testing.assert_allclose(from_pos_axis_angle(pos, aa), T, atol=1e-12)
+
+
+def test_poses_around_keep_the_pivot_and_vary_rotation():
+    start = make_T(rotation_about([1, 0, 0], np.pi), [0.4, 0.0, 0.45])
+    pivot = np.array([0, 0, 0.4, 1.0])
+    target = start @ pivot  # the point the wrist camera looks at
+    poses = poses_around(
+        start, 15, np.random.default_rng(0), pivot_distance=0.4, max_angle_deg=25, max_shift=0.05
+    )
+    for T in poses:
+        assert np.linalg.norm((T @ pivot - target)[:3]) <= 0.05 * np.sqrt(3) + 1e-9
+        assert 0.4 * 25 - 1e-6 <= np.degrees(rotation_angle(start[:3, :3].T @ T[:3, :3])) <= 25 + 1e-6
+    check_motion_diversity(poses)  # well conditioned for hand-eye
+    assert min(pose_error(a, b)[1] for a, b in zip(poses, poses[1:])) > 1.0
