@@ -78,12 +78,15 @@ def poses_around(
     pivot_distance: float = 0.4,
     max_angle_deg: float = 25.0,
     max_shift: float = 0.05,
+    depth_range: float = 0.25,
 ) -> list[np.ndarray]:
     """`n` gripper poses rotated about a pivot `pivot_distance` along the gripper's z axis, plus small shifts.
 
     For eye-in-hand the pivot is where the wrist camera looks (the board), so the board stays in view while the
     viewing angle changes; for eye-to-hand use a small pivot distance (the board's centre on the gripper).
-    Every pose rotates about a different random axis so the hand-eye problem is well conditioned.
+    Every pose rotates about a different random axis so the hand-eye problem is well conditioned, and moves
+    toward or away from the pivot by up to `depth_range` of its distance (varied distance separates focal
+    length from depth).
     """
     pivot = make_T(np.eye(3), [0.0, 0.0, pivot_distance])
     T_base_pivot = start @ pivot
@@ -93,15 +96,16 @@ def poses_around(
         angle = np.radians(rng.uniform(0.4, 1.0) * max_angle_deg)
         R = rotation_about(axis, angle)
         shift = rng.uniform(-max_shift, max_shift, size=3)
-        poses.append(_about_pivot(T_base_pivot, R, shift, pivot))
+        depth = pivot_distance * (1 + rng.uniform(-depth_range, depth_range))
+        poses.append(_about_pivot(T_base_pivot, R, shift, depth))
     return poses
 
 
-def _about_pivot(T_base_pivot: np.ndarray, R: np.ndarray, shift: np.ndarray, pivot: np.ndarray) -> np.ndarray:
-    """Rotate the pivot frame in place by R (in its own axes), shift it (base axes), and return the gripper pose."""
+def _about_pivot(T_base_pivot: np.ndarray, R: np.ndarray, shift: np.ndarray, depth: float) -> np.ndarray:
+    """Rotate the pivot frame in place by R (own axes), shift it (base axes); the gripper sits `depth` behind it."""
     moved = T_base_pivot @ make_T(R, np.zeros(3))
     moved[:3, 3] += shift
-    return moved @ np.linalg.inv(pivot)
+    return moved @ make_T(np.eye(3), [0.0, 0.0, -depth])
 
 
 def board_poses(captures: list[Capture], intrinsics: Intrinsics) -> list[tuple[Capture, np.ndarray]]:

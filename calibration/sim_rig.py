@@ -31,6 +31,9 @@ class SimRigConfig:
     camera_pose: tuple[float, ...] = ()  # 16 row-major numbers; empty = the mount's default below
     # board geom pose in the base frame (eye-in-hand) or gripper frame (eye-to-hand); its +z faces the camera
     board_pose: tuple[float, ...] = ()  # 16 row-major numbers; empty = the mount's default below
+    pose_noise_mm: float = 0.0  # std of the arm's positioning error per axis (reported pose = commanded pose)
+    pose_noise_deg: float = 0.0  # std of the arm's orientation error per axis, degrees
+    seed: int = 0  # seed of the positioning error
 
 
 def default_camera_pose(mount: str) -> np.ndarray:
@@ -85,6 +88,7 @@ class SimRig:
         self.data = mujoco.MjData(self.model)
         self._renderer = mujoco.Renderer(self.model, config.height, config.width)
         self._T_base_ee = np.eye(4)
+        self._rng = np.random.default_rng(config.seed)
         self.move_to(make_T(np.diag([1.0, -1.0, -1.0]), [0.4, 0.0, 0.4]))
 
     # --- the Rig protocol -------------------------------------------------------------------------
@@ -92,14 +96,24 @@ class SimRig:
         return self._T_base_ee.copy()
 
     def move_to(self, T_base_ee: np.ndarray) -> None:
+        """Go to the pose; with pose noise the gripper lands slightly off while reporting the commanded pose."""
         import mujoco
 
+        actual = T_base_ee @ self._positioning_error()
         quat = np.zeros(4)
-        mujoco.mju_mat2Quat(quat, np.ascontiguousarray(T_base_ee[:3, :3]).reshape(9))
-        self.data.mocap_pos[0] = T_base_ee[:3, 3]
+        mujoco.mju_mat2Quat(quat, np.ascontiguousarray(actual[:3, :3]).reshape(9))
+        self.data.mocap_pos[0] = actual[:3, 3]
         self.data.mocap_quat[0] = quat
         mujoco.mj_forward(self.model, self.data)
         self._T_base_ee = T_base_ee.copy()
+
+    def _positioning_error(self) -> np.ndarray:
+        c = self.config
+        if c.pose_noise_mm == 0 and c.pose_noise_deg == 0:
+            return np.eye(4)
+        rvec = self._rng.normal(scale=np.radians(c.pose_noise_deg), size=3)
+        R = rotation_about(rvec, np.linalg.norm(rvec)) if np.linalg.norm(rvec) > 0 else np.eye(3)
+        return make_T(R, self._rng.normal(scale=c.pose_noise_mm / 1000, size=3))
 
     def grab(self) -> np.ndarray:
         self._renderer.update_scene(self.data, camera="calib_cam")
