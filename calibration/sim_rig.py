@@ -9,6 +9,7 @@ the camera's fovy) is known, which is what the tests compare against.
 from dataclasses import dataclass
 
 import cv2
+import mujoco
 import numpy as np
 
 from calibration.board import BoardSpec, board_image
@@ -58,8 +59,6 @@ def default_board_pose(mount: str) -> np.ndarray:
 
 def _pose_attrs(T: np.ndarray) -> str:
     quat = np.zeros(4)
-    import mujoco
-
     mujoco.mju_mat2Quat(quat, np.ascontiguousarray(T[:3, :3]).reshape(9))
     pos = " ".join(f"{v:.9f}" for v in T[:3, 3])
     return f'pos="{pos}" quat="{" ".join(f"{v:.12f}" for v in quat)}"'
@@ -69,8 +68,6 @@ class SimRig:
     """The rig behind the calibration `Rig` protocol: eef pose, move, grab frame, plus ground truth."""
 
     def __init__(self, config: SimRigConfig = SimRigConfig()):
-        import mujoco
-
         if config.mount not in ("eye_in_hand", "eye_to_hand"):
             raise ValueError(f"mount must be eye_in_hand or eye_to_hand, not {config.mount!r}")
         self.config = config
@@ -97,8 +94,6 @@ class SimRig:
 
     def move_to(self, T_base_ee: np.ndarray) -> None:
         """Go to the pose; with pose noise the gripper lands slightly off while reporting the commanded pose."""
-        import mujoco
-
         actual = T_base_ee @ self._positioning_error()
         quat = np.zeros(4)
         mujoco.mju_mat2Quat(quat, np.ascontiguousarray(actual[:3, :3]).reshape(9))
@@ -150,9 +145,7 @@ class SimRig:
     # --- scene ----------------------------------------------------------------------------------
     def _board_png(self) -> bytes:
         image = board_image(self.config.board, pixels_per_square=120)
-        ok, png = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_GRAY2BGR))
-        assert ok
-        return png.tobytes()
+        return cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_GRAY2BGR))[1].tobytes()
 
     def _xml(self) -> str:
         c = self.config
