@@ -1,6 +1,7 @@
 """Pose planning for the real robot and the xArm orientation convention (no hardware needed)."""
 
 import numpy as np
+import pytest
 
 from calibration.capture import poses_around
 from calibration.geometry import (
@@ -47,3 +48,23 @@ def test_poses_around_look_at_the_pivot_and_vary_rotation():
         assert 0.4 * 25 - 1e-6 <= np.degrees(rotation_angle(start[:3, :3].T @ T[:3, :3])) <= 25 + 1e-6
     check_motion_diversity(poses)  # well conditioned for hand-eye
     assert min(pose_error(a, b)[1] for a, b in zip(poses, poses[1:])) > 1.0
+
+
+def test_realsense_factory_values_convert():
+    """The SDK's own intrinsics struct (as a connected camera fills it) -> Intrinsics."""
+    import pyrealsense2 as rs
+
+    from calibration.intrinsics import realsense_to_intrinsics
+
+    intr = rs.intrinsics()
+    intr.width, intr.height, intr.fx, intr.fy, intr.ppx, intr.ppy = 640, 480, 606.1, 605.9, 322.4, 241.7
+    intr.model = rs.distortion.inverse_brown_conrady
+    intr.coeffs = [0.01, -0.02, 0.001, 0.0, 0.0]
+    got = realsense_to_intrinsics(intr)
+    assert (got.fx, got.cy, got.width) == (
+        pytest.approx(606.1),
+        pytest.approx(241.7),
+        640,
+    )  # SDK stores float32
+    assert got.distortion[:2] == pytest.approx((0.01, -0.02)) and got.source == "realsense_factory"
+    assert "inverse_brown_conrady" in got.model
