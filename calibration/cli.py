@@ -112,11 +112,15 @@ def _rig_args(p: argparse.ArgumentParser) -> None:
         "(default 0.4 eye_in_hand: where the camera looks; 0.08 eye_to_hand: the board on the gripper)",
     )
     p.add_argument("--max-angle", type=float, default=25.0, help="largest tilt of automatic poses, degrees")
+    p.add_argument(
+        "--width", type=int, default=640, help="image width (RealSense colour stream / sim render)"
+    )
+    p.add_argument(
+        "--height", type=int, default=480, help="image height (RealSense colour stream / sim render)"
+    )
     g = p.add_argument_group("real hardware (--rig xarm)")
     g.add_argument("--ip", default=None, help="xArm controller IP address")
     g.add_argument("--serial", default=None, help="RealSense serial (default: the only one connected)")
-    g.add_argument("--width", type=int, default=640, help="colour stream width")
-    g.add_argument("--height", type=int, default=480, help="colour stream height")
     g.add_argument(
         "--manual",
         action="store_true",
@@ -165,12 +169,9 @@ def cmd_intrinsics(args) -> int:
         rig, detector = _open_rig(args)
         try:
             captures = _capture(rig, detector, args)
+            print(f"detections: {save_detection_images(captures, _image_dir(args, 'intrinsics'))}")
             serial = rig.camera_serial
-            intr, _ = calibrate_intrinsics(
-                [c.detection for c in captures], (captures[0].image.shape[1], captures[0].image.shape[0])
-            )
-            sheet = save_detection_images(captures, _image_dir(args, "intrinsics"))
-            print(f"detections: {sheet}")
+            intr, _ = calibrate_intrinsics([c.detection for c in captures], _image_size(captures))
             _report_sim_intrinsics(rig, intr)
         finally:
             rig.close()
@@ -190,30 +191,37 @@ def cmd_handeye(args) -> int:
     from calibration import io
     from calibration.capture import board_poses, require_found, save_detection_images
     from calibration.handeye import solve_handeye
-    from calibration.intrinsics import calibrate_intrinsics, realsense_factory_intrinsics
+    from calibration.intrinsics import calibrate_intrinsics
+    from srpo.errors import UserFacingError
 
     doc = io.read_or_new(args.file, args.robot, _board(args).to_dict())
     has_file_intrinsics = "intrinsics" in doc["cameras"].get(args.camera, {})
     source = args.intrinsics if args.intrinsics != "auto" else ("file" if has_file_intrinsics else "board")
+    if source == "factory" and args.rig == "sim":
+        raise UserFacingError("--intrinsics factory reads a RealSense; in simulation use board or file")
     rig, detector = _open_rig(args)
     try:
         captures = _capture(rig, detector, args)
+        print(f"detections: {save_detection_images(captures, _image_dir(args, 'handeye'))}")
         require_found(captures, 3)
         if source == "file":
             intr = io.get_intrinsics(doc, args.camera)
+            if (intr.width, intr.height) != _image_size(captures):
+                raise UserFacingError(
+                    f"the file's intrinsics are for {intr.width}x{intr.height} images, these are "
+                    f"{_image_size(captures)[0]}x{_image_size(captures)[1]}; pass matching --width/--height "
+                    "or --intrinsics board"
+                )
         elif source == "factory":
-            intr = realsense_factory_intrinsics(args.serial, args.width, args.height)
+            intr = rig.camera.factory_intrinsics()
         else:
-            intr, _ = calibrate_intrinsics(
-                [c.detection for c in captures], (captures[0].image.shape[1], captures[0].image.shape[0])
-            )
+            intr, _ = calibrate_intrinsics([c.detection for c in captures], _image_size(captures))
+        if source != "file":
             io.set_intrinsics(doc, args.camera, intr, rig.camera_serial)
         pairs = board_poses(captures, intr)
         result = solve_handeye(
             [c.T_base_ee for c, _ in pairs], [T for _, T in pairs], args.mount, args.method
         )
-        sheet = save_detection_images(captures, _image_dir(args, "handeye"))
-        print(f"detections: {sheet}")
         if hasattr(rig, "true_camera_pose"):
             from calibration.geometry import pose_error
 
@@ -250,6 +258,7 @@ def cmd_check(args) -> int:
     rig, detector = _open_rig(args)
     try:
         captures = _capture(rig, detector, args)
+        save_detection_images(captures, _image_dir(args, "check"))  # kept if the check fails
         report = reprojection_check(captures, intr, T, mount)
         sheet = save_detection_images(captures, _image_dir(args, "check"), report.predicted)
     finally:
@@ -269,6 +278,11 @@ def _board(args):
     from calibration.board import BoardSpec
 
     return BoardSpec(args.squares_x, args.squares_y, args.square_length, args.marker_length, args.dictionary)
+
+
+def _image_size(captures) -> tuple[int, int]:
+    height, width = captures[0].image.shape[:2]
+    return width, height
 
 
 def _image_dir(args, command: str) -> Path:

@@ -9,6 +9,7 @@ import time
 import numpy as np
 
 from calibration.geometry import make_T
+from calibration.intrinsics import Intrinsics, realsense_to_intrinsics
 from srpo.errors import UserFacingError
 
 
@@ -55,6 +56,11 @@ class RealSenseCamera:
                 f"cannot start the RealSense ({err}); check USB 3 and `rs-enumerate-devices`"
             ) from err
         self.serial = profile.get_device().get_info(rs.camera_info.serial_number)
+        self._colour = profile.get_stream(rs.stream.color).as_video_stream_profile()
+
+    def factory_intrinsics(self) -> Intrinsics:
+        """The colour stream's factory calibration, from the running stream."""
+        return realsense_to_intrinsics(self._colour.get_intrinsics())
 
     def grab(self, flush: int = 5) -> np.ndarray:
         """A frame taken after the robot stopped: drop `flush` queued frames first."""

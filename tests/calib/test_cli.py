@@ -56,3 +56,11 @@ def test_help(group, capsys):
     with pytest.raises(SystemExit):
         main([*group, "--help"])
     assert "eye_in_hand" in capsys.readouterr().out or group == ["calib"]
+
+
+def test_file_intrinsics_of_another_resolution_are_refused(tmp_path, capsys):
+    path = tmp_path / "cal.yaml"
+    assert main(["calib", "intrinsics", "--file", str(path), "--views", "10"]) == 0
+    args = ["calib", "handeye", "--file", str(path), "--views", "6", "--width", "320", "--height", "240"]
+    assert main(args) == 2
+    assert "intrinsics are for 640x480 images, these are 320x240" in capsys.readouterr().err
