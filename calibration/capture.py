@@ -108,18 +108,19 @@ def _about_pivot(T_base_pivot: np.ndarray, R: np.ndarray, shift: np.ndarray, dep
     return moved @ make_T(np.eye(3), [0.0, 0.0, -depth])
 
 
+def board_pose(capture: Capture, intrinsics: Intrinsics) -> np.ndarray | None:
+    """The board pose in the camera frame (solvePnP), or None where the board was not found."""
+    d = capture.detection
+    if d is None:
+        return None
+    ok, rvec, tvec = cv2.solvePnP(d.object_points, d.image_points, intrinsics.K, intrinsics.dist)
+    return make_T(cv2.Rodrigues(rvec)[0], tvec) if ok else None
+
+
 def board_poses(captures: list[Capture], intrinsics: Intrinsics) -> list[tuple[Capture, np.ndarray]]:
-    """The board pose in the camera frame for every capture where the board was found (solvePnP)."""
-    out = []
-    for cap in captures:
-        if cap.detection is None:
-            continue
-        ok, rvec, tvec = cv2.solvePnP(
-            cap.detection.object_points, cap.detection.image_points, intrinsics.K, intrinsics.dist
-        )
-        if ok:
-            out.append((cap, make_T(cv2.Rodrigues(rvec)[0], tvec)))
-    return out
+    """(capture, board pose in the camera frame) for every capture where the board was found."""
+    poses = [(cap, board_pose(cap, intrinsics)) for cap in captures]
+    return [(cap, T) for cap, T in poses if T is not None]
 
 
 def require_found(captures: list[Capture], minimum: int) -> None:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from calibration.capture import Capture, board_poses
+from calibration.capture import Capture, board_pose
 from calibration.geometry import invert
 from calibration.handeye import mean_pose
 from calibration.intrinsics import Intrinsics
@@ -37,25 +37,24 @@ def reprojection_check(
     camera pose, then every view's corners are predicted from the robot pose alone: the error combines the
     hand-eye and intrinsics error with the robot's positioning repeatability.
     """
-    pairs = board_poses(captures, intrinsics)
-    if len(pairs) < 2:
-        raise UserFacingError(f"the board was found in {len(pairs)} views; the check needs at least 2")
-    moving = {id(c): (c.T_base_ee if mount == "eye_in_hand" else invert(c.T_base_ee)) for c, _ in pairs}
-    target = mean_pose([moving[id(c)] @ T_mount_cam @ T for c, T in pairs])
-    predicted: list[np.ndarray | None] = []
-    per_view, worst = [], 0.0
-    for cap in captures:
-        if cap.detection is None or id(cap) not in moving:
-            predicted.append(None)
-            continue
-        T_cam_board = invert(moving[id(cap)] @ T_mount_cam) @ target
+    board_in_cam = [board_pose(c, intrinsics) for c in captures]
+    seen = [i for i, T in enumerate(board_in_cam) if T is not None]
+    if len(seen) < 2:
+        raise UserFacingError(f"the board was found in {len(seen)} views; the check needs at least 2")
+    # the frame the camera rides in, per view: the gripper (eye-in-hand) or, seen from the board, the base
+    moving = [c.T_base_ee if mount == "eye_in_hand" else invert(c.T_base_ee) for c in captures]
+    target = mean_pose([moving[i] @ T_mount_cam @ board_in_cam[i] for i in seen])
+    predicted: list[np.ndarray | None] = [None] * len(captures)
+    errors = []
+    for i in seen:
+        T_cam_board = invert(moving[i] @ T_mount_cam) @ target
         rvec = cv2.Rodrigues(np.ascontiguousarray(T_cam_board[:3, :3]))[0]
+        detection = captures[i].detection
         pts, _ = cv2.projectPoints(
-            cap.detection.object_points, rvec, T_cam_board[:3, 3], intrinsics.K, intrinsics.dist
+            detection.object_points, rvec, T_cam_board[:3, 3], intrinsics.K, intrinsics.dist
         )
-        pts = pts.reshape(-1, 2)
-        err = np.linalg.norm(pts - cap.detection.image_points, axis=1)
-        predicted.append(pts)
-        per_view.append(float(err.mean()))
-        worst = max(worst, float(err.max()))
+        predicted[i] = pts.reshape(-1, 2)
+        errors.append(np.linalg.norm(predicted[i] - detection.image_points, axis=1))
+    per_view = [float(e.mean()) for e in errors]
+    worst = max(float(e.max()) for e in errors)
     return CheckReport(float(np.mean(per_view)), worst, per_view, len(per_view), predicted)

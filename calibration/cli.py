@@ -158,6 +158,7 @@ def cmd_intrinsics(args) -> int:
     from calibration.intrinsics import calibrate_intrinsics, realsense_factory_intrinsics
 
     doc = io.read_or_new(args.file, args.robot, _board(args).to_dict())
+    doc["board"] = _board(args).to_dict()  # the board of the latest capture
     if args.source == "factory":
         if args.rig == "sim":
             from srpo.errors import UserFacingError
@@ -195,6 +196,7 @@ def cmd_handeye(args) -> int:
     from srpo.errors import UserFacingError
 
     doc = io.read_or_new(args.file, args.robot, _board(args).to_dict())
+    doc["board"] = _board(args).to_dict()  # the board of the latest capture
     has_file_intrinsics = "intrinsics" in doc["cameras"].get(args.camera, {})
     source = args.intrinsics if args.intrinsics != "auto" else ("file" if has_file_intrinsics else "board")
     if source == "factory" and args.rig == "sim":
