@@ -102,9 +102,8 @@ def solve_handeye(
     moving = [T if mount == "eye_in_hand" else invert(T) for T in T_base_ee]
     X = _calibrate_hand_eye(moving, T_cam_board, method)
 
-    targets = [
-        M @ X @ C for M, C in zip(moving, T_cam_board)
-    ]  # board in base (in-hand) / in gripper (to-hand)
+    # the board pose each view implies: in the base frame (eye-in-hand) or the gripper frame (eye-to-hand)
+    targets = [M @ X @ C for M, C in zip(moving, T_cam_board)]
     target = mean_pose(targets)
     dt = np.sqrt(np.mean([np.sum((T[:3, 3] - target[:3, 3]) ** 2) for T in targets])) * 1000
     dr = np.degrees(np.sqrt(np.mean([rotation_angle(target[:3, :3].T @ T[:3, :3]) ** 2 for T in targets])))

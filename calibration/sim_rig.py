@@ -41,7 +41,7 @@ def default_camera_pose(mount: str) -> np.ndarray:
     if mount == "eye_in_hand":  # a wrist camera 6 cm off the flange axis, 4 cm back, tilted 10 deg inward
         R = rotation_about([0, 0, 1], np.radians(90)) @ rotation_about([1, 0, 0], np.radians(-10))
         return make_T(R, [0.06, -0.01, 0.04])
-    # a fixed camera 0.9 m in front of the base, 0.5 m up, looking back and down at the workspace
+    # a fixed camera 1 m in front of the base, 0.55 m up, looking back and down at the workspace
     look = np.array([0.45, 0.0, 0.25]) - np.array([1.0, 0.15, 0.55])
     z = look / np.linalg.norm(look)
     x = np.cross(z, [0, 0, 1.0])
