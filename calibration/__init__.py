@@ -5,6 +5,13 @@ Pose convention everywhere: ``T_a_b`` is a 4x4 homogeneous matrix giving the pos
 z forward); distances are metres.
 """
 
-from calibration.io import RecorderCalibration, load_calibration
-
 __all__ = ["RecorderCalibration", "load_calibration"]
+
+
+def __getattr__(name: str):
+    # lazy, so `srpo calib --help` (which imports calibration.cli) does not load OpenCV
+    if name in __all__:
+        from calibration import io
+
+        return getattr(io, name)
+    raise AttributeError(f"module 'calibration' has no attribute {name!r}")

@@ -64,3 +64,12 @@ def test_file_intrinsics_of_another_resolution_are_refused(tmp_path, capsys):
     args = ["calib", "handeye", "--file", str(path), "--views", "6", "--width", "320", "--height", "240"]
     assert main(args) == 2
     assert "intrinsics are for 640x480 images, these are 320x240" in capsys.readouterr().err
+
+
+def test_cli_module_imports_light():
+    import subprocess
+    import sys
+
+    code = "import sys, calibration.cli; print(sorted(m for m in ('cv2', 'mujoco', 'numpy') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=".")
+    assert out.stdout.strip() == "[]"
