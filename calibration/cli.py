@@ -1,0 +1,349 @@
+"""`srpo calib`: print the board, calibrate intrinsics and hand-eye, check the result.
+
+Imports here stay light; OpenCV, MuJoCo and the hardware SDKs load inside the commands.
+"""
+
+import argparse
+from pathlib import Path
+
+DEFAULT_FILE = "calibration/files/calibration.yaml"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="calib_command", metavar="COMMAND")
+
+    p = sub.add_parser(
+        "board",
+        help="write the ChArUco board as a printable PNG",
+        description="Write the board image; print it at 100%% scale and measure a square.",
+    )
+    _board_args(p)
+    p.add_argument("--out", type=Path, default=Path("charuco_board.png"), help="PNG to write")
+    p.add_argument("--dpi", type=int, default=300, help="print resolution the image is drawn for")
+    p.set_defaults(func=cmd_board)
+
+    p = sub.add_parser(
+        "intrinsics",
+        help="camera intrinsics: RealSense factory values or a ChArUco fit",
+        description="Camera intrinsics from the RealSense factory calibration (--source factory) or "
+        "fitted to ChArUco views captured while the robot moves (--source board). Writes them into "
+        "the calibration YAML.",
+    )
+    _rig_args(p)
+    p.add_argument(
+        "--source",
+        choices=("board", "factory"),
+        default="board",
+        help="board: fit to views (sim or real); factory: read the RealSense's stored values (real only)",
+    )
+    p.set_defaults(func=cmd_intrinsics)
+
+    p = sub.add_parser(
+        "handeye",
+        help="hand-eye calibration (camera pose in the gripper or base frame)",
+        description="Move the robot through board views and solve the camera pose with OpenCV "
+        "calibrateHandEye: in the gripper frame for a wrist camera (eye_in_hand), in the base frame "
+        "for a fixed camera (eye_to_hand).",
+    )
+    _rig_args(p)
+    p.add_argument(
+        "--method",
+        choices=("park", "tsai", "horaud", "andreff", "daniilidis"),
+        default="park",
+        help="OpenCV hand-eye method",
+    )
+    p.add_argument(
+        "--intrinsics",
+        choices=("auto", "board", "factory", "file"),
+        default="auto",
+        help="intrinsics to use: from the calibration file (file), fitted to these views (board), the "
+        "RealSense factory values (factory); auto = file if it has them, else board",
+    )
+    p.set_defaults(func=cmd_handeye)
+
+    p = sub.add_parser(
+        "check",
+        help="reproject the board with a calibration and report the pixel error",
+        description="Capture fresh views and predict the board corners from robot pose, hand-eye and "
+        "intrinsics; reports mean/max pixel error and stores it in the file.",
+    )
+    _rig_args(p)
+    p.set_defaults(func=cmd_check)
+
+
+def _board_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("board (must match the print)")
+    g.add_argument("--squares-x", type=int, default=8, help="squares along the board's long side")
+    g.add_argument("--squares-y", type=int, default=6, help="squares along the short side")
+    g.add_argument("--square-length", type=float, default=0.030, help="measured square side, metres")
+    g.add_argument("--marker-length", type=float, default=0.022, help="measured marker side, metres")
+    g.add_argument("--dictionary", default="DICT_4X4_50", help="OpenCV ArUco dictionary")
+
+
+def _rig_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--rig", choices=("sim", "xarm"), default="sim", help="simulated rig (MuJoCo) or xArm + RealSense"
+    )
+    p.add_argument(
+        "--mount",
+        choices=("eye_in_hand", "eye_to_hand"),
+        default="eye_in_hand",
+        help="eye_in_hand: camera on the gripper, board fixed; eye_to_hand: camera fixed, board on the gripper",
+    )
+    p.add_argument(
+        "--file", type=Path, default=Path(DEFAULT_FILE), help="calibration YAML to read and update"
+    )
+    p.add_argument("--camera", default="camera0", help="camera name in the file and in episode stores")
+    p.add_argument("--views", type=int, default=20, help="number of robot poses to capture")
+    p.add_argument(
+        "--images",
+        type=Path,
+        default=None,
+        help="folder for the annotated detection images (default: next to --file)",
+    )
+    p.add_argument("--robot", default="ufactory_xarm7", help="robot model written into the file")
+    p.add_argument("--seed", type=int, default=0, help="seed for the pose plan")
+    _board_args(p)
+    p.add_argument(
+        "--pivot-distance",
+        type=float,
+        default=None,
+        help="automatic poses rotate about a point this far along the gripper z axis, metres "
+        "(default 0.4 eye_in_hand: where the camera looks; 0.08 eye_to_hand: the board on the gripper)",
+    )
+    p.add_argument("--max-angle", type=float, default=25.0, help="largest tilt of automatic poses, degrees")
+    p.add_argument(
+        "--width", type=int, default=640, help="image width (RealSense colour stream / sim render)"
+    )
+    p.add_argument(
+        "--height", type=int, default=480, help="image height (RealSense colour stream / sim render)"
+    )
+    g = p.add_argument_group("real hardware (--rig xarm)")
+    g.add_argument("--ip", default=None, help="xArm controller IP address")
+    g.add_argument("--serial", default=None, help="RealSense serial (default: the only one connected)")
+    g.add_argument(
+        "--manual",
+        action="store_true",
+        help="hand-guide the arm (teach mode) and press Enter per view instead of automatic poses",
+    )
+
+
+# --- commands ---------------------------------------------------------------------------------------------
+def cmd_board(args) -> int:
+    import cv2
+    from PIL import Image
+
+    from calibration.board import board_image
+
+    spec = _board(args)
+    px_per_square = round(spec.square_length / 0.0254 * args.dpi)
+    image = board_image(spec, px_per_square)
+    margin = px_per_square // 2
+    image = cv2.copyMakeBorder(image, margin, margin, margin, margin, cv2.BORDER_CONSTANT, value=255)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(image).save(
+        args.out, dpi=(args.dpi, args.dpi)
+    )  # the dpi tag makes "100%" print true to size
+    w, h = spec.size
+    print(
+        f"wrote {args.out}: {w * 1000:.0f} x {h * 1000:.0f} mm at {args.dpi} dpi. Print at 100% (no fit-to-page), "
+        "glue it flat to a rigid plate, measure a square and pass it as --square-length"
+    )
+    return 0
+
+
+def cmd_intrinsics(args) -> int:
+    from calibration import io
+    from calibration.capture import save_detection_images
+    from calibration.intrinsics import calibrate_intrinsics, realsense_factory_intrinsics
+
+    doc = io.read_or_new(args.file, args.robot, _board(args).to_dict())
+    doc["board"] = _board(args).to_dict()  # the board of the latest capture
+    if args.source == "factory":
+        if args.rig == "sim":
+            from srpo.errors import UserFacingError
+
+            raise UserFacingError("--source factory reads a RealSense; in simulation use --source board")
+        intr = realsense_factory_intrinsics(args.serial, args.width, args.height)
+        serial = args.serial
+    else:
+        rig, detector = _open_rig(args)
+        try:
+            captures = _capture(rig, detector, args)
+            print(f"detections: {save_detection_images(captures, _image_dir(args, 'intrinsics'))}")
+            serial = rig.camera_serial
+            intr, _ = calibrate_intrinsics([c.detection for c in captures], _image_size(captures))
+            _report_sim_intrinsics(rig, intr)
+        finally:
+            rig.close()
+    io.set_intrinsics(doc, args.camera, intr, serial)
+    io.write_calibration(args.file, doc)
+    rms = (
+        f", RMS reprojection error {intr.rms_px:.3f} px over {intr.n_views} views"
+        if intr.rms_px is not None
+        else ""
+    )
+    print(f"{args.camera}: fx {intr.fx:.2f} fy {intr.fy:.2f} cx {intr.cx:.2f} cy {intr.cy:.2f}{rms}")
+    print(f"wrote {args.file}")
+    return 0
+
+
+def cmd_handeye(args) -> int:
+    from calibration import io
+    from calibration.capture import board_poses, require_found, save_detection_images
+    from calibration.handeye import solve_handeye
+    from calibration.intrinsics import calibrate_intrinsics
+    from srpo.errors import UserFacingError
+
+    doc = io.read_or_new(args.file, args.robot, _board(args).to_dict())
+    doc["board"] = _board(args).to_dict()  # the board of the latest capture
+    has_file_intrinsics = "intrinsics" in doc["cameras"].get(args.camera, {})
+    source = args.intrinsics if args.intrinsics != "auto" else ("file" if has_file_intrinsics else "board")
+    if source == "factory" and args.rig == "sim":
+        raise UserFacingError("--intrinsics factory reads a RealSense; in simulation use board or file")
+    rig, detector = _open_rig(args)
+    try:
+        captures = _capture(rig, detector, args)
+        print(f"detections: {save_detection_images(captures, _image_dir(args, 'handeye'))}")
+        require_found(captures, 3)
+        if source == "file":
+            intr = io.get_intrinsics(doc, args.camera)
+            if (intr.width, intr.height) != _image_size(captures):
+                raise UserFacingError(
+                    f"the file's intrinsics are for {intr.width}x{intr.height} images, these are "
+                    f"{_image_size(captures)[0]}x{_image_size(captures)[1]}; pass matching --width/--height "
+                    "or --intrinsics board"
+                )
+        elif source == "factory":
+            intr = rig.camera.factory_intrinsics()
+        else:
+            intr, _ = calibrate_intrinsics([c.detection for c in captures], _image_size(captures))
+        if source != "file":
+            io.set_intrinsics(doc, args.camera, intr, rig.camera_serial)
+        pairs = board_poses(captures, intr)
+        result = solve_handeye(
+            [c.T_base_ee for c, _ in pairs], [T for _, T in pairs], args.mount, args.method
+        )
+        if hasattr(rig, "true_camera_pose"):
+            from calibration.geometry import pose_error
+
+            dt, dr = pose_error(result.T, rig.true_camera_pose())
+            print(f"simulation ground truth: camera pose error {dt * 1000:.2f} mm, {dr:.3f} deg")
+        io.set_extrinsics(doc, args.camera, result, rig.camera_serial)
+    finally:
+        rig.close()
+    io.write_calibration(args.file, doc)
+    print(
+        f"{args.camera} ({args.mount}, {args.method}, intrinsics: {source}): camera pose in the {result.frame} frame"
+    )
+    for row in result.T:
+        print("  " + "  ".join(f"{v:+.5f}" for v in row))
+    print(
+        f"consistency over {result.n_poses} poses: {result.translation_spread_mm:.2f} mm, "
+        f"{result.rotation_spread_deg:.3f} deg RMS"
+    )
+    print(f"wrote {args.file}")
+    return 0
+
+
+def cmd_check(args) -> int:
+    from calibration import io
+    from calibration.capture import save_detection_images
+    from calibration.check import reprojection_check
+    from srpo.errors import UserFacingError
+
+    doc = io.read_calibration(args.file)
+    intr = io.get_intrinsics(doc, args.camera)
+    T, mount = io.get_extrinsics(doc, args.camera)
+    if mount != args.mount:
+        raise UserFacingError(f"{args.camera} was calibrated {mount}; pass --mount {mount}")
+    rig, detector = _open_rig(args)
+    try:
+        captures = _capture(rig, detector, args)
+        save_detection_images(captures, _image_dir(args, "check"))  # kept if the check fails
+        report = reprojection_check(captures, intr, T, mount)
+        sheet = save_detection_images(captures, _image_dir(args, "check"), report.predicted)
+    finally:
+        rig.close()
+    io.set_check(doc, args.camera, report)
+    io.write_calibration(args.file, doc)
+    print(f"detections (green) vs prediction (red): {sheet}")
+    print(
+        f"{args.camera}: reprojection error {report.mean_px:.3f} px mean, {report.max_px:.3f} px max "
+        f"over {report.n_views} views"
+    )
+    return 0
+
+
+# --- helpers ----------------------------------------------------------------------------------------------
+def _board(args):
+    from calibration.board import BoardSpec
+
+    return BoardSpec(args.squares_x, args.squares_y, args.square_length, args.marker_length, args.dictionary)
+
+
+def _image_size(captures) -> tuple[int, int]:
+    height, width = captures[0].image.shape[:2]
+    return width, height
+
+
+def _image_dir(args, command: str) -> Path:
+    return args.images or args.file.parent / f"{args.file.stem}_{args.camera}_{command}"
+
+
+def _open_rig(args):
+    from calibration.board import BoardDetector
+
+    board = _board(args)
+    if args.rig == "sim":
+        from calibration.sim_rig import SimRig, SimRigConfig
+
+        rig = SimRig(SimRigConfig(mount=args.mount, width=args.width, height=args.height, board=board))
+    else:
+        from calibration.hardware import RealSenseCamera, XArmRig
+        from srpo.errors import UserFacingError
+
+        if not args.ip:
+            raise UserFacingError("--rig xarm needs --ip (the xArm controller's address)")
+        rig = XArmRig(args.ip, RealSenseCamera(args.serial, args.width, args.height), args.mount)
+    return rig, BoardDetector(board)
+
+
+def _capture(rig, detector, args):
+    import numpy as np
+
+    from calibration.capture import capture_manual, capture_views, poses_around
+
+    rng = np.random.default_rng(args.seed)
+    if args.manual:
+        if args.rig == "sim":
+            from srpo.errors import UserFacingError
+
+            raise UserFacingError("--manual hand-guides the real arm; the simulated rig moves automatically")
+        rig.manual_mode()
+        try:
+            return capture_manual(rig, args.views, detector)
+        finally:
+            rig.position_mode()
+    if args.rig == "sim":  # start where a user would: the board straight in front of the camera, 0.4 m away
+        from calibration.geometry import make_T, rotation_about
+
+        rig.move_to(rig.gripper_pose_for_view(make_T(rotation_about([1, 0, 0], np.pi), [0.0, 0.0, 0.4])))
+    start = rig.eef_pose()
+    pivot = (
+        args.pivot_distance
+        if args.pivot_distance is not None
+        else (0.4 if args.mount == "eye_in_hand" else 0.08)
+    )
+    poses = poses_around(start, args.views, rng, pivot_distance=pivot, max_angle_deg=args.max_angle)
+    try:
+        return capture_views(rig, poses, detector)
+    finally:
+        rig.move_to(start)
+
+
+def _report_sim_intrinsics(rig, intr) -> None:
+    if hasattr(rig, "true_intrinsics"):
+        true = rig.true_intrinsics()
+        errs = ", ".join(f"{k} {100 * abs(getattr(intr, k) - v) / v:.3f}%" for k, v in true.items())
+        print(f"simulation ground truth: {errs}")
