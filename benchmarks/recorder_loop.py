@@ -55,7 +55,7 @@ def recorder_loop(seconds: float, rate: float, fps: float, size: tuple[int, int]
     cams = {f"camera{i}": ThreadedCamera(SimCamera(arm, name), fps=fps) for i, name in enumerate(("front", "wrist"))}
     for cam in cams.values():
         cam.connect()
-    store = open_store(out, cams, rate, {})
+    store = open_store(out, cams, rate)
     steps = int(seconds * rate)
     rec = EpisodeRecorder(arm, cams, SafetyFilter(control_rate_hz=rate), store,
                           LoopConfig(control_rate_hz=rate, max_steps=steps, realtime=True))

@@ -17,6 +17,7 @@ ARGS = {
     "backend": ("sim", "sim (MuJoCo xArm 7) or xarm (real arm via xarm-python-sdk)"),
     "teleop": ("expert", "expert (sim only), keyboard or spacemouse"),
     "out": ("datasets/ros.zarr", "episode store to create or append to"),
+    "calibration": ("", "calibration YAML from `srpo calib` recorded into the store (empty: none)"),
     "task": ("lift the red cube", "instruction text stored with every episode"),
     "sim_task": ("lift", "sim task: lift or place"),
     "rate": ("20.0", "control rate in Hz (real xArm servo mode: 100 or more)"),
@@ -29,7 +30,8 @@ def _nodes(context):
     arg = {k: LaunchConfiguration(k).perform(context) for k in ARGS}
     extra = [arg["params"]] if arg["params"] else []
     rate = float(arg["rate"])
-    common = {"task": arg["task"], "sim_task": arg["sim_task"], "control_rate_hz": rate, "out": arg["out"]}
+    common = {"task": arg["task"], "sim_task": arg["sim_task"], "control_rate_hz": rate, "out": arg["out"],
+              "calibration": arg["calibration"]}
     if arg["backend"] == "sim" and arg["teleop"] == "expert":
         return [Node(package="srpo_ros", executable="recorder_node", name="recorder_node", output="screen",
                      parameters=[*extra, {**common, "arm": "sim", "source": "expert", "source_name": "sim"}])]

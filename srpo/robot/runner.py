@@ -45,7 +45,7 @@ class RecordConfig(RigConfig):
     out: str = "datasets/robot.zarr"  # episode store (created, or appended to when it exists)
     teleop: str = "expert"  # "expert" (sim only), "keyboard" or "spacemouse"
     expert_noise: float = 1.0  # scripted expert's noise scale (0 clean; ~1 about half fail on lift)
-    calibration: dict | str | None = None  # calibration dict or YAML path stored in the store's attrs
+    calibration: str | None = None  # calibration YAML (`srpo calib`): camera intrinsics/extrinsics for the store
 
 
 @dataclass(frozen=True)
@@ -109,33 +109,22 @@ def _instruction(config: RigConfig) -> str:
     return config.task
 
 
-def _load_calibration(calibration: dict | str | None) -> dict:
-    if calibration is None or isinstance(calibration, dict):
-        return dict(calibration or {})
-    import yaml
+def open_store(path: str | Path, cameras: dict, rate_hz: float, calibration: str | Path | None = None) -> EpisodeStore:
+    """Create the store, or open it for appending when its cameras and action space match.
 
-    path = Path(calibration)
-    if not path.is_file():
-        raise UserFacingError(f"calibration file {path} not found")
-    return {"file": str(path), **(yaml.safe_load(path.read_text()) or {})}
+    calibration: a YAML written by `srpo calib`; its intrinsics/extrinsics go into the camera specs and the
+    file's summary into the store's attrs (`srpo data info` shows it).
+    """
+    specs = tuple(camera.spec(name) for name, camera in cameras.items())
+    calibration_attrs: dict = {}
+    if calibration is not None:
+        from calibration import load_calibration
 
-
-def _camera_specs(cameras: dict, calibration: dict) -> tuple:
-    """Camera specs for the store; calibration["cameras"][name] overrides intrinsics/extrinsics."""
-    from dataclasses import replace
-
-    overrides = calibration.get("cameras", {}) if isinstance(calibration.get("cameras"), dict) else {}
-    specs = []
-    for name, camera in cameras.items():
-        spec = camera.spec(name)
-        extra = {k: v for k, v in overrides.get(name, {}).items() if k in ("intrinsics", "extrinsics", "serial")}
-        specs.append(replace(spec, **extra))
-    return tuple(specs)
-
-
-def open_store(path: str | Path, cameras: dict, rate_hz: float, calibration: dict) -> EpisodeStore:
-    """Create the store, or open it for appending when its cameras and action space match."""
-    specs = _camera_specs(cameras, calibration)
+        if not Path(calibration).is_file():
+            raise UserFacingError(f"calibration file {calibration} not found; run `srpo calib handeye` first")
+        loaded = load_calibration(calibration)
+        specs = loaded.apply(specs)
+        calibration_attrs = loaded.store_attrs
     path = Path(path)
     if path.exists():
         store = EpisodeStore.open(path, mode="a")
@@ -145,7 +134,7 @@ def open_store(path: str | Path, cameras: dict, rate_hz: float, calibration: dic
             raise UserFacingError(f"{path} records cameras {have}, this rig gives {want}; use a new --out")
         return store
     config = StoreConfig(cameras=specs, action_dim=ACTION_DIM, control_rate_hz=rate_hz,
-                         action_space=ACTION_SPACE, calibration=calibration)
+                         action_space=ACTION_SPACE, calibration=calibration_attrs)
     return EpisodeStore.create(path, config)
 
 
@@ -195,12 +184,11 @@ def record_episodes(config: RecordConfig, progress: bool = True) -> Path:
         raise UserFacingError("the scripted expert needs the simulator; use --teleop keyboard|spacemouse")
     _instruction(config)
     arm, cameras, success_fn = build_rig(config)
-    calibration = _load_calibration(config.calibration)
     arm.connect()
     try:
         for camera in cameras.values():
             camera.connect()
-        store = open_store(config.out, cameras, config.control_rate_hz, calibration)
+        store = open_store(config.out, cameras, config.control_rate_hz, config.calibration)
         source = "sim" if config.backend == "sim" else "teleop"
         _run(config, config.episodes, store, arm, cameras, success_fn,
              lambda i: _make_teleop(config, config.seed * 100_003 + i), source, progress, "recording")

@@ -30,7 +30,7 @@ def test_topic_fed_recorder_with_service_label(tmp_path):
     with pytest.raises(CameraError, match="no image"):
         cam.latest()
     _feed(arm, cam, 1.0)
-    store = open_store(tmp_path / "ros.zarr", {"camera0": cam}, 30.0, {})
+    store = open_store(tmp_path / "ros.zarr", {"camera0": cam}, 30.0)
     rec = EpisodeRecorder(arm, {"camera0": cam}, SafetyFilter(control_rate_hz=30), store, LoopConfig(max_steps=100))
     rec.start("wipe the table", teleop, "teleop")
     teleop.update([0.5, 0, 0, 0, 0, 0, 1.0])  # too fast: clamped by the filter

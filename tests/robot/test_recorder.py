@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from srpo.errors import UserFacingError
 from srpo.robot.arm import ArmError
 from srpo.robot.cameras import CameraError, SimCamera, ThreadedCamera
 from srpo.robot.recorder import EpisodeRecorder, LoopConfig, tick_stats
@@ -94,7 +95,7 @@ def test_camera_loss_and_arm_fault_abort_only_their_episode(tmp_path):
     arm = FaultyArm(ticks=10_000)
     arm.connect()
     cam = LosingCamera(arm, frames=1000)
-    store = open_store(tmp_path / "s.zarr", {"camera0": cam}, 20.0, {})
+    store = open_store(tmp_path / "s.zarr", {"camera0": cam}, 20.0)
     rec = _recorder(arm, {"camera0": cam}, store, max_steps=30)
     ok = rec.run_episode("lift the red cube", ScriptedExpert("lift", ExpertConfig(noise=0)), "sim")
     assert ok.status == "complete" and ok.steps == 30
@@ -129,7 +130,7 @@ def test_nan_command_is_held_and_aborts(tmp_path):
     arm = SimArm(SimArmConfig(seed=0))
     arm.connect()
     cam = SimCamera(arm, "front", 32, 32)
-    store = open_store(tmp_path / "s.zarr", {"camera0": cam}, 20.0, {})
+    store = open_store(tmp_path / "s.zarr", {"camera0": cam}, 20.0)
     before = arm.get_observation()["robot0_eef_pos"]
     res = _recorder(arm, {"camera0": cam}, store).run_episode("t", NaNTeleop(), "teleop")
     assert res.status == "aborted" and "NaN" in res.reason and res.steps == 4
@@ -195,3 +196,20 @@ def test_sigkill_mid_episode_loses_no_committed_episode(tmp_path):
         np.testing.assert_array_equal(value, first[key])
     assert store.uncommitted_steps() == 0
     assert all(e.length > 0 for e in store.episodes())
+
+
+def test_recording_with_a_calibration_file_stores_it(tmp_path):
+    from calibration import io
+    from calibration.intrinsics import Intrinsics
+
+    doc = io.new_calibration("ufactory_xarm7", {"squares_x": 8})
+    io.set_intrinsics(doc, "camera0", Intrinsics(128, 96, 110.5, 110.25, 63.5, 47.5, (0.0,) * 5, rms_px=0.2, n_views=16))
+    path = io.write_calibration(tmp_path / "cal.yaml", doc)
+    out = record_episodes(RecordConfig(task="lift", episodes=1, max_steps=5, out=str(tmp_path / "c.zarr"),
+                                       calibration=str(path)), progress=False)
+    config = EpisodeStore.open(out).config
+    assert config.cameras[0].intrinsics["fx"] == 110.5 and config.cameras[1].intrinsics != config.cameras[0].intrinsics
+    assert config.calibration["robot"] == "ufactory_xarm7" and len(config.calibration["sha256"]) == 64
+    with pytest.raises(UserFacingError, match="not found"):
+        record_episodes(RecordConfig(task="lift", episodes=1, max_steps=5, out=str(tmp_path / "d.zarr"),
+                                     calibration=str(tmp_path / "missing.yaml")), progress=False)

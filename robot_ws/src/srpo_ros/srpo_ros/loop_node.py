@@ -16,8 +16,8 @@ from srpo_ros import msgs
 COMMON = {"arm": "topics", "task": "lift the red cube", "sim_task": "lift", "control_rate_hz": 20.0,
           "max_steps": 200, "image_height": 96, "image_width": 128, "xarm_ip": "192.168.1.185", "seed": 0,
           "image_topics": ["/camera0/color/image_raw", "/camera1/color/image_raw"],
-          "depth_topics": [""], "joint_states_topic": "/xarm/joint_states", "out": "",
-          "use_task_success": False}  # use_task_success: label from arm/task_success (sim arm_node)
+          "depth_topics": [""], "joint_states_topic": "/xarm/joint_states", "out": "", "calibration": "",
+          "use_task_success": False}  # use_task_success: label from arm/task_success (sim arm_node); calibration: YAML from `srpo calib`
 
 
 class LoopNode(Node):
@@ -40,7 +40,7 @@ class LoopNode(Node):
         self.arm.connect()
         for cam in self.cameras.values():
             cam.connect()
-        store = open_store(p["out"], self.cameras, p["control_rate_hz"], {}) if p["out"] else None
+        store = open_store(p["out"], self.cameras, p["control_rate_hz"], p.get("calibration") or None) if p["out"] else None
         loop = LoopConfig(control_rate_hz=p["control_rate_hz"], max_steps=p["max_steps"], realtime=True)
         clock = (lambda: self.arm.time) if p["arm"] == "sim" else None
         self.recorder = EpisodeRecorder(self.arm, self.cameras, SafetyFilter(control_rate_hz=p["control_rate_hz"]),
