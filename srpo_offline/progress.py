@@ -167,3 +167,164 @@ def grouped_trajectory_rewards(
         rewards[idx] = results[g].rewards
     return rewards, results
 
+
+
+# ---------------------------------------------------------------- per-step progress (offline)
+NORMALISATIONS = ("task", "trajectory")
+SPAN_FLOOR = 1e-12  # a task whose start and end distances coincide cannot order its steps
+
+
+@dataclass(frozen=True)
+class StepProgressConfig:
+    """How per-step progress, advantages and AWR weights are computed."""
+
+    stride: int = 1  # encode every stride-th prefix (and the last); distances in between are interpolated
+    beta: float = 1.0  # AWR temperature: w = min(exp(A / beta), w_max)
+    w_max: float = 20.0  # AWR weight clip
+    normalise: str = "task"  # "task": comparable across a task's episodes; "trajectory": min-max, plots only
+    batch_size: int = 16  # prefixes (or reference videos) handed to the encoder at once
+    cluster: ClusterConfig = ClusterConfig()  # clustering of each task's successful references
+
+
+@dataclass(frozen=True, eq=False)
+class TaskReference:
+    """The success reference of one task and the distances that anchor its progress scale."""
+
+    task: str  # task instruction
+    episodes: list[int]  # reference episodes: those labelled successful
+    centres: np.ndarray  # [K, D] DBSCAN centres of their full-episode embeddings
+    n_clusters: int  # clusters found (0: fell back to the mean)
+    n_noise: int  # references labelled noise
+    fell_back_to_mean: bool  # DBSCAN found no cluster
+    d_start: float  # median distance of the task's first-frame prefixes: progress 0
+    d_end: float  # median distance of its complete successful episodes: progress 1
+
+
+@dataclass(frozen=True, eq=False)
+class StepProgress:
+    """Per-episode arrays (one entry per step) and what they were computed from."""
+
+    distance: list[np.ndarray]  # L2 distance of prefix 0..t to the nearest success centre of the task
+    progress: list[np.ndarray]  # R(i, t) in [0, 1]; NaN for episodes of tasks without a success reference
+    increment: list[np.ndarray]  # D(i, t) = R(i, t) - R(i, t-1), D(i, 0) = 0
+    advantage: list[np.ndarray]  # A = (D - mu) / sigma over the dataset; 0 where progress is NaN
+    weight: list[np.ndarray]  # min(exp(A / beta), w_max)
+    references: dict[str, TaskReference]  # per task that has at least one labelled success
+    unlabelled: list[int]  # episodes without a success label: scored, never used as references
+    unreferenced: list[int]  # episodes of tasks with no labelled success: progress NaN, weight 1
+    mu: float  # mean increment over the dataset
+    sigma: float  # standard deviation of the increments over the dataset
+    encoded_prefixes: int  # encoder inputs spent on prefixes (the cost the stride reduces)
+
+    def concat(self, key: str) -> np.ndarray:
+        """One of the per-episode fields concatenated over episodes (the store's step order), float32."""
+        parts = getattr(self, key)
+        return np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)
+
+
+def prefix_grid(length: int, stride: int) -> np.ndarray:
+    """Prefix ends t that are encoded: 0, stride, 2*stride, ... and always the last step."""
+    return np.unique(np.r_[np.arange(0, length, stride), length - 1])
+
+
+def prefix_distances(encoder, video: np.ndarray, centres: np.ndarray, stride: int = 1,
+                     batch_size: int = 16) -> tuple[np.ndarray, int]:
+    """Distance of every prefix video[:t+1] to the nearest centre; strided prefixes are interpolated.
+
+    Returns (distances [T], number of prefixes encoded).
+    """
+    grid = prefix_grid(len(video), stride)
+    emb = []
+    for start in range(0, len(grid), batch_size):
+        emb.append(encoder.encode([video[: t + 1] for t in grid[start : start + batch_size]]))
+    d_grid = nearest_centre_distance(check_embeddings(np.concatenate(emb), "prefix embeddings"), centres)
+    return np.interp(np.arange(len(video)), grid, d_grid), len(grid)
+
+
+def normalised_progress(d: np.ndarray, ref: TaskReference, normalise: str) -> np.ndarray:
+    """Distances -> progress in [0, 1].
+
+    "task": R = clip((d_start - d) / (d_start - d_end), 0, 1) with the task's anchors, so equal distances give
+    equal progress in every episode of the task. "trajectory": the appendix-B plot normalisation,
+    (max d - d) / (max d - min d) within the episode.
+    """
+    if normalise == "trajectory":
+        span = d.max() - d.min()
+        return (d.max() - d) / span if span > SPAN_FLOOR else np.zeros_like(d)
+    span = ref.d_start - ref.d_end
+    if span <= SPAN_FLOOR:
+        return np.zeros_like(d)
+    return np.clip((ref.d_start - d) / span, 0.0, 1.0)
+
+
+def encode_videos(encoder, videos, indices: list[int], batch_size: int) -> np.ndarray:
+    out = [encoder.encode([videos[i] for i in indices[s : s + batch_size]])
+           for s in range(0, len(indices), batch_size)]
+    return check_embeddings(np.concatenate(out), "reference embeddings")
+
+
+def step_progress(
+    videos: Sequence[np.ndarray],
+    success: Sequence[bool | None],
+    tasks: Sequence[str],
+    encoder,
+    config: StepProgressConfig = StepProgressConfig(),
+    progress_bar: bool = True,
+) -> StepProgress:
+    """Per-step progress R, increments D, advantages A and AWR weights w for recorded episodes.
+
+    videos: a sequence (may load lazily on indexing) of uint8 T x H x W x 3 episodes; success: True / False /
+    None (or the store's 1 / 0 / -1) per episode; tasks: the task of each episode; encoder: anything with encode(videos).
+    Only episodes labelled successful serve as references (their full-episode embeddings, clustered per task);
+    every episode of a task with a reference gets progress from the prefixes 0..t of its video.
+    """
+    from tqdm.auto import tqdm
+
+    from srpo_offline.advantages import awr_weights, increments, standardise
+
+    if config.normalise not in NORMALISATIONS:
+        raise RewardInputError(f"normalise must be one of {NORMALISATIONS}, got {config.normalise!r}")
+    if config.stride < 1:
+        raise RewardInputError(f"stride must be >= 1, got {config.stride}")
+    n = len(videos)
+    if len(success) != n or len(tasks) != n:
+        raise RewardInputError(f"{n} videos but {len(success)} success labels and {len(tasks)} tasks")
+    success = [None if s is None or int(s) < 0 else bool(s) for s in success]  # store labels: -1 unlabelled
+    task_names = list(dict.fromkeys(tasks))
+    clusters = {}
+    for task in task_names:
+        refs = [i for i in range(n) if tasks[i] == task and success[i] is True]
+        if refs:
+            clusters[task] = (refs, cluster_references(encode_videos(encoder, videos, refs, config.batch_size),
+                                                       config.cluster))
+    distance: list[np.ndarray] = []
+    encoded = 0
+    for i in tqdm(range(n), desc="prefix progress", unit="episode", disable=not progress_bar):
+        if tasks[i] in clusters:
+            d, k = prefix_distances(encoder, videos[i], clusters[tasks[i]][1].centres, config.stride,
+                                    config.batch_size)
+            encoded += k
+        else:
+            d = np.full(len(videos[i]), np.nan)
+        distance.append(d)
+
+    references = {}
+    for task, (refs, c) in clusters.items():
+        members = [i for i in range(n) if tasks[i] == task]
+        references[task] = TaskReference(
+            task, refs, c.centres, c.n_clusters, c.n_noise, c.fell_back_to_mean,
+            d_start=float(np.median([distance[i][0] for i in members])),
+            d_end=float(np.median([distance[i][-1] for i in refs])),
+        )
+    unreferenced = [i for i in range(n) if tasks[i] not in references]
+    if unreferenced:
+        log.warning("step_progress: %d episodes belong to tasks without a labelled success (no reference): "
+                    "progress NaN, weight 1", len(unreferenced))
+    progress = [normalised_progress(distance[i], references[tasks[i]], config.normalise)
+                if tasks[i] in references else distance[i] for i in range(n)]
+    increment = [increments(p) for p in progress]
+    advantage, mu, sigma = standardise(increment)
+    weight = [awr_weights(a, config.beta, config.w_max) for a in advantage]
+    unlabelled = [i for i in range(n) if success[i] is None]
+    return StepProgress(distance, progress, increment, advantage, weight, references, unlabelled, unreferenced,
+                        mu, sigma, encoded)

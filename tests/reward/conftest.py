@@ -1,6 +1,5 @@
 """Tiny random models of the real transformers classes, saved once per session and loaded via from_pretrained."""
 
-import numpy as np
 import pytest
 
 
@@ -43,12 +42,3 @@ def tiny_clip(tmp_path_factory) -> str:
     CLIPModel(cfg).save_pretrained(path)
     CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(path)
     return str(path)
-
-
-def moving_video(t: int, start: float, end: float, size: int = 32) -> np.ndarray:
-    """A square whose position moves linearly from `start` to `end` (fractions of the frame) over t frames."""
-    video = np.zeros((t, size, size, 3), dtype=np.uint8)
-    for i, pos in enumerate(np.linspace(start, end, t)):
-        c = int(round(pos * (size - 8)))
-        video[i, 8:16, c : c + 8] = 255
-    return video

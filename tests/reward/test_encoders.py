@@ -5,7 +5,7 @@ import pytest
 
 from srpo.errors import UserFacingError
 from srpo_offline.encoders import DEFAULT_MODELS, build_encoder, sample_frame_indices
-from tests.reward.conftest import moving_video
+from tests.reward.synthetic import moving_video
 
 
 def test_frame_sampling_linspace_and_loop_padding():
