@@ -39,4 +39,5 @@ def awr_weights(advantage: np.ndarray, beta: float = 1.0, w_max: float = 20.0) -
         raise ValueError(f"beta must be positive, got {beta}")
     if w_max <= 0:
         raise ValueError(f"w_max must be positive, got {w_max}")
-    return np.minimum(np.exp(np.minimum(np.asarray(advantage, dtype=np.float64) / beta, np.log(w_max))), w_max)
+    exponent = np.minimum(np.asarray(advantage, dtype=np.float64) / beta, np.log(w_max) + 1.0)  # no overflow
+    return np.minimum(np.exp(exponent), w_max)
