@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from srpo.errors import UserFacingError
-from srpo.robot.policy_io import IMAGE_PREFIX, KEY_DIMS, policy_observation, read_state_keys
+from srpo.policy_io import IMAGE_PREFIX, KEY_DIMS, policy_observation, read_state_keys
 from srpo.robot.teleop import Teleop
 
 
@@ -67,7 +67,7 @@ class LoadedPolicy:
         if state is not None and state.shape[0] != want:
             raise UserFacingError(f"{path} expects a {state.shape[0]}-value observation.state but the state keys "
                                   f"{list(self.state_keys)} give {want}; write the keys used in training with "
-                                  "srpo.robot.policy_io.write_io(checkpoint, keys)")
+                                  "srpo.policy_io.write_io(checkpoint, keys)")
         overrides = dict(config.camera_map)
         self.image_features = {name: overrides.get(name[len(IMAGE_PREFIX):], name[len(IMAGE_PREFIX):])
                                for name in cfg.input_features if name.startswith(IMAGE_PREFIX)}

@@ -53,6 +53,7 @@ class DemoConfig:
 def vjepa2_available(model: str | None) -> bool:
     """True when V-JEPA 2 weights are on this machine (a local directory, or the hub cache)."""
     from huggingface_hub import try_to_load_from_cache
+
     from srpo_offline.encoders import DEFAULT_MODELS
 
     model = model or DEFAULT_MODELS["vjepa2"]
@@ -76,12 +77,12 @@ def choose_encoder(config: DemoConfig) -> tuple[str, str]:
 def run_demo(config: DemoConfig) -> Path:
     """Run every stage; returns the path of the report."""
     import numpy as np
-    from srpo_offline.awr.config import TrainConfig
-    from srpo_offline.awr.trainer import train_awr
 
     from srpo.cli import main as srpo_main
     from srpo.robot.runner import DeployConfig, RecordConfig, deploy_policy, record_episodes
     from srpo.store import EpisodeStore
+    from srpo_offline.awr.config import TrainConfig
+    from srpo_offline.awr.trainer import train_awr
     from srpo_offline.demo.report import DemoReport, PolicyResult, write_report
 
     out = Path(config.out)

@@ -1,4 +1,5 @@
-"""How store observations become LeRobot policy inputs: the one mapping both training export and deployment use.
+"""How store observations become LeRobot policy inputs: the one mapping that the LeRobotDataset export
+(`srpo data to-lerobot`), AWR training (`srpo train awr`) and deployment (`srpo robot deploy`) all use.
 
     observation.state            = concat(state keys), float32      (default STATE_KEYS, 11 values)
     observation.images.<camera>  = <camera>_rgb, uint8 H x W x 3   (camera0, camera1, ...)
@@ -17,7 +18,14 @@ import numpy as np
 STATE_KEYS: tuple[str, ...] = ("robot0_joint_pos", "robot0_eef_pos", "robot0_gripper_width")
 KEY_DIMS = {"robot0_joint_pos": 7, "robot0_eef_pos": 3, "robot0_eef_rot_axis_angle": 3, "robot0_gripper_width": 1}
 IO_FILE = "srpo_io.json"
+STATE = "observation.state"
+ACTION = "action"
 IMAGE_PREFIX = "observation.images."
+
+
+def state_names(keys: tuple[str, ...] = STATE_KEYS, key_dims: dict[str, int] = KEY_DIMS) -> list[str]:
+    """One name per observation.state entry, e.g. robot0_joint_pos_0 .. robot0_gripper_width_0."""
+    return [f"{k}_{i}" for k in keys for i in range(key_dims[k])]
 
 
 def state_vector(step: dict, keys: tuple[str, ...] = STATE_KEYS) -> np.ndarray:
@@ -39,7 +47,7 @@ def write_io(checkpoint: str | Path, state_keys: tuple[str, ...] = STATE_KEYS) -
 
 def policy_observation(step: dict, state_keys: tuple[str, ...], image_features: dict[str, str]) -> dict:
     """LeRobot raw observation (numpy) from a recorder step; image_features maps feature name -> camera."""
-    obs = {"observation.state": state_vector(step, state_keys)}
+    obs = {STATE: state_vector(step, state_keys)}
     for feature, camera in image_features.items():
         obs[feature] = np.asarray(step[f"{camera}_rgb"])
     return obs
