@@ -21,6 +21,7 @@ from srpo.store.schema import (
     LOWDIM_CHUNK,
     LOWDIM_COMPRESSOR,
     META_ARRAYS,
+    PENDING_ATTR,
     SCHEMA_VERSION,
     SOURCES,
     STATUSES,
@@ -32,7 +33,6 @@ from srpo.store.schema import (
 
 log = logging.getLogger(__name__)
 
-PENDING_ATTR = "pending_episode"  # meta attrs: task/source/start of the episode being recorded (for recovery)
 
 
 @dataclass(frozen=True)
@@ -197,6 +197,9 @@ class EpisodeStore:
         for name in META_ARRAYS:  # per-episode rows written before the commit of an episode that never came
             if self.meta[name].shape[0] > n:
                 self.meta[name].resize((n,))
+        notes = self.meta.attrs.get("notes", {})
+        if any(int(i) >= n for i in notes):  # a note written for that episode
+            self.meta.attrs["notes"] = {i: v for i, v in notes.items() if int(i) < n}
         pending = self.uncommitted_steps()
         if pending == 0:
             if PENDING_ATTR in self.meta.attrs:
@@ -233,9 +236,21 @@ class EpisodeStore:
             del self.meta.attrs[PENDING_ATTR]
 
     def _truncate_data(self, length: int) -> None:
+        """Shrink every data array to `length` rows.
+
+        Zarr keeps the rows past the new end inside a partially cut chunk, and they would reappear when the array
+        grows again; a stale finite timestamp there would then pass for a fully written step. So the dropped rows
+        of the (multi-row) low-dimensional chunks are overwritten with the fill value first; image chunks hold one
+        frame each and are deleted whole by the resize.
+        """
         for key, spec in self.keys.items():
-            if self.data[key].shape[0] != length:
-                self.data[key].resize((length, *spec.shape))
+            arr = self.data[key]
+            old = arr.shape[0]
+            if old == length:
+                continue
+            if old > length and not spec.image:
+                arr[length:old] = arr.fill_value
+            arr.resize((length, *spec.shape))
 
     def _append_episode_meta(self, *, task: str, source: str, start_time: float, success: bool | None,
                              status: str, end: int, note: str | None = None) -> int:

@@ -26,6 +26,7 @@ SCHEMA_VERSION = 1
 SOURCES = ("teleop", "policy", "sim", "rosbag")
 STATUSES = ("complete", "incomplete", "aborted")  # incomplete: recovered after a crash; aborted: camera/arm fault
 UNLABELLED = -1
+PENDING_ATTR = "pending_episode"  # meta attrs: task/source/start of the episode being recorded (for recovery)
 
 # Blosc for images: chosen by benchmarks/store_write.py (see docs/benchmarks.md). uint8 pixels have itemsize 1,
 # so shuffling does nothing; lz4 at level 5 keeps compression ~an order of magnitude under the frame budget.
