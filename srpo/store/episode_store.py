@@ -72,6 +72,11 @@ def _store_errors(op: str, path: Path):
                 raise StoreError(
                     f"{op} {path}: the disk is full. Committed episodes are intact; free space and record again."
                 ) from exc
+            if exc.errno in (errno.ENOTDIR, errno.EEXIST, errno.EISDIR):
+                raise StoreError(
+                    f"{op} {path}: a file is in the way of the store's directories ({exc.filename}). "
+                    "Choose another path or move that file."
+                ) from exc
             if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
                 raise StoreError(
                     f"{op} {path}: not writable ({exc.strerror}). Choose a writable location or fix permissions."
