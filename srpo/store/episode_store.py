@@ -100,9 +100,15 @@ class EpisodeStore:
 
     # ---------------------------------------------------------------- create / open
     @classmethod
-    def create(cls, path: str | Path, config: StoreConfig, exist_ok: bool = False) -> "EpisodeStore":
-        """Create an empty store for `config`. With exist_ok, an existing store with the same keys is opened."""
+    def create(cls, path: str | Path, config: StoreConfig, exist_ok: bool = False,
+               image_compressor=None) -> "EpisodeStore":
+        """Create an empty store for `config`. With exist_ok, an existing store with the same keys is opened.
+
+        image_compressor (a numcodecs codec) overrides schema.IMAGE_COMPRESSOR; benchmarks/store_write.py uses it
+        to compare codecs. Readers need nothing: the codec is recorded in each array's .zarray.
+        """
         path = Path(path)
+        image_compressor = IMAGE_COMPRESSOR if image_compressor is None else image_compressor
         occupied = path.is_file() or (path.is_dir() and any(path.iterdir()))
         if occupied:
             if exist_ok and _is_store(path):
@@ -127,7 +133,7 @@ class EpisodeStore:
                     shape=(0, *spec.shape),
                     chunks=chunks,
                     dtype=spec.dtype,
-                    compressors=IMAGE_COMPRESSOR if spec.image else LOWDIM_COMPRESSOR,
+                    compressors=image_compressor if spec.image else LOWDIM_COMPRESSOR,
                     fill_value=np.nan if key.endswith("timestamp") else 0,
                 )
             meta = root.create_group("meta")
