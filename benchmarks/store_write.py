@@ -108,11 +108,11 @@ def bench_store(root: Path, variant: str, frames, state, steps: int) -> dict:
     cfg = StoreConfig(cameras=(CameraSpec("camera0", H, W), CameraSpec("camera1", H, W)))
     codec = parse_variant(variant)
     store = EpisodeStore.create(path, cfg, image_compressor=codec if codec is not None else ())
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     with store.recorder(task="benchmark", source="sim", flush_every=30) as ep:
         for t in range(steps):
             ep.add_step(step_at(frames, state, t))
-    write_s = time.perf_counter() - t0
+    write_s, cpu_s = time.perf_counter() - t0, time.process_time() - c0
     t0 = time.perf_counter()
     reader = EpisodeStore.open(path)
     for start in range(0, steps, 32):
@@ -120,22 +120,23 @@ def bench_store(root: Path, variant: str, frames, state, steps: int) -> dict:
     read_s = time.perf_counter() - t0
     size = disk_bytes(path)
     shutil.rmtree(path)
-    return {"write_steps_per_s": steps / write_s, "read_frames_per_s": 2 * steps / read_s, "bytes": size}
+    return {"write_steps_per_s": steps / write_s, "steps_per_cpu_s": steps / cpu_s,
+            "read_frames_per_s": 2 * steps / read_s, "bytes": size}
 
 
 def bench_raw(root: Path, frames, state, steps: int) -> dict:
     path = root / "raw_npy"
     path.mkdir()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for t in range(steps):
         step = step_at(frames, state, t)
         np.save(path / f"camera0_{t:06d}.npy", step["camera0_rgb"])
         np.save(path / f"camera1_{t:06d}.npy", step["camera1_rgb"])
         np.save(path / f"state_{t:06d}.npy", np.concatenate([state[k][t] for k in state]))
-    write_s = time.perf_counter() - t0
+    write_s, cpu_s = time.perf_counter() - t0, time.process_time() - c0
     size = disk_bytes(path)
     shutil.rmtree(path)
-    return {"write_steps_per_s": steps / write_s, "bytes": size}
+    return {"write_steps_per_s": steps / write_s, "steps_per_cpu_s": steps / cpu_s, "bytes": size}
 
 
 def main() -> None:
@@ -170,21 +171,27 @@ def main() -> None:
         return statistics.median(r[key] for r in runs)
 
     raw_rate, raw_bytes = med(results["raw_npy"], "write_steps_per_s"), med(results["raw_npy"], "bytes")
+    raw_cpu = med(results["raw_npy"], "steps_per_cpu_s")
     print(f"{args.steps} steps of 2x 640x480 RGB ({args.scene} frames) + state, {results['cores']} cores, "
           f"median of {args.repeats}, load average {os.getloadavg()[0]:.1f}")
-    print(f"{'variant':12s} {'write steps/s':>13s} {'x raw npy':>9s} {'x 30 Hz':>8s} {'MB on disk':>10s} "
-          f"{'x smaller':>9s} {'read frames/s':>13s}")
-    print(f"{'raw .npy':12s} {raw_rate:13.1f} {1.0:9.2f} {raw_rate / REALTIME_HZ:8.1f} {raw_bytes / 1e6:10.1f} "
-          f"{1.0:9.2f} {'-':>13s}")
+    print("steps/s: wall clock; steps/cpu-s: per second of this process's CPU time (all threads), which other load "
+          "on a shared machine does not change")
+    print(f"{'variant':12s} {'steps/s':>8s} {'x raw':>6s} {'x 30Hz':>7s} {'steps/cpu-s':>11s} {'x 30Hz':>7s} "
+          f"{'MB on disk':>10s} {'x smaller':>9s} {'read fr/s':>9s}")
+    print(f"{'raw .npy':12s} {raw_rate:8.1f} {1.0:6.2f} {raw_rate / REALTIME_HZ:7.1f} {raw_cpu:11.1f} "
+          f"{raw_cpu / REALTIME_HZ:7.1f} {raw_bytes / 1e6:10.1f} {1.0:9.2f} {'-':>9s}")
     summary = {}
     for variant, runs in results["variants"].items():
         rate, size, read = med(runs, "write_steps_per_s"), med(runs, "bytes"), med(runs, "read_frames_per_s")
+        cpu = med(runs, "steps_per_cpu_s")
         summary[variant] = {"write_steps_per_s": rate, "x_raw": rate / raw_rate, "x_realtime": rate / REALTIME_HZ,
-                            "bytes": size, "x_smaller": raw_bytes / size, "read_frames_per_s": read}
-        print(f"{variant:12s} {rate:13.1f} {rate / raw_rate:9.2f} {rate / REALTIME_HZ:8.1f} {size / 1e6:10.1f} "
-              f"{raw_bytes / size:9.2f} {read:13.1f}")
+                            "steps_per_cpu_s": cpu, "bytes": size, "x_smaller": raw_bytes / size,
+                            "read_frames_per_s": read}
+        print(f"{variant:12s} {rate:8.1f} {rate / raw_rate:6.2f} {rate / REALTIME_HZ:7.1f} {cpu:11.1f} "
+              f"{cpu / REALTIME_HZ:7.1f} {size / 1e6:10.1f} {raw_bytes / size:9.2f} {read:9.1f}")
     if args.json:
-        Path(args.json).write_text(json.dumps({"raw_npy": {"write_steps_per_s": raw_rate, "bytes": raw_bytes},
+        Path(args.json).write_text(json.dumps({"raw_npy": {"write_steps_per_s": raw_rate, "bytes": raw_bytes,
+                                                           "steps_per_cpu_s": raw_cpu, "load": os.getloadavg()},
                                                "variants": summary, "raw_runs": results}, indent=2))
 
 

@@ -9,16 +9,17 @@ import zarr.storage._local as zarr_local
 from srpo.errors import StoreError
 from srpo.store import CameraSpec, EpisodeStore, StoreConfig
 from srpo.store.validate import validate_store
-from tests.conftest import random_step
 
 
 @pytest.fixture
-def store(make_store):
-    return EpisodeStore.open(make_store(lengths=(5, 6), successes=(True, False)).path, mode="a")
+def store(make_store, random_step):
+    store = EpisodeStore.open(make_store(lengths=(5, 6), successes=(True, False)).path, mode="a")
+    store.random_step = random_step  # the tests below build steps with it
+    return store
 
 
 def _step(store, **changes):
-    step = random_step(store, np.random.default_rng(3), 1.0)
+    step = store.random_step(store, np.random.default_rng(3), 1.0)
     step.update(changes)
     return {k: v for k, v in step.items() if v is not None}
 

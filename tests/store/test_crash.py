@@ -11,7 +11,6 @@ import numpy as np
 
 from srpo.store import EpisodeStore
 from srpo.store.validate import validate_store
-from tests.store.crash_writer import episode_steps
 
 ROOT = Path(__file__).resolve().parents[2]
 KILLS = 20
@@ -29,7 +28,8 @@ def _run_and_kill(store: Path, log: Path, seed: int, delay: float) -> None:
     assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()
 
 
-def test_sigkill_at_random_points_never_loses_committed_episodes(tmp_path):
+def test_sigkill_at_random_points_never_loses_committed_episodes(tmp_path, crash_writer):
+    episode_steps = crash_writer.episode_steps
     store_path, log = tmp_path / "crash.zarr", tmp_path / "committed.log"
     rng = np.random.default_rng(1234)
     recovered = truncated = 0

@@ -70,11 +70,9 @@ def test_label_and_derived_round_trip(make_store):
     assert attrs["provenance"] == {"encoder": "pixel", "alpha": 0.8} and attrs["episode_ends"] == [3, 7]
 
 
-def test_recorder_aborts_on_exception_and_keeps_steps(make_store):
+def test_recorder_aborts_on_exception_and_keeps_steps(make_store, random_step):
     store = make_store(lengths=(3,), successes=(True,))
     rng = np.random.default_rng(0)
-    from tests.conftest import random_step
-
     with pytest.raises(RuntimeError):
         with store.recorder(task="x", source="teleop") as ep:
             ep.add_step(random_step(store, rng, 0.0))

@@ -10,11 +10,10 @@ import zarr
 
 from srpo.store import CameraSpec, EpisodeStore, StoreConfig
 from srpo.store.validate import repair_store, validate_store
-from tests.conftest import random_step
 
 
 @pytest.fixture(scope="module")
-def clean_template(tmp_path_factory):
+def clean_template(tmp_path_factory, random_step):
     """Episodes of 12, 15, 9 steps (ends 12, 27, 36), all labelled, camera timestamps monotonic."""
     path = tmp_path_factory.mktemp("validate") / "template.zarr"
     store = EpisodeStore.create(path, StoreConfig(cameras=(CameraSpec("camera0", 24, 32), CameraSpec("camera1", 24, 32))))
