@@ -149,6 +149,7 @@ def store_summary(path) -> dict:
         "sources": dict(Counter(e.source for e in episodes)),
         "cameras": [asdict(c) for c in store.config.cameras],
         "calibration": store.config.calibration,
+        "import": store.root.attrs.get("import"),
         "data_keys": {k: {"dtype": str(s.dtype), "shape": list(s.shape)} for k, s in store.keys.items()},
         "derived_runs": runs,
         "bytes_on_disk": _disk_size(store.path),
@@ -188,6 +189,8 @@ def cmd_info(args) -> int:
         else:
             lines.append("    extrinsics none")
     lines.append("calibration " + (json.dumps(info["calibration"]) if info["calibration"] else "none"))
+    if info["import"]:
+        lines.append("imported    " + json.dumps(info["import"]))
     lines.append("derived runs")
     for name, run in info["derived_runs"].items():
         lines.append(f"  {name}{'  (STALE: recompute)' if run['stale'] else ''}  keys {', '.join(run['keys'])}  "
