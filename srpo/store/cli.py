@@ -184,7 +184,7 @@ def cmd_info(args) -> int:
                                           if intr else "none"))
         ext = cam["extrinsics"]
         if ext:
-            t = [row[3] for row in ext.get("T", [])[:3]]
+            t = [float(row[3]) for row in ext.get("T", [])[:3]]
             lines.append(f"    extrinsics in frame {ext.get('frame')!r}: translation {[round(v, 4) for v in t]} m")
         else:
             lines.append("    extrinsics none")
