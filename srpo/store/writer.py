@@ -10,12 +10,42 @@ A recorder killed at any point therefore leaves every committed episode intact; 
 recovered as an "incomplete" episode or truncated when the store is next opened for writing.
 """
 
+import asyncio
 import time
 
 import numpy as np
 
 from srpo.errors import StoreError
 from srpo.store.episode_store import PENDING_ATTR, EpisodeStore, _store_errors
+
+
+def _write_frames(arr, start: int, frames: list[np.ndarray]) -> None:
+    """Store frames start, start+1, ... of an image array whose chunks hold one frame each.
+
+    Each frame is encoded with the array's own compressor and put under the array's own chunk key through zarr's
+    store (atomic, like any zarr write): byte-for-byte what `arr[start:stop] = frames` writes for a zarr format 2
+    array without filters, minus zarr's indexing machinery, the stacking copy and its all-equal scan per chunk,
+    which together took two thirds of the recorder's CPU time (benchmarks/store_write.py).
+    """
+    from zarr.core.buffer import default_buffer_prototype
+    from zarr.core.sync import sync
+
+    meta = arr.metadata
+    if meta.filters or meta.chunks[0] != 1 or meta.order != "C":
+        raise StoreError(f"{arr.path}: image arrays must have one frame per chunk, C order and no filters")
+    dtype = meta.dtype.to_native_dtype()  # with the byte order the .zarray declares
+    zeros = (0,) * (arr.ndim - 1)
+    chunks = {}
+    for i, frame in enumerate(frames):
+        raw = np.ascontiguousarray(frame, dtype=dtype)
+        payload = meta.compressor.encode(raw) if meta.compressor is not None else raw.tobytes()
+        chunks[f"{arr.path}/{meta.encode_chunk_key((start + i, *zeros))}"] = payload
+
+    async def put_all():  # the files are written concurrently, as zarr itself does
+        buffer = default_buffer_prototype().buffer
+        await asyncio.gather(*(arr.store.set(key, buffer.from_bytes(data)) for key, data in chunks.items()))
+
+    sync(put_all())
 
 
 class EpisodeWriter:
@@ -40,6 +70,7 @@ class EpisodeWriter:
         self.start_time = time.time() if start_time is None else start_time
         self.success: bool | None = None
         self._buffer: dict[str, list[np.ndarray]] = {k: [] for k in store.keys}
+        self._arrays = {k: store.data[k] for k in store.keys}  # opened once: each open re-reads .zarray
         self._written = 0  # steps of this episode already flushed to disk
         self._buffered = 0
         self._done = False
@@ -74,18 +105,18 @@ class EpisodeWriter:
         """Write buffered steps to disk (still uncommitted). timestamp goes last: it marks the steps complete."""
         if not self._buffered:
             return
-        data = self.store.data
         start = self.store.num_steps + self._written
         stop = start + self._buffered
         keys = [k for k in self.store.keys if k != "timestamp"] + ["timestamp"]
         with _store_errors("recording into", self.store.path):
             for key in keys:
                 spec = self.store.keys[key]
-                arr = data[key]
-                if spec.image:  # skip zarr's all-equal scan of every frame (a third of the write time); also
-                    arr = arr.with_config({"write_empty_chunks": True})  # keeps one chunk file per frame
+                arr = self._arrays[key]
                 arr.resize((stop, *spec.shape))
-                arr[start:stop] = np.stack(self._buffer[key])
+                if spec.image:
+                    _write_frames(arr, start, self._buffer[key])
+                else:
+                    arr[start:stop] = np.stack(self._buffer[key])
                 self._buffer[key].clear()
         self._written += self._buffered
         self._buffered = 0

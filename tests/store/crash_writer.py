@@ -1,7 +1,9 @@
 """Recorder run as a subprocess by test_crash.py and killed with SIGKILL at a random moment.
 
 Usage: crash_writer.py STORE LOG SEED. Records episodes forever; after each commit appends
-"<index> <task> <length>" to LOG and fsyncs it, so the log lists only episodes whose commit returned.
+"<index> <task> <length>" to LOG and fsyncs it, so the log lists only episodes whose commit returned, then
+prints "committed" (the test waits for some of those, so kills land after real progress however loaded the
+machine is).
 Episode contents are a pure function of the task text (see episode_steps), so the test can rebuild them.
 """
 
@@ -48,6 +50,7 @@ def main() -> None:
             log.write(f"{store.num_episodes - 1} {task} {len(episode_steps(store.keys, task))}\n")
             log.flush()
             os.fsync(log.fileno())
+        print("committed", flush=True)
 
 
 if __name__ == "__main__":
