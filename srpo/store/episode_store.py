@@ -7,6 +7,8 @@ steps are read. Writing new episodes goes through `EpisodeStore.recorder()` (wri
 import errno
 import json
 import logging
+import os
+import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -203,7 +205,26 @@ class EpisodeStore:
         """Rows past the last committed episode in any data array (left behind by a crash)."""
         return max(self.data[k].shape[0] for k in self.keys) - self.num_steps
 
+    def recording_in_progress(self) -> dict | None:
+        """The pending-episode record of a recorder that is still alive on this machine, else None."""
+        info = self.meta.attrs.get(PENDING_ATTR)
+        if not info or info.get("host") != socket.gethostname() or info.get("pid") in (None, os.getpid()):
+            return None
+        try:
+            os.kill(int(info["pid"]), 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            pass  # alive, owned by another user
+        return info
+
     def _reconcile(self, on_uncommitted: str) -> None:
+        live = self.recording_in_progress()
+        if live:
+            raise StoreError(
+                f"{self.path} is being recorded into right now (pid {live['pid']}, task {live.get('task')!r}). "
+                "Open it read-only, or wait until that recording ends, to label, repair or write to it."
+            )
         n = self.num_episodes
         for name in META_ARRAYS:  # per-episode rows written before the commit of an episode that never came
             if self.meta[name].shape[0] > n:

@@ -11,6 +11,8 @@ recovered as an "incomplete" episode or truncated when the store is next opened 
 """
 
 import asyncio
+import os
+import socket
 import time
 
 import numpy as np
@@ -75,7 +77,8 @@ class EpisodeWriter:
         self._buffered = 0
         self._done = False
         with _store_errors("recording into", store.path):
-            store.meta.attrs[PENDING_ATTR] = {"task": task, "source": source, "start_time": self.start_time}
+            store.meta.attrs[PENDING_ATTR] = {"task": task, "source": source, "start_time": self.start_time,
+                                              "pid": os.getpid(), "host": socket.gethostname()}
 
     @property
     def num_steps(self) -> int:

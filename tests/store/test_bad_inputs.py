@@ -117,3 +117,24 @@ def test_read_only_filesystem_error_on_label(store, monkeypatch):
         store.set_success(0, False)  # the chunk becomes all fill value: zarr deletes it instead of writing
     monkeypatch.undo()
     assert EpisodeStore.open(store.path).success_labels().tolist() == [1, 0]
+
+
+def test_live_recording_is_not_recovered_from_under_the_recorder(store):
+    import socket
+    import subprocess
+
+    import zarr
+
+    other = subprocess.Popen(["sleep", "30"])  # stands in for a recorder process that is still running
+    try:
+        meta = zarr.open_group(str(store.path / "meta"), mode="r+", zarr_format=2)
+        meta.attrs["pending_episode"] = {"task": "t", "source": "teleop", "start_time": 0.0, "pid": other.pid,
+                                         "host": socket.gethostname()}
+        with pytest.raises(StoreError, match=f"being recorded into right now .pid {other.pid}"):
+            EpisodeStore.open(store.path, mode="a")
+        assert EpisodeStore.open(store.path, mode="r").num_episodes == 2  # reading is fine
+    finally:
+        other.kill()
+        other.wait()
+    assert EpisodeStore.open(store.path, mode="a").num_episodes == 2  # recorder gone: the stale record is cleared
+    assert "pending_episode" not in zarr.open_group(str(store.path / "meta"), mode="r", zarr_format=2).attrs
