@@ -1,9 +1,12 @@
 """The on-disk layout is zarr format 2, read here with plain json/numcodecs/zarr calls, never the project reader."""
 
 import json
+import os
+import subprocess
 
 import numcodecs
 import numpy as np
+import pytest
 import zarr
 
 
@@ -42,3 +45,22 @@ def test_zarr_format_2_layout_readable_without_the_project(make_store):
     assert group["meta/success"][:].tolist() == [1, 0]
     assert group["data/action"].shape == (10, 7) and group["data/action"].dtype == np.float32
     np.testing.assert_array_equal(group["data/robot0_joint_pos"][4:10], store.episode(1)["robot0_joint_pos"])
+
+
+ZARR2_PYTHON = os.environ.get("SRPO_ZARR2_PYTHON")  # a Python with zarr-python 2 (e.g. zarr==2.18.3) installed
+
+
+@pytest.mark.skipif(not ZARR2_PYTHON, reason="set SRPO_ZARR2_PYTHON to a Python with zarr-python 2 to run it")
+def test_zarr_python_2_reads_the_store(make_store, tmp_path):
+    store = make_store(lengths=(4, 6), successes=(True, False), depth=True)
+    np.save(tmp_path / "rgb.npy", store.episode(1)["camera0_rgb"])
+    np.save(tmp_path / "depth.npy", store.episode(1)["camera0_depth"])
+    script = f"""
+import numpy as np, zarr
+assert zarr.__version__.startswith("2."), zarr.__version__
+root = zarr.open({str(store.path)!r}, mode="r")
+assert root["meta/episode_ends"][:].tolist() == [4, 10]
+np.testing.assert_array_equal(root["data/camera0_rgb"][4:10], np.load({str(tmp_path / "rgb.npy")!r}))
+np.testing.assert_array_equal(root["data/camera0_depth"][4:10], np.load({str(tmp_path / "depth.npy")!r}))
+"""
+    subprocess.run([ZARR2_PYTHON, "-c", script], check=True)
