@@ -7,6 +7,8 @@ steps are read. Writing new episodes goes through `EpisodeStore.recorder()` (wri
 import errno
 import json
 import logging
+import os
+import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +23,7 @@ from srpo.store.schema import (
     LOWDIM_CHUNK,
     LOWDIM_COMPRESSOR,
     META_ARRAYS,
+    PENDING_ATTR,
     SCHEMA_VERSION,
     SOURCES,
     STATUSES,
@@ -32,7 +35,6 @@ from srpo.store.schema import (
 
 log = logging.getLogger(__name__)
 
-PENDING_ATTR = "pending_episode"  # meta attrs: task/source/start of the episode being recorded (for recovery)
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,11 @@ def _store_errors(op: str, path: Path):
                 raise StoreError(
                     f"{op} {path}: the disk is full. Committed episodes are intact; free space and record again."
                 ) from exc
+            if exc.errno in (errno.ENOTDIR, errno.EEXIST, errno.EISDIR):
+                raise StoreError(
+                    f"{op} {path}: a file is in the way of the store's directories ({exc.filename}). "
+                    "Choose another path or move that file."
+                ) from exc
             if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
                 raise StoreError(
                     f"{op} {path}: not writable ({exc.strerror}). Choose a writable location or fix permissions."
@@ -95,9 +102,15 @@ class EpisodeStore:
 
     # ---------------------------------------------------------------- create / open
     @classmethod
-    def create(cls, path: str | Path, config: StoreConfig, exist_ok: bool = False) -> "EpisodeStore":
-        """Create an empty store for `config`. With exist_ok, an existing store with the same keys is opened."""
+    def create(cls, path: str | Path, config: StoreConfig, exist_ok: bool = False,
+               image_compressor=None) -> "EpisodeStore":
+        """Create an empty store for `config`. With exist_ok, an existing store with the same keys is opened.
+
+        image_compressor (a numcodecs codec) overrides schema.IMAGE_COMPRESSOR; benchmarks/store_write.py uses it
+        to compare codecs. Readers need nothing: the codec is recorded in each array's .zarray.
+        """
         path = Path(path)
+        image_compressor = IMAGE_COMPRESSOR if image_compressor is None else image_compressor
         occupied = path.is_file() or (path.is_dir() and any(path.iterdir()))
         if occupied:
             if exist_ok and _is_store(path):
@@ -122,7 +135,7 @@ class EpisodeStore:
                     shape=(0, *spec.shape),
                     chunks=chunks,
                     dtype=spec.dtype,
-                    compressors=IMAGE_COMPRESSOR if spec.image else LOWDIM_COMPRESSOR,
+                    compressors=image_compressor if spec.image else LOWDIM_COMPRESSOR,
                     fill_value=np.nan if key.endswith("timestamp") else 0,
                 )
             meta = root.create_group("meta")
@@ -192,11 +205,33 @@ class EpisodeStore:
         """Rows past the last committed episode in any data array (left behind by a crash)."""
         return max(self.data[k].shape[0] for k in self.keys) - self.num_steps
 
+    def recording_in_progress(self) -> dict | None:
+        """The pending-episode record of a recorder that is still alive on this machine, else None."""
+        info = self.meta.attrs.get(PENDING_ATTR)
+        if not info or info.get("host") != socket.gethostname() or info.get("pid") in (None, os.getpid()):
+            return None
+        try:
+            os.kill(int(info["pid"]), 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            pass  # alive, owned by another user
+        return info
+
     def _reconcile(self, on_uncommitted: str) -> None:
+        live = self.recording_in_progress()
+        if live:
+            raise StoreError(
+                f"{self.path} is being recorded into right now (pid {live['pid']}, task {live.get('task')!r}). "
+                "Open it read-only, or wait until that recording ends, to label, repair or write to it."
+            )
         n = self.num_episodes
         for name in META_ARRAYS:  # per-episode rows written before the commit of an episode that never came
             if self.meta[name].shape[0] > n:
                 self.meta[name].resize((n,))
+        notes = self.meta.attrs.get("notes", {})
+        if any(int(i) >= n for i in notes):  # a note written for that episode
+            self.meta.attrs["notes"] = {i: v for i, v in notes.items() if int(i) < n}
         pending = self.uncommitted_steps()
         if pending == 0:
             if PENDING_ATTR in self.meta.attrs:
@@ -233,9 +268,21 @@ class EpisodeStore:
             del self.meta.attrs[PENDING_ATTR]
 
     def _truncate_data(self, length: int) -> None:
+        """Shrink every data array to `length` rows.
+
+        Zarr keeps the rows past the new end inside a partially cut chunk, and they would reappear when the array
+        grows again; a stale finite timestamp there would then pass for a fully written step. So the dropped rows
+        of the (multi-row) low-dimensional chunks are overwritten with the fill value first; image chunks hold one
+        frame each and are deleted whole by the resize.
+        """
         for key, spec in self.keys.items():
-            if self.data[key].shape[0] != length:
-                self.data[key].resize((length, *spec.shape))
+            arr = self.data[key]
+            old = arr.shape[0]
+            if old == length:
+                continue
+            if old > length and not spec.image:
+                arr[length:old] = arr.fill_value
+            arr.resize((length, *spec.shape))
 
     def _append_episode_meta(self, *, task: str, source: str, start_time: float, success: bool | None,
                              status: str, end: int, note: str | None = None) -> int:

@@ -10,12 +10,40 @@ A recorder killed at any point therefore leaves every committed episode intact; 
 recovered as an "incomplete" episode or truncated when the store is next opened for writing.
 """
 
+import asyncio
+import os
+import socket
 import time
 
 import numpy as np
 
 from srpo.errors import StoreError
 from srpo.store.episode_store import PENDING_ATTR, EpisodeStore, _store_errors
+
+
+async def _write_frames(arr, start: int, frames: list[np.ndarray]) -> None:
+    """Store frames start, start+1, ... of an image array whose chunks hold one frame each.
+
+    Each frame is encoded with the array's own compressor and put under the array's own chunk key through zarr's
+    store (atomic, like any zarr write): byte-for-byte what `arr[start:stop] = frames` writes for a zarr format 2
+    array without filters, minus zarr's indexing machinery, the stacking copy and its all-equal scan per chunk,
+    which together took two thirds of the recorder's CPU time (benchmarks/store_write.py).
+    """
+    from zarr.core.buffer import default_buffer_prototype
+
+    meta = arr.metadata
+    if meta.filters or meta.chunks[0] != 1 or meta.order != "C":
+        raise StoreError(f"{arr.path}: image arrays must have one frame per chunk, C order and no filters")
+    dtype = meta.dtype.to_native_dtype()  # with the byte order the .zarray declares
+    zeros = (0,) * (arr.ndim - 1)
+    buffer = default_buffer_prototype().buffer
+    writes = []
+    for i, frame in enumerate(frames):
+        raw = np.ascontiguousarray(frame, dtype=dtype)
+        payload = meta.compressor.encode(raw) if meta.compressor is not None else raw.tobytes()
+        key = f"{arr.path}/{meta.encode_chunk_key((start + i, *zeros))}"
+        writes.append(arr.store.set(key, buffer.from_bytes(payload)))
+    await asyncio.gather(*writes)
 
 
 class EpisodeWriter:
@@ -40,11 +68,14 @@ class EpisodeWriter:
         self.start_time = time.time() if start_time is None else start_time
         self.success: bool | None = None
         self._buffer: dict[str, list[np.ndarray]] = {k: [] for k in store.keys}
+        self._arrays = {k: store.data[k] for k in store.keys}  # opened once: each open re-reads .zarray
+        self._first = store.num_steps  # global index of this episode's first step
         self._written = 0  # steps of this episode already flushed to disk
         self._buffered = 0
         self._done = False
         with _store_errors("recording into", store.path):
-            store.meta.attrs[PENDING_ATTR] = {"task": task, "source": source, "start_time": self.start_time}
+            store.meta.attrs[PENDING_ATTR] = {"task": task, "source": source, "start_time": self.start_time,
+                                              "pid": os.getpid(), "host": socket.gethostname()}
 
     @property
     def num_steps(self) -> int:
@@ -74,19 +105,31 @@ class EpisodeWriter:
         """Write buffered steps to disk (still uncommitted). timestamp goes last: it marks the steps complete."""
         if not self._buffered:
             return
-        data = self.store.data
-        start = self.store.num_steps + self._written
-        stop = start + self._buffered
-        keys = [k for k in self.store.keys if k != "timestamp"] + ["timestamp"]
+        from zarr.core.sync import sync
+
+        start = self._first + self._written
         with _store_errors("recording into", self.store.path):
-            for key in keys:
-                spec = self.store.keys[key]
-                arr = data[key]
-                arr.resize((stop, *spec.shape))
-                arr[start:stop] = np.stack(self._buffer[key])
-                self._buffer[key].clear()
+            sync(self._flush(start, start + self._buffered))
+        for rows in self._buffer.values():
+            rows.clear()
         self._written += self._buffered
         self._buffered = 0
+
+    async def _flush(self, start: int, stop: int) -> None:
+        """Grow every array, write all but `timestamp` concurrently, then `timestamp` (the completeness mark)."""
+        arrays = {k: a.async_array for k, a in self._arrays.items()}
+        others = [k for k in self.store.keys if k != "timestamp"]
+
+        async def write(key: str) -> None:
+            if self.store.keys[key].image:
+                await _write_frames(arrays[key], start, self._buffer[key])
+            else:
+                await arrays[key].setitem(slice(start, stop), np.stack(self._buffer[key]))
+
+        await asyncio.gather(*(arrays[k].resize((stop, *self.store.keys[k].shape)) for k in others))
+        await asyncio.gather(*(write(k) for k in others))
+        await arrays["timestamp"].resize((stop,))
+        await write("timestamp")
 
     def commit(self, status: str = "complete", note: str | None = None) -> int:
         """Flush and commit the episode; returns its index. An empty episode is discarded (returns -1)."""
@@ -105,7 +148,7 @@ class EpisodeWriter:
                 start_time=self.start_time,
                 success=self.success,
                 status=status,
-                end=self.store.num_steps + self._written,
+                end=self._first + self._written,
                 note=note,
             )
             del self.store.meta.attrs[PENDING_ATTR]

@@ -1,0 +1,102 @@
+"""Export an episode store to a LeRobotDataset v3 with LeRobot's own writer (create / add_frame / save_episode /
+finalize), so that `LeRobotDataset(repo_id, root=out)` loads it offline.
+
+Keys written:
+    observation.state            float32 [joint_dim + 3 + 3 + 1]: joint positions, eef position (m), eef rotation
+                                 (axis-angle), gripper width (m); the names are listed in meta/info.json
+    observation.images.<camera>  uint8 HxWx3, PNG (lossless, the default) or mp4 with --video
+    action                       float32 [action_dim], named from the store's action_space attr
+    task                         the episode's instruction (LeRobot's task / task_index)
+Depth images are not exported (LeRobot 0.6 stores depth only as quantised video); the store keeps them.
+"""
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from srpo.errors import StoreError
+from srpo.store.episode_store import EpisodeStore
+
+STATE_PARTS = ("robot0_joint_pos", "robot0_eef_pos", "robot0_eef_rot_axis_angle", "robot0_gripper_width")
+BLOCK = 64  # steps read from the store at a time (bounded memory for long episodes)
+
+
+def state_names(joint_dim: int) -> list[str]:
+    return ([f"joint{i + 1}_pos" for i in range(joint_dim)] + ["eef_x", "eef_y", "eef_z"]
+            + ["eef_rx", "eef_ry", "eef_rz"] + ["gripper_width"])
+
+
+def action_names(action_space: str, action_dim: int) -> list[str]:
+    """'eef_delta_pos(3)+axis_angle(3)+gripper(1)' -> eef_delta_pos_0.., axis_angle_0.., gripper."""
+    names: list[str] = []
+    for part in action_space.split("+"):
+        match = re.fullmatch(r"\s*([A-Za-z_][\w.]*)\((\d+)\)\s*", part)
+        if not match:
+            break
+        base, n = match.group(1), int(match.group(2))
+        names += [base] if n == 1 else [f"{base}_{i}" for i in range(n)]
+    return names if len(names) == action_dim else [f"action_{i}" for i in range(action_dim)]
+
+
+def lerobot_features(store: EpisodeStore, video: bool) -> dict:
+    cfg = store.config
+    features = {
+        "observation.state": {"dtype": "float32", "shape": (cfg.joint_dim + 7,), "names": state_names(cfg.joint_dim)},
+        "action": {"dtype": "float32", "shape": (cfg.action_dim,),
+                   "names": action_names(cfg.action_space, cfg.action_dim)},
+    }
+    for cam in cfg.cameras:
+        features[f"observation.images.{cam.name}"] = {
+            "dtype": "video" if video else "image",
+            "shape": (cam.height, cam.width, 3),
+            "names": ["height", "width", "channels"],
+        }
+    return features
+
+
+def export_to_lerobot(path: str | Path, out: str | Path, repo_id: str, video: bool = False,
+                      episodes: list[int] | None = None, include_incomplete: bool = False,
+                      image_writer_threads: int = 2) -> dict:
+    """Write the store at `path` as a LeRobotDataset under `out`; returns {"episodes", "frames", "skipped"}."""
+    from lerobot.datasets.lerobot_dataset import LeRobotDataset
+    from tqdm import tqdm
+
+    store = EpisodeStore.open(path, mode="r")
+    out = Path(out)
+    if out.exists():
+        raise StoreError(f"{out} already exists; LeRobot writes a new dataset root. Choose a new OUT or remove it.")
+    fps = store.config.control_rate_hz
+    if abs(fps - round(fps)) > 1e-6:
+        raise StoreError(f"LeRobot datasets need an integer fps; the store records at {fps} Hz")
+    infos = store.episodes()
+    chosen = [infos[store._check_episode(i)] for i in episodes] if episodes is not None else infos
+    keep = [e for e in chosen if include_incomplete or e.status == "complete"]
+    skipped = [e.index for e in chosen if e not in keep]
+    if not keep:
+        raise StoreError(f"no episodes to export from {path} (skipped {skipped}: not complete; "
+                         "--include-incomplete exports them)")
+
+    dataset = LeRobotDataset.create(
+        repo_id=repo_id, fps=int(round(fps)), features=lerobot_features(store, video), root=out,
+        robot_type=store.config.robot, use_videos=video, image_writer_threads=image_writer_threads,
+    )
+    cams = [c.name for c in store.config.cameras]
+    keys = [*STATE_PARTS, "action", *(f"{c}_rgb" for c in cams)]
+    frames = 0
+    try:
+        for info in tqdm(keep, desc="episodes", unit="ep"):
+            for start in range(0, info.length, BLOCK):
+                block = store.steps(info.index, start, start + BLOCK, keys=keys)
+                state = np.concatenate([block[k] for k in STATE_PARTS], axis=1).astype(np.float32)
+                for j in range(len(state)):
+                    frame = {"observation.state": state[j], "action": block["action"][j], "task": info.task}
+                    for c in cams:
+                        frame[f"observation.images.{c}"] = block[f"{c}_rgb"][j]
+                    dataset.add_frame(frame)
+            dataset.save_episode()
+            frames += info.length
+    finally:
+        dataset.finalize()
+    return {"episodes": len(keep), "frames": frames, "skipped": skipped,
+            "source_episodes": [e.index for e in keep]}
