@@ -2,8 +2,8 @@
 finalize), so that `LeRobotDataset(repo_id, root=out)` loads it offline.
 
 Keys written:
-    observation.state            float32 [joint_dim + 3 + 3 + 1]: joint positions, eef position (m), eef rotation
-                                 (axis-angle), gripper width (m); the names are listed in meta/info.json
+    observation.state            float32: srpo.policy_io.STATE_KEYS concatenated (joint positions, eef position,
+                                 gripper width), the same state that `srpo train awr` and deployment use
     observation.images.<camera>  uint8 HxWx3, PNG (lossless, the default) or mp4 with --video
     action                       float32 [action_dim], named from the store's action_space attr
     task                         the episode's instruction (LeRobot's task / task_index)
@@ -13,18 +13,11 @@ Depth images are not exported (LeRobot 0.6 stores depth only as quantised video)
 import re
 from pathlib import Path
 
-import numpy as np
-
 from srpo.errors import StoreError
+from srpo.policy_io import ACTION, IMAGE_PREFIX, STATE, STATE_KEYS, state_names, state_vector
 from srpo.store.episode_store import EpisodeStore
 
-STATE_PARTS = ("robot0_joint_pos", "robot0_eef_pos", "robot0_eef_rot_axis_angle", "robot0_gripper_width")
 BLOCK = 64  # steps read from the store at a time (bounded memory for long episodes)
-
-
-def state_names(joint_dim: int) -> list[str]:
-    return ([f"joint{i + 1}_pos" for i in range(joint_dim)] + ["eef_x", "eef_y", "eef_z"]
-            + ["eef_rx", "eef_ry", "eef_rz"] + ["gripper_width"])
 
 
 def action_names(action_space: str, action_dim: int) -> list[str]:
@@ -41,13 +34,14 @@ def action_names(action_space: str, action_dim: int) -> list[str]:
 
 def lerobot_features(store: EpisodeStore, video: bool) -> dict:
     cfg = store.config
+    names = state_names(STATE_KEYS, {k: store.keys[k].shape[0] for k in STATE_KEYS})
     features = {
-        "observation.state": {"dtype": "float32", "shape": (cfg.joint_dim + 7,), "names": state_names(cfg.joint_dim)},
-        "action": {"dtype": "float32", "shape": (cfg.action_dim,),
+        STATE: {"dtype": "float32", "shape": (len(names),), "names": names},
+        ACTION: {"dtype": "float32", "shape": (cfg.action_dim,),
                    "names": action_names(cfg.action_space, cfg.action_dim)},
     }
     for cam in cfg.cameras:
-        features[f"observation.images.{cam.name}"] = {
+        features[IMAGE_PREFIX + cam.name] = {
             "dtype": "video" if video else "image",
             "shape": (cam.height, cam.width, 3),
             "names": ["height", "width", "channels"],
@@ -82,17 +76,17 @@ def export_to_lerobot(path: str | Path, out: str | Path, repo_id: str, video: bo
         robot_type=store.config.robot, use_videos=video, image_writer_threads=image_writer_threads,
     )
     cams = [c.name for c in store.config.cameras]
-    keys = [*STATE_PARTS, "action", *(f"{c}_rgb" for c in cams)]
+    keys = [*STATE_KEYS, ACTION, *(f"{c}_rgb" for c in cams)]
     frames = 0
     try:
         for info in tqdm(keep, desc="episodes", unit="ep"):
             for start in range(0, info.length, BLOCK):
                 block = store.steps(info.index, start, start + BLOCK, keys=keys)
-                state = np.concatenate([block[k] for k in STATE_PARTS], axis=1).astype(np.float32)
+                state = state_vector(block)
                 for j in range(len(state)):
-                    frame = {"observation.state": state[j], "action": block["action"][j], "task": info.task}
+                    frame = {STATE: state[j], ACTION: block[ACTION][j], "task": info.task}
                     for c in cams:
-                        frame[f"observation.images.{c}"] = block[f"{c}_rgb"][j]
+                        frame[IMAGE_PREFIX + c] = block[f"{c}_rgb"][j]
                     dataset.add_frame(frame)
             dataset.save_episode()
             frames += info.length

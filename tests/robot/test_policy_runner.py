@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from srpo.errors import UserFacingError
-from srpo.robot.arm import ROBOT_KEYS
 from srpo.policy_io import STATE_KEYS, state_vector, write_io
+from srpo.robot.arm import ROBOT_KEYS
 from srpo.robot.policy_runner import LoadedPolicy, PolicyConfig, PolicySource
 from srpo.robot.runner import DeployConfig, deploy_policy
 from srpo.robot.safety import SafetyFilter

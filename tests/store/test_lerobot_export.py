@@ -45,8 +45,8 @@ def test_export_round_trip_is_identical(source, tmp_path):
     assert (ds.num_episodes, ds.num_frames, ds.fps) == (2, 10, 30)
     info = json.loads((out / "meta" / "info.json").read_text())
     assert info["codebase_version"].startswith("v3")
-    assert info["features"]["observation.state"]["names"][:2] == ["joint1_pos", "joint2_pos"]
-    assert info["features"]["observation.state"]["shape"] == [14]
+    assert info["features"]["observation.state"]["names"][:2] == ["robot0_joint_pos_0", "robot0_joint_pos_1"]
+    assert info["features"]["observation.state"]["shape"] == [11]  # joints 7 + eef position 3 + gripper 1
     assert info["features"]["action"]["names"] == action_names("eef_delta_pos(3)+axis_angle(3)+gripper(1)", 7)
 
     store = EpisodeStore.open(source)
@@ -57,8 +57,7 @@ def test_export_round_trip_is_identical(source, tmp_path):
             assert int(item["episode_index"]) == ep and int(item["frame_index"]) == j
             assert item["task"] == store.episodes()[ep].task
             np.testing.assert_array_equal(item["action"].numpy(), want["action"][j])
-            state = np.concatenate([want[k][j] for k in ("robot0_joint_pos", "robot0_eef_pos",
-                                                          "robot0_eef_rot_axis_angle", "robot0_gripper_width")])
+            state = np.concatenate([want[k][j] for k in ("robot0_joint_pos", "robot0_eef_pos", "robot0_gripper_width")])
             np.testing.assert_array_equal(item["observation.state"].numpy(), state)
             for cam, key in (("camera0", "camera0_rgb"), ("wrist", "wrist_rgb")):
                 img = item[f"observation.images.{cam}"].numpy()  # float CHW in [0, 1]
