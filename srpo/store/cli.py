@@ -156,6 +156,26 @@ def store_summary(path) -> dict:
     }
 
 
+def _calibration_lines(calib: dict) -> list[str]:
+    """A readable summary of the calibration file recorded with the store (`srpo calib` YAML)."""
+    if not calib:
+        return ["calibration none (record with --calibration FILE from `srpo calib`)"]
+    lines = [f"calibration {calib.get('file', '?')}  date {calib.get('date', '?')}  robot {calib.get('robot', '?')}"]
+    for name, entry in (calib.get("cameras") or {}).items():
+        parts = []
+        if "intrinsics" in entry:
+            intr = entry["intrinsics"]
+            parts.append(f"intrinsics {intr.get('source', '?')} rms {intr.get('rms_px', '?')} px")
+        if "extrinsics" in entry:
+            ext = entry["extrinsics"]
+            parts.append(f"hand-eye {ext.get('mount', '?')} ({ext.get('method', '?')}, spread "
+                         f"{ext.get('translation_spread_mm', '?')} mm / {ext.get('rotation_spread_deg', '?')} deg)")
+        if "check" in entry:
+            parts.append(f"check mean {entry['check'].get('mean_px', '?')} px")
+        lines.append(f"  {name}: " + ("; ".join(parts) or "no results"))
+    return lines
+
+
 def cmd_info(args) -> int:
     info = store_summary(args.path)
     if args.json:
@@ -188,7 +208,7 @@ def cmd_info(args) -> int:
             lines.append(f"    extrinsics in frame {ext.get('frame')!r}: translation {[round(v, 4) for v in t]} m")
         else:
             lines.append("    extrinsics none")
-    lines.append("calibration " + (json.dumps(info["calibration"]) if info["calibration"] else "none"))
+    lines += _calibration_lines(info["calibration"])
     if info["import"]:
         lines.append("imported    " + json.dumps(info["import"]))
     lines.append("derived runs")

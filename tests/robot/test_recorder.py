@@ -198,7 +198,7 @@ def test_sigkill_mid_episode_loses_no_committed_episode(tmp_path):
     assert all(e.length > 0 for e in store.episodes())
 
 
-def test_recording_with_a_calibration_file_stores_it(tmp_path):
+def test_recording_with_a_calibration_file_stores_it(tmp_path, capsys):
     from calibration import io
     from calibration.intrinsics import Intrinsics
 
@@ -210,6 +210,11 @@ def test_recording_with_a_calibration_file_stores_it(tmp_path):
     config = EpisodeStore.open(out).config
     assert config.cameras[0].intrinsics["fx"] == 110.5 and config.cameras[1].intrinsics != config.cameras[0].intrinsics
     assert config.calibration["robot"] == "ufactory_xarm7" and len(config.calibration["sha256"]) == 64
+    from srpo.cli import main
+
+    main(["data", "info", str(out)])
+    shown = capsys.readouterr().out
+    assert f"calibration {path.resolve()}" in shown and "camera0: intrinsics" in shown and "rms 0.2 px" in shown
     with pytest.raises(UserFacingError, match="not found"):
         record_episodes(RecordConfig(task="lift", episodes=1, max_steps=5, out=str(tmp_path / "d.zarr"),
                                      calibration=str(tmp_path / "missing.yaml")), progress=False)
