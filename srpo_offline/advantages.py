@@ -1,0 +1,43 @@
+"""From per-step progress to AWR weights (paper appendix G.1; Peng et al. 2019).
+
+D(i,t) = R(i,t) - R(i,t-1) with D(i,0) = 0 (the first step has no predecessor; its progress is the start level
+every episode of the task shares, see `step_progress`); A = (D - mu) / sigma with mu, sigma over every step
+of every scored episode of the dataset; w = min(exp(A / beta), w_max).
+"""
+
+import numpy as np
+
+SIGMA_FLOOR = 1e-12  # increments with a spread at or below this give A = 0 everywhere (all weights 1)
+
+
+def increments(progress: np.ndarray) -> np.ndarray:
+    """D(t) = R(t) - R(t-1) for one episode, D(0) = 0."""
+    progress = np.asarray(progress, dtype=np.float64)
+    return np.diff(progress, prepend=progress[:1]) if len(progress) else progress
+
+
+def standardise(values: list[np.ndarray]) -> tuple[list[np.ndarray], float, float]:
+    """(v - mu) / sigma over all finite entries of all episodes; returns (advantages, mu, sigma).
+
+    Non-finite entries (episodes without a reference) get advantage 0, i.e. weight exp(0) = 1.
+    """
+    flat = np.concatenate([np.asarray(v, dtype=np.float64) for v in values]) if values else np.zeros(0)
+    finite = flat[np.isfinite(flat)]
+    mu = float(finite.mean()) if finite.size else 0.0
+    sigma = float(finite.std()) if finite.size else 0.0
+    out = []
+    for v in values:
+        v = np.asarray(v, dtype=np.float64)
+        a = (v - mu) / sigma if sigma > SIGMA_FLOOR else np.zeros_like(v)
+        out.append(np.where(np.isfinite(a), a, 0.0))
+    return out, mu, sigma
+
+
+def awr_weights(advantage: np.ndarray, beta: float = 1.0, w_max: float = 20.0) -> np.ndarray:
+    """w = min(exp(A / beta), w_max): the advantage-weighted-regression weight, clipped."""
+    if beta <= 0:
+        raise ValueError(f"beta must be positive, got {beta}")
+    if w_max <= 0:
+        raise ValueError(f"w_max must be positive, got {w_max}")
+    exponent = np.minimum(np.asarray(advantage, dtype=np.float64) / beta, np.log(w_max) + 1.0)  # no overflow
+    return np.minimum(np.exp(exponent), w_max)
