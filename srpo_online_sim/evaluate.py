@@ -47,7 +47,10 @@ class TaskResult:
         return self.successes / self.trials
 
 
-def evaluate(config: EvalConfig, policy=None, progress: bool = True) -> dict:
+def evaluate(config: EvalConfig, policy=None, progress: bool = True, pool: EnvPool | None = None) -> dict:
+    """Run the protocol; uses ``pool`` when given (its envs are left open), else builds one."""
+    from contextlib import nullcontext
+
     from tqdm import tqdm
 
     from srpo_online_sim.trainer import build_policy
@@ -62,14 +65,16 @@ def evaluate(config: EvalConfig, policy=None, progress: bool = True) -> dict:
     generator = torch.Generator(device=config.device).manual_seed(config.seed)
     results = []
     env_config = EnvConfig(suite=config.suite, max_steps=config.max_steps)
-    with EnvPool(env_config, config.num_envs, subprocess=config.subprocess) as pool:
+    owned = pool is None
+    pool = pool or EnvPool(env_config, config.num_envs, subprocess=config.subprocess)
+    with pool if owned else nullcontext(pool):
         bar = tqdm(total=len(tasks) * config.trials, disable=not progress, desc=f"eval libero_{config.suite}")
         for task in tasks:
             states = official_init_states(config.suite, task)[: config.trials]
             requests = [Request(task, names[task], s, i) for i, s in enumerate(states)]
             successes = 0
-            for start in range(0, len(requests), config.num_envs):
-                trajs = rollout(policy, pool, requests[start : start + config.num_envs], config.temperature,
+            for start in range(0, len(requests), pool.num_envs):
+                trajs = rollout(policy, pool, requests[start : start + pool.num_envs], config.temperature,
                                 generator, keep_video=False)
                 successes += sum(t.success for t in trajs)
                 bar.update(len(trajs))

@@ -300,11 +300,16 @@ class Trainer:
         self.logger.log(self.step, metrics)
         return metrics
 
-    def train(self, progress: bool = True) -> list[dict]:
+    def train(self, progress: bool = True, pool: EnvPool | None = None) -> list[dict]:
+        """Train until ``config.steps``; uses ``pool`` when given (its envs are left open), else builds one."""
+        from contextlib import nullcontext
+
         from tqdm import tqdm
 
         history = []
-        with EnvPool(self.env_config, self.config.num_envs, subprocess=self.config.subprocess) as pool:
+        owned = pool is None
+        pool = pool or EnvPool(self.env_config, self.config.num_envs, subprocess=self.config.subprocess)
+        with pool if owned else nullcontext(pool):
             bar = tqdm(total=self.config.steps, initial=self.step, disable=not progress or self.rank != 0,
                        desc="srpo libero train")
             while self.step < self.config.steps:

@@ -18,12 +18,18 @@ def bowl_on_plate(env) -> None:
 
 
 @pytest.fixture(scope="session")
-def libero_env():
-    from srpo_online_sim.envs import EnvConfig, LiberoTaskEnv
+def env_pool():
+    """Two in-process envs shared by every test (building a LIBERO env is the slow part)."""
+    from srpo_online_sim.envs import EnvConfig, EnvPool
 
-    env = LiberoTaskEnv(EnvConfig(suite=SUITE, max_steps=24, settle_steps=3))
-    yield env
-    env.close()
+    pool = EnvPool(EnvConfig(suite=SUITE, max_steps=24, settle_steps=3), num_envs=2, subprocess=False)
+    yield pool
+    pool.close()
+
+
+@pytest.fixture(scope="session")
+def libero_env(env_pool):
+    return env_pool._local[0]
 
 
 @pytest.fixture(scope="session")
