@@ -9,7 +9,14 @@ SUITE_POLICY_NAME = {"spatial": "spatial", "object": "object", "goal": "goal", "
 
 
 def _task_ids(text: str | None) -> tuple[int, ...] | None:
-    return None if text is None else tuple(int(x) for x in text.split(","))
+    if text is None:
+        return None
+    try:
+        return tuple(int(x) for x in text.split(","))
+    except ValueError:
+        from srpo.errors import UserFacingError
+
+        raise UserFacingError(f"--tasks takes comma-separated task ids like 0,3,7; got {text!r}") from None
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -44,7 +51,7 @@ def _device(args) -> dict:
 
 
 def run_train(args) -> int:
-    from srpo_online_sim.trainer import Trainer, TrainConfig
+    from srpo_online_sim.trainer import TrainConfig, Trainer
 
     config = TrainConfig(
         suite=args.suite, policy=_policy(args), unnorm_key=args.unnorm_key, output_dir=args.output,

@@ -40,6 +40,8 @@ class EnvConfig:
     wrist: bool = False  # also render the wrist camera
     settle_steps: int = 10  # no-op steps after reset, not recorded
     max_steps: int | None = None  # policy steps per episode; None = SUITE_MAX_STEPS[suite]
+    hard_reset: bool = False  # rebuild the MuJoCo model on every reset (robosuite's default; slow, not needed
+    #                           since set_init_state overwrites the whole state)
 
     @property
     def step_limit(self) -> int:
@@ -105,7 +107,10 @@ class LiberoTaskEnv:
 
         bddl = os.path.join(get_libero_path("bddl_files"), task.problem_folder, task.bddl_file)
         self.env = OffScreenRenderEnv(
-            bddl_file_name=bddl, camera_heights=self.config.image_size, camera_widths=self.config.image_size
+            bddl_file_name=bddl,
+            camera_heights=self.config.image_size,
+            camera_widths=self.config.image_size,
+            hard_reset=self.config.hard_reset,
         )
         self.task_id = task_id
 

@@ -102,7 +102,7 @@ def summarise(config: EvalConfig, results: list[TaskResult]) -> dict:
 
 
 def markdown_table(report: dict) -> str:
-    lines = [f"| task | instruction | successes | trials | success rate |", "|---:|---|---:|---:|---:|"]
+    lines = ["| task | instruction | successes | trials | success rate |", "|---:|---|---:|---:|---:|"]
     for t in report["tasks"]:
         lines.append(f"| {t['task_id']} | {t['instruction']} | {t['successes']} | {t['trials']} | "
                      f"{100 * t['success_rate']:.1f}% |")

@@ -9,7 +9,7 @@ import torch
 from srpo_online_sim.envs import official_init_states
 from srpo_online_sim.evaluate import EvalConfig, evaluate
 from srpo_online_sim.rollout import Request
-from srpo_online_sim.trainer import Trainer, TrainConfig
+from srpo_online_sim.trainer import TrainConfig, Trainer
 
 from .conftest import SUITE, TASK
 
