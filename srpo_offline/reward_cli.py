@@ -49,6 +49,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     p = sub.add_parser(
         "compute", help="per-step progress, increments, advantages and AWR weights into the store",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description="Encode growing prefixes (frames 0..t) of every episode, measure their distance to the "
         "DBSCAN centres of the task's successful episodes, and store progress R, increments D, advantages A "
         "and AWR weights w = min(exp(A/beta), w_max) under derived/<run> with their provenance. Only episodes "
@@ -68,6 +69,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     b = sub.add_parser(
         "bench", help="Progress Reward Benchmark (SC, Mono, MMD, JS, SMD) comparing encoders",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description="Compute per-step progress with each --encoder (and/or read stored --run results), report "
         "SC, Mono, MMD, JS and SMD per task and averaged (paper appendix A) as JSON, and plot the progress "
         "curves of successes and failures per task, encoders side by side.",

@@ -71,3 +71,16 @@ def test_bad_videos_and_names():
         enc.encode([np.zeros((4, 8, 8, 3), np.float32)])
     with pytest.raises(UserFacingError, match="unknown encoder"):
         build_encoder("imagebind")
+
+
+def test_image_encoder_plain_backbone_uses_pooled_output(tmp_path):
+    import torch
+    from transformers import BitImageProcessor, Dinov2Config, Dinov2Model
+
+    torch.manual_seed(0)
+    Dinov2Model(Dinov2Config(hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,
+                             image_size=32, patch_size=8)).save_pretrained(tmp_path)
+    BitImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(tmp_path)
+    enc = build_encoder("image", model=str(tmp_path), num_frames=2)
+    e = enc.encode([moving_video(6, 0.0, 0.3), moving_video(6, 0.7, 1.0)])
+    assert e.shape == (2, 16) and np.isfinite(e).all() and not np.allclose(e[0], e[1])

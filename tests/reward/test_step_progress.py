@@ -4,6 +4,8 @@ import logging
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from srpo_offline.advantages import awr_weights, increments, standardise
 from srpo_offline.benchmark import progress_metrics
@@ -86,3 +88,29 @@ def test_advantage_helpers():
     assert awr_weights(np.array([1e6]), beta=1.0, w_max=20.0)[0] == 20.0
     with pytest.raises(ValueError):
         awr_weights(np.zeros(1), beta=0.0)
+
+levels = st.lists(st.integers(0, 255), min_size=1, max_size=12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(levels, st.sampled_from([True, False, None])), min_size=1, max_size=5),
+       st.integers(1, 4), st.floats(0.2, 5.0))
+def test_progress_properties(episodes, stride, beta):
+    videos = [level_video(lv) for lv, _ in episodes]
+    labels = [s for _, s in episodes]
+    res = step_progress(videos, labels, ["t"] * len(videos), LevelEncoder(), StepProgressConfig(stride=stride, beta=beta),
+                        progress_bar=False)
+    if True not in labels:
+        assert res.unreferenced == list(range(len(videos)))
+        assert all(np.all(w == 1.0) for w in res.weight)
+        return
+    for p, d, w, v in zip(res.progress, res.increment, res.weight, videos):
+        assert len(p) == len(v) and np.all((p >= 0) & (p <= 1))  # bounds
+        assert d[0] == 0 and np.allclose(np.cumsum(d), p - p[0])  # increments telescope to progress
+        assert np.all((w > 0) & (w <= 20.0))
+    # comparable across episodes: equal last-frame level -> equal progress, whatever the episode
+    flat = np.concatenate(res.progress)
+    lv = np.concatenate([np.round(v[:, 0, 0, 0]) for v in videos])
+    if stride == 1:
+        for level in np.unique(lv):
+            assert np.ptp(flat[lv == level]) < 1e-9
