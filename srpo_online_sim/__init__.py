@@ -1,0 +1,1 @@
+"""Online SRPO on LIBERO: environments, the OpenVLA* policy, the GRPO-style trainer and the evaluation protocol."""

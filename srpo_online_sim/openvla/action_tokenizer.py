@@ -1,0 +1,59 @@
+"""Action tokens of OpenVLA*: 256 bins per action dimension, mapped onto the last 256 ids of the Llama vocabulary.
+
+As in OpenVLA, a larger bin index is a smaller token id (token = vocab_size - 1 - bin); the bin centres lie on
+``linspace(-1, 1, 256)`` (siiRL's decoding). Normalised actions in [-1, 1] are un-normalised with the
+checkpoint's q01/q99 statistics for the dimensions its ``mask`` marks; the others (the gripper) pass through.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+
+@dataclass(frozen=True)
+class ActionStats:
+    """Per-dimension statistics from the checkpoint's dataset_statistics (norm_stats[<key>]["action"])."""
+
+    q01: np.ndarray  # 1st percentile per action dimension
+    q99: np.ndarray  # 99th percentile per action dimension
+    mask: np.ndarray  # True where the dimension was normalised (False for the gripper)
+
+    @classmethod
+    def from_dict(cls, action_stats: dict) -> ActionStats:
+        q01 = np.asarray(action_stats["q01"], dtype=np.float64)
+        mask = np.asarray(action_stats.get("mask", np.ones_like(q01, dtype=bool)), dtype=bool)
+        return cls(q01=q01, q99=np.asarray(action_stats["q99"], dtype=np.float64), mask=mask)
+
+
+class ActionTokenizer:
+    def __init__(self, vocab_size: int, n_bins: int = 256):
+        self.vocab_size = vocab_size  # the tokenizer's vocabulary (32000 for Llama 2), not the padded embedding
+        self.n_bins = n_bins
+        self.first_id = vocab_size - n_bins  # action tokens are ids [first_id, vocab_size)
+        self.bin_centers = np.linspace(-1.0, 1.0, n_bins)
+
+    def slice_to_token_ids(self, slice_index: torch.Tensor) -> torch.Tensor:
+        """Index into the 256-entry action slice of the logits -> vocabulary id."""
+        return slice_index + self.first_id
+
+    def token_ids_to_bins(self, token_ids: np.ndarray | torch.Tensor) -> np.ndarray:
+        ids = np.asarray(token_ids.cpu() if isinstance(token_ids, torch.Tensor) else token_ids)
+        return np.clip(self.vocab_size - 1 - ids, 0, self.n_bins - 1)
+
+    def decode(self, token_ids: np.ndarray | torch.Tensor) -> np.ndarray:
+        """Token ids -> normalised actions in [-1, 1] (same shape)."""
+        return self.bin_centers[self.token_ids_to_bins(token_ids)]
+
+    def encode(self, actions: np.ndarray) -> np.ndarray:
+        """Normalised actions in [-1, 1] -> the token id of the nearest bin centre."""
+        bins = np.rint((np.clip(actions, -1, 1) + 1) / 2 * (self.n_bins - 1)).astype(np.int64)
+        return self.vocab_size - 1 - bins
+
+
+def unnormalize(actions: np.ndarray, stats: ActionStats) -> np.ndarray:
+    """[-1, 1] -> the robot's action space: 0.5 (a + 1)(q99 - q01) + q01 on masked dims, identity elsewhere."""
+    scaled = 0.5 * (actions + 1.0) * (stats.q99 - stats.q01) + stats.q01
+    return np.where(stats.mask, scaled, actions)
