@@ -1,11 +1,15 @@
 """Stores with a synthetic reward run for the training tests (tiny images, short episodes)."""
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from srpo.store import EpisodeStore
 
 RUN = "srpo_test"
+sys.path.insert(0, str(Path(__file__).parent))  # tests import helpers.py (pytest runs in importlib mode)
 
 
 def add_reward_run(store: EpisodeStore, seed: int = 0, name: str = RUN) -> dict:

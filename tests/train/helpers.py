@@ -1,0 +1,61 @@
+"""Build a policy + preprocessor for a store through the trainer's own functions, and run LeRobot updates."""
+
+import copy
+
+import numpy as np
+import torch
+from torch.utils.data import default_collate
+
+from srpo_offline.awr.data import StoreChunkDataset, compute_stats
+from srpo_offline.awr.losses import enable_per_sample_loss
+from srpo_offline.awr.policy import make_config, make_policy_for_store, make_processors, with_lr
+from srpo_offline.awr.weighting import AWRWeighter, WeightTable
+
+TINY_ACT = {"chunk_size": 4, "n_action_steps": 4, "dim_model": 32, "dim_feedforward": 64, "n_heads": 2,
+            "n_encoder_layers": 1, "n_decoder_layers": 1, "latent_dim": 8, "pretrained_backbone_weights": None,
+            "vision_backbone": "resnet18"}
+
+
+def build(store, kind="act", options=None, pretrained=None, tokenizer=None):
+    torch.manual_seed(0)
+    cfg = make_config(kind, pretrained, dict(options or {}), "cpu")
+    steps = np.arange(store.num_steps)
+    stats = compute_stats(store, steps)
+    policy = make_policy_for_store(cfg, store, stats)
+    enable_per_sample_loss(policy)
+    pre, _ = make_processors(policy.config, stats, source=pretrained, tokenizer=tokenizer)
+    horizon = len(policy.config.action_delta_indices)
+    return policy, pre, StoreChunkDataset(store, [e.index for e in store.episodes()], horizon)
+
+
+def batch_of(dataset, pre, items):
+    return pre(default_collate([dataset[i] for i in items]))
+
+
+def update_once(policy, batch, weights: np.ndarray) -> dict:
+    """One LeRobot update (lerobot_train.update_policy) of a copy of `policy`; returns its parameters."""
+    from accelerate import Accelerator
+    from lerobot.scripts.lerobot_train import update_policy
+    from lerobot.utils.logging_utils import AverageMeter, MetricsTracker
+
+    policy = copy.deepcopy(policy)
+    opt_cfg, _ = with_lr(policy.config, 1e-3)
+    optimizer = opt_cfg.build(policy.get_optim_params())
+    table = WeightTable(weight=weights.astype(np.float32), clipped=np.zeros(len(weights), bool))
+    weighter = AWRWeighter(table, np.arange(len(weights)))
+    meters = {k: AverageMeter(k) for k in ("loss", "grad_norm", "lr", "update_s")}
+    metrics = MetricsTracker(len(batch["index"]), 10, 1, meters)
+    torch.manual_seed(123)
+    update_policy(metrics, policy, batch, optimizer, opt_cfg.grad_clip_norm, Accelerator(cpu=True),
+                  sample_weighter=weighter)
+    return {k: v.detach().clone() for k, v in policy.named_parameters()}
+
+
+def assert_same_params(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
+def assert_params_differ(a: dict, b: dict) -> None:
+    assert any(not torch.equal(a[k], b[k]) for k in a)
