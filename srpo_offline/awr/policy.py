@@ -136,6 +136,9 @@ def make_processors(cfg, stats: dict, source=None, tokenizer: str | None = None,
         post["unnormalizer_processor"]["stats"] = stats
     if tokenizer:
         pre["tokenizer_processor"] = {"tokenizer_name": tokenizer}
+    text_tokenizer = tokenizer or getattr(cfg, "text_tokenizer_name", None)
+    if text_tokenizer:  # LeRobot does not save this field of the FAST step; without it the hub id is used
+        pre["action_tokenizer_processor"] = {"paligemma_tokenizer_name": text_tokenizer}
     names = _step_names(source, PREPROCESSOR)
     pre = {k: v for k, v in pre.items() if k in names}
     post = {k: v for k, v in post.items() if k in _step_names(source, POSTPROCESSOR)}

@@ -17,7 +17,8 @@ HUB_TEXT_TOKENIZER = "google/paligemma-3b-pt-224"  # the id LeRobot's π0 proces
 # tiny backbone sizes: LeRobot's attention reshape assumes 8 heads
 TINY_VLM = dict(width=32, depth=1, mlp_dim=64, num_heads=8, num_kv_heads=1, head_dim=8)
 TINY_EXPERT = dict(width=16, depth=1, mlp_dim=32, num_heads=8, num_kv_heads=1, head_dim=8)
-TINY_VISION = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2, patch_size=8)
+TINY_VISION = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2)
+VISION_GRID = 4  # image patches per side: patch_size = image_size // 4 (16 image tokens)
 
 
 def _corpus() -> list[str]:
@@ -28,7 +29,13 @@ def _corpus() -> list[str]:
 
 
 def build_text_tokenizer(out_dir: str | Path, vocab_size: int = TEXT_VOCAB) -> Path:
-    """A byte-level BPE tokenizer with PaliGemma's special tokens, saved for AutoTokenizer."""
+    """A byte-level BPE tokenizer with PaliGemma's special tokens, saved for AutoTokenizer.
+
+    Like PaliGemma's, its top ids are reserved `<unused*>` tokens: π0-FAST maps action tokens onto the top
+    of the text vocabulary (id = vocab_size - 1 - 128 - t).
+    """
+    import json
+
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -36,9 +43,14 @@ def build_text_tokenizer(out_dir: str | Path, vocab_size: int = TEXT_VOCAB) -> P
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     specials = ["<pad>", "<eos>", "<bos>", "<unk>"]
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=specials,
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size // 2, special_tokens=specials,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
     tok.train_from_iterator(_corpus(), trainer)
+    spec = json.loads(tok.to_str())
+    vocab = spec["model"]["vocab"]
+    for i in range(vocab_size - len(vocab)):
+        vocab[f"<unused{i}>"] = len(vocab)
+    tok = Tokenizer.from_str(json.dumps(spec))
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<bos>", eos_token="<eos>",
                                    pad_token="<pad>", unk_token="<unk>")
     out_dir = Path(out_dir)
@@ -60,6 +72,7 @@ def tiny_pi_sizes():
             def __init__(self, config):
                 for key, value in TINY_VISION.items():
                     setattr(config.vision_config, key, value)
+                config.vision_config.patch_size = config.vision_config.image_size // VISION_GRID
                 config.vision_config.projection_dim = config.text_config.hidden_size
                 super().__init__(config)
 
@@ -106,7 +119,9 @@ def build_tiny_base(kind: str, store, out_dir: str | Path, chunk_size: int = 4) 
 
     out_dir = Path(out_dir)
     text_dir = build_text_tokenizer(out_dir / "tokenizers" / "text")
-    options = dict(chunk_size=chunk_size, n_action_steps=chunk_size, image_resolution=(32, 32),
+    # LeRobot's π0-FAST keeps SigLIP at 224 px whatever image_resolution says, so its images stay 224
+    size = 32 if kind == "pi0" else 224
+    options = dict(chunk_size=chunk_size, n_action_steps=chunk_size, image_resolution=(size, size),
                    max_state_dim=16, max_action_dim=8)
     if kind == "pi0":
         options.update(tokenizer_max_length=16, num_inference_steps=2)
