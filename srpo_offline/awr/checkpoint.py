@@ -51,13 +51,19 @@ def load_state(ckpt: Path, optimizer, scheduler) -> int:
 
 
 def load_policy(model_dir: str | Path, device: str = "cpu"):
-    """(policy, preprocessor, postprocessor) from a pretrained_model dir, through LeRobot's factory only."""
+    """(policy, preprocessor, postprocessor) from a pretrained_model dir with LeRobot's factory.
+
+    Same as LeRobot's own loading, plus one override: LeRobot does not save the π0-FAST action-tokenizer
+    step's text-tokenizer name, so it is set from the policy config (else the hub id would be fetched).
+    """
     from lerobot.configs import PreTrainedConfig
-    from lerobot.policies.factory import get_policy_class, make_pre_post_processors
+    from lerobot.policies.factory import get_policy_class
+
+    from srpo_offline.awr.policy import make_processors
 
     cfg = PreTrainedConfig.from_pretrained(model_dir)
     cfg.device = device
     policy = get_policy_class(cfg.type).from_pretrained(model_dir, config=cfg)
-    pre, post = make_pre_post_processors(cfg, pretrained_path=str(model_dir),
-                                         preprocessor_overrides={"device_processor": {"device": device}})
+    policy.eval()
+    pre, post = make_processors(policy.config, None, source=model_dir, fresh_stats=False)
     return policy, pre, post

@@ -120,7 +120,7 @@ def has_processors(pretrained) -> bool:
         return False
 
 
-def make_processors(cfg, stats: dict, source=None, tokenizer: str | None = None, fresh_stats: bool = True):
+def make_processors(cfg, stats: dict | None, source=None, tokenizer: str | None = None, fresh_stats: bool = True):
     """Pre/post-processors: loaded from `source` (a checkpoint with processor files) with this store's
     normalisation stats and device, or built fresh by LeRobot's per-policy factory."""
     from lerobot.policies.factory import make_pre_post_processors

@@ -11,7 +11,8 @@ Loading a tiny checkpoint elsewhere needs the same context (its config names the
 import contextlib
 from pathlib import Path
 
-TEXT_VOCAB = 1024  # small byte-level BPE; FAST action tokens map onto its top ids (LeRobot's convention)
+TEXT_VOCAB = 257152  # PaliGemma's vocabulary size, which LeRobot hard-codes in the model: every id decodes
+TEXT_MERGES = 512  # learnt BPE entries; the rest are reserved <unused*> ids as in PaliGemma
 FAST_VOCAB = 256  # FAST action BPE vocabulary (the real one has 2048)
 HUB_TEXT_TOKENIZER = "google/paligemma-3b-pt-224"  # the id LeRobot's π0 processor factory hard-codes
 # tiny backbone sizes: LeRobot's attention reshape assumes 8 heads
@@ -43,7 +44,7 @@ def build_text_tokenizer(out_dir: str | Path, vocab_size: int = TEXT_VOCAB) -> P
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     specials = ["<pad>", "<eos>", "<bos>", "<unk>"]
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size // 2, special_tokens=specials,
+    trainer = trainers.BpeTrainer(vocab_size=TEXT_MERGES, special_tokens=specials,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
     tok.train_from_iterator(_corpus(), trainer)
     spec = json.loads(tok.to_str())
@@ -129,7 +130,9 @@ def build_tiny_base(kind: str, store, out_dir: str | Path, chunk_size: int = 4) 
         from srpo_offline.awr.fast_tokenizer import build_fast_tokenizer
 
         fast_dir = build_fast_tokenizer(out_dir / "tokenizers" / "fast", vocab_size=FAST_VOCAB)
-        options.update(tokenizer_max_length=48, max_action_tokens=48, max_decoding_steps=48,
+        # a random model emits no "Action: " prefix; LeRobot's check for it would stop select_action
+        options.update(tokenizer_max_length=48, max_action_tokens=48, max_decoding_steps=16,
+                       validate_action_token_prefix=False,
                        text_tokenizer_name=str(text_dir), action_tokenizer_name=str(fast_dir))
     torch.manual_seed(0)
     with tiny_pi_sizes(), _hub_tokenizer_as(text_dir):

@@ -59,3 +59,29 @@ def assert_same_params(a: dict, b: dict) -> None:
 
 def assert_params_differ(a: dict, b: dict) -> None:
     assert any(not torch.equal(a[k], b[k]) for k in a)
+
+
+def record_store(path, lengths=(8, 7, 9, 6), size=(16, 16), action_dim=7, seed=0):
+    """A store with random episodes (the module-scoped twin of tests/conftest.py's make_store)."""
+    from srpo.store import CameraSpec, EpisodeStore, StoreConfig
+
+    cfg = StoreConfig(cameras=(CameraSpec("camera0", *size), CameraSpec("camera1", *size)), action_dim=action_dim)
+    store = EpisodeStore.create(path, cfg)
+    rng = np.random.default_rng(seed)
+    for i, length in enumerate(lengths):
+        with store.recorder(task="pick the cube", source="sim") as ep:
+            for t in range(length):
+                step = {k: rng.integers(0, 256, s.shape, dtype=np.uint8) if s.image
+                        else rng.normal(size=s.shape).astype(s.dtype) for k, s in store.keys.items()}
+                step["timestamp"] = t / 30.0
+                ep.add_step(step)
+            ep.success = i % 2 == 0
+    return store
+
+
+def first_observation(store):
+    """The observation of episode 0, step 0, as the robot's policy runner would pass it (unbatched)."""
+    item = StoreChunkDataset(store, [0], horizon=1)[0]
+    obs = {k: v for k, v in item.items() if k.startswith("observation")}
+    obs["task"] = item["task"]
+    return obs
