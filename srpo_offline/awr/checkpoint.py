@@ -28,7 +28,11 @@ def last_checkpoint(out: Path) -> Path:
 def save(out: Path, step: int, total_steps: int, policy, optimizer, scheduler, preprocessor, postprocessor,
          run_config: dict, batch_size: int, num_processes: int) -> Path:
     """Write a checkpoint for `step` and point checkpoints/last at it; returns its pretrained_model dir."""
-    from lerobot.common.train_utils import get_step_checkpoint_dir, save_training_state, update_last_checkpoint
+    from lerobot.common.train_utils import (
+        get_step_checkpoint_dir,
+        save_training_state,
+        update_last_checkpoint,
+    )
     from lerobot.utils.constants import PRETRAINED_MODEL_DIR
 
     ckpt = get_step_checkpoint_dir(Path(out), total_steps, step)

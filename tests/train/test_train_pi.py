@@ -5,8 +5,15 @@ import numpy as np
 import pytest
 import torch
 from conftest import RUN, add_reward_run
-from helpers import (assert_params_differ, assert_same_params, batch_of, build, first_observation, record_store,
-                     update_once)
+from helpers import (
+    assert_params_differ,
+    assert_same_params,
+    batch_of,
+    build,
+    first_observation,
+    record_store,
+    update_once,
+)
 
 from srpo.store import EpisodeStore
 from srpo_offline.awr import TrainConfig, train_awr
