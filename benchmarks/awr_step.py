@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "train"))
-from helpers import TINY_ACT, build, record_store  # noqa: E402
+from train_helpers import TINY_ACT, build, record_store  # noqa: E402
 
 from srpo_offline.awr.tiny import build_tiny_base, tiny_pi_sizes  # noqa: E402
 from srpo_offline.awr.weighting import AWRWeighter, WeightTable  # noqa: E402

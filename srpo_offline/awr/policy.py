@@ -14,6 +14,7 @@ ALIASES = {"pi0fast": "pi0_fast", "pi0-fast": "pi0_fast"}  # CLI spellings of Le
 
 
 def policy_type(name: str) -> str:
+    import lerobot.policies.factory  # noqa: F401  (registers every policy config class)
     from lerobot.configs import PreTrainedConfig
 
     name = ALIASES.get(name, name)

@@ -3,28 +3,13 @@
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from srpo.store import EpisodeStore
 
-RUN = "srpo_test"
-sys.path.insert(0, str(Path(__file__).parent))  # tests import helpers.py (pytest runs in importlib mode)
+sys.path.insert(0, str(Path(__file__).parent))  # tests import train_helpers.py (pytest runs in importlib mode)
 
-
-def add_reward_run(store: EpisodeStore, seed: int = 0, name: str = RUN) -> dict:
-    """Write a derived run with random advantages and AWR weights exp(A) clipped at 5."""
-    rng = np.random.default_rng(seed)
-    adv = rng.normal(size=store.num_steps).astype(np.float32)
-    arrays = {
-        "progress": np.cumsum(np.abs(adv)).astype(np.float32),
-        "increment": adv.copy(),
-        "advantage": adv,
-        "weight": np.minimum(np.exp(adv), 5.0).astype(np.float32),
-    }
-    rw = EpisodeStore.open(store.path, mode="a")
-    rw.write_derived(name, arrays, {"encoder": "synthetic", "beta": 1.0, "w_max": 5.0, "version": 1})
-    return arrays
+from train_helpers import add_reward_run  # noqa: E402
 
 
 @pytest.fixture

@@ -5,14 +5,21 @@ import json
 import numpy as np
 import pytest
 import torch
-from helpers import TINY_ACT, assert_params_differ, assert_same_params, batch_of, build, update_once
+from train_helpers import (
+    RUN,
+    TINY_ACT,
+    assert_params_differ,
+    assert_same_params,
+    batch_of,
+    build,
+    first_observation,
+    update_once,
+)
 
 from srpo.errors import UserFacingError
 from srpo.store import CameraSpec, EpisodeStore, StoreConfig
 from srpo_offline.awr import TrainConfig, train_awr
 from srpo_offline.awr.checkpoint import load_policy
-
-RUN = "srpo_test"
 
 
 def _config(store, out, **kw):
@@ -61,8 +68,7 @@ def test_train_checkpoint_reload_act_and_resume(reward_store, tmp_path):
     assert (result.checkpoint / "model.safetensors").exists() and (result.checkpoint / "config.json").exists()
 
     policy, pre, post = load_policy(result.checkpoint)
-    obs = {k: v for k, v in StoreChunkDatasetItem(reward_store).items() if k.startswith("observation")}
-    obs["task"] = "pick the cube"
+    obs = first_observation(reward_store)
     with torch.no_grad():
         action = post(policy.select_action(pre(obs)))
     assert action.shape == (1, reward_store.config.action_dim) and torch.isfinite(action).all()
@@ -72,12 +78,6 @@ def test_train_checkpoint_reload_act_and_resume(reward_store, tmp_path):
     assert resumed.checkpoint.parent.name == "000006"
     step = json.loads((out / "checkpoints/last/training_state/training_step.json").read_text())["step"]
     assert step == 6
-
-
-def StoreChunkDatasetItem(store):
-    from srpo_offline.awr.data import StoreChunkDataset
-
-    return StoreChunkDataset(store, [0], horizon=4)[2]
 
 
 def test_uniform_needs_no_reward_run(make_store, tmp_path):

@@ -4,8 +4,9 @@ same path as the hub models: built as a base checkpoint, fine-tuned with --pretr
 import numpy as np
 import pytest
 import torch
-from conftest import RUN, add_reward_run
-from helpers import (
+from train_helpers import (
+    RUN,
+    add_reward_run,
     assert_params_differ,
     assert_same_params,
     batch_of,

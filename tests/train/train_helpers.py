@@ -6,11 +6,13 @@ import numpy as np
 import torch
 from torch.utils.data import default_collate
 
+from srpo.store import EpisodeStore
 from srpo_offline.awr.data import StoreChunkDataset, compute_stats
 from srpo_offline.awr.losses import enable_per_sample_loss
 from srpo_offline.awr.policy import make_config, make_policy_for_store, make_processors, with_lr
 from srpo_offline.awr.weighting import AWRWeighter, WeightTable
 
+RUN = "srpo_test"
 TINY_ACT = {"chunk_size": 4, "n_action_steps": 4, "dim_model": 32, "dim_feedforward": 64, "n_heads": 2,
             "n_encoder_layers": 1, "n_decoder_layers": 1, "latent_dim": 8, "pretrained_backbone_weights": None,
             "vision_backbone": "resnet18"}
@@ -63,7 +65,7 @@ def assert_params_differ(a: dict, b: dict) -> None:
 
 def record_store(path, lengths=(8, 7, 9, 6), size=(16, 16), action_dim=7, seed=0):
     """A store with random episodes (the module-scoped twin of tests/conftest.py's make_store)."""
-    from srpo.store import CameraSpec, EpisodeStore, StoreConfig
+    from srpo.store import CameraSpec, StoreConfig
 
     cfg = StoreConfig(cameras=(CameraSpec("camera0", *size), CameraSpec("camera1", *size)), action_dim=action_dim)
     store = EpisodeStore.create(path, cfg)
@@ -85,3 +87,18 @@ def first_observation(store):
     obs = {k: v for k, v in item.items() if k.startswith("observation")}
     obs["task"] = item["task"]
     return obs
+
+
+def add_reward_run(store: EpisodeStore, seed: int = 0, name: str = RUN) -> dict:
+    """Write a derived run with random advantages and AWR weights exp(A) clipped at 5."""
+    rng = np.random.default_rng(seed)
+    adv = rng.normal(size=store.num_steps).astype(np.float32)
+    arrays = {
+        "progress": np.cumsum(np.abs(adv)).astype(np.float32),
+        "increment": adv.copy(),
+        "advantage": adv,
+        "weight": np.minimum(np.exp(adv), 5.0).astype(np.float32),
+    }
+    rw = EpisodeStore.open(store.path, mode="a")
+    rw.write_derived(name, arrays, {"encoder": "synthetic", "beta": 1.0, "w_max": 5.0, "version": 1})
+    return arrays
