@@ -94,7 +94,11 @@ def split_episodes(store: EpisodeStore, val_fraction: float, seed: int) -> tuple
 
 
 class StoreChunkDataset(torch.utils.data.Dataset):
-    """Map-style dataset over every step of the given episodes (LeRobot frame layout)."""
+    """Map-style dataset over every step of the given episodes (LeRobot frame layout).
+
+    State and actions (a few floats a step) are read into memory once; images are read per sample, one
+    Zarr chunk per frame, so a DataLoader worker touches only the frames it serves.
+    """
 
     def __init__(self, store: EpisodeStore, episodes: list[int], horizon: int):
         self.store = store
@@ -103,30 +107,33 @@ class StoreChunkDataset(torch.utils.data.Dataset):
         infos = {e.index: e for e in store.episodes()}
         rows = [(i, t) for i in episodes for t in range(infos[i].length)]
         self.items = np.asarray(rows, dtype=np.int64).reshape(-1, 2)
-        self.starts = {i: infos[i].start for i in episodes}
+        self.bounds = {i: (infos[i].start, infos[i].end) for i in episodes}
         self.tasks = {i: infos[i].task for i in episodes}
-        self.read_keys = [f"{c}_rgb" for c in self.cameras] + list(STATE_KEYS)
+        self.state = np.concatenate([store.data[k][:] for k in STATE_KEYS], axis=1).astype(np.float32)
+        self.actions = store.data[ACTION][:].astype(np.float32)
 
     def __len__(self) -> int:
         return len(self.items)
 
     def global_indices(self) -> np.ndarray:
         """Global step index of every item."""
-        return np.asarray([self.starts[int(e)] + int(t) for e, t in self.items], dtype=np.int64)
+        return np.asarray([self.bounds[int(e)][0] + int(t) for e, t in self.items], dtype=np.int64)
 
     def __getitem__(self, idx: int) -> dict:
         episode, t = (int(v) for v in self.items[idx])
-        obs = self.store.steps(episode, t, t + 1, keys=self.read_keys)
-        chunk, is_pad = self.store.window(episode, t, self.horizon, keys=[ACTION])
+        start, end = self.bounds[episode]
+        g = start + t
+        # action chunk a[t : t+H]; past the episode's end the last action repeats and is marked as padding
+        steps = np.minimum(np.arange(g, g + self.horizon), end - 1)
         item = {
-            IMAGE_PREFIX + c: torch.from_numpy(obs[f"{c}_rgb"][0]).permute(2, 0, 1).float().div_(255.0)
+            IMAGE_PREFIX + c: torch.from_numpy(self.store.data[f"{c}_rgb"][g]).permute(2, 0, 1).float().div_(255.0)
             for c in self.cameras
         }
-        item[STATE] = torch.from_numpy(np.concatenate([obs[k][0] for k in STATE_KEYS]).astype(np.float32))
-        item[ACTION] = torch.from_numpy(chunk[ACTION].astype(np.float32))
-        item["action_is_pad"] = torch.from_numpy(is_pad)
+        item[STATE] = torch.from_numpy(self.state[g])
+        item[ACTION] = torch.from_numpy(self.actions[steps])
+        item["action_is_pad"] = torch.from_numpy(np.arange(g, g + self.horizon) >= end)
         item["task"] = self.tasks[episode]
-        item["index"] = torch.tensor(self.starts[episode] + t)
+        item["index"] = torch.tensor(g)
         item["episode_index"] = torch.tensor(episode)
         item["frame_index"] = torch.tensor(t)
         return item

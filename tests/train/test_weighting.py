@@ -35,3 +35,18 @@ def test_weighter_normalises_batches_and_reports_ess():
     torch.testing.assert_close(w, torch.tensor([0.5, 1.5]))
     assert stats["ess_fraction"] == pytest.approx(16 / 10 / 2)
     assert weighter.get_stats()["ess"] == pytest.approx(6.5**2 / (1 + 9 + 0.25 + 4))
+
+
+def test_dataset_chunks_match_store_windows(reward_store):
+    from srpo_offline.awr.data import ACTION, STATE, StoreChunkDataset
+
+    ds = StoreChunkDataset(reward_store, [1, 3], horizon=4)
+    assert len(ds) == 8 + 7
+    item = ds[6]  # episode 1, step 6 of 8: two real steps, two padded
+    window, is_pad = reward_store.window(1, 6, 4, keys=[ACTION, "robot0_gripper_width", "camera1_rgb"])
+    np.testing.assert_array_equal(item[ACTION].numpy(), window[ACTION])
+    np.testing.assert_array_equal(item["action_is_pad"].numpy(), is_pad)
+    assert item[STATE][-1] == window["robot0_gripper_width"][0, 0]
+    np.testing.assert_allclose(item["observation.images.camera1"].permute(1, 2, 0).numpy() * 255,
+                               window["camera1_rgb"][0], atol=1e-3)
+    assert int(item["index"]) == reward_store.episode_bounds(1)[0] + 6
