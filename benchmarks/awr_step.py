@@ -81,6 +81,12 @@ def main() -> None:
     print(f"step time: awr {m_awr * 1e3:.1f} ms, uniform {m_uni * 1e3:.1f} ms (medians), "
           f"overhead {100 * (m_awr / m_uni - 1):+.1f}%")
 
+    t0 = time.perf_counter()
+    for _ in range(1000):
+        weighter.compute_batch_weights(batches[0])
+    weigh_ms = (time.perf_counter() - t0)
+    print(f"weighter alone: {weigh_ms:.3f} ms per batch ({100 * weigh_ms / 1e3 / m_uni:.3f}% of a uniform step)")
+
     loader = DataLoader(ds, batch_size=args.batch_size, shuffle=True, num_workers=args.workers)
     t0, n = time.perf_counter(), 0
     for batch in loader:
