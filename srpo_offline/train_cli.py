@@ -42,7 +42,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--save-every", type=int, default=500, help="checkpoint every N steps (default: 500)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from checkpoints/last")
     p.add_argument("--device", default="auto", help="auto | cuda | cpu (default: auto)")
-    p.add_argument("--num-workers", type=int, default=2, help="DataLoader workers reading the store (default: 2)")
+    p.add_argument("--num-workers", type=int, default=None,
+                   help="DataLoader workers reading the store (default: 0 on CPU, 4 on GPU)")
     p.add_argument("--seed", type=int, default=0, help="seed for split, data order and init (default: 0)")
     p.add_argument("--policy-option", action="append", default=[], metavar="KEY=VALUE",
                    help="LeRobot config override, repeatable, e.g. chunk_size=10 gradient_checkpointing=true")

@@ -30,7 +30,7 @@ class TrainConfig:
     log_every: int = 10  # log the training loss every this many steps
     resume: bool = False  # continue from out/checkpoints/last (optimizer, scheduler, step, RNG)
     seed: int = 0  # seeds the split, the data order and the model's random init
-    num_workers: int = 0  # DataLoader worker processes reading the store
+    num_workers: int | None = None  # DataLoader workers reading the store; None: 0 on CPU, 4 on GPU
     device: str = "auto"  # "auto" (cuda if available), "cuda", "cpu"
     policy_options: dict = field(default_factory=dict)  # LeRobot config overrides, e.g. {"chunk_size": 10}
     tokenizer: str | None = None  # text tokenizer override (a local dir) for checkpoints with a tokenizer step

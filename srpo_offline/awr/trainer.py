@@ -113,11 +113,12 @@ def _validate(policy, preprocessor, loader, weights: torch.Tensor | None, max_ba
     return {"loss": loss.mean().item(), "weighted_loss": ((loss * w).sum() / w.sum().clamp_min(1e-12)).item()}
 
 
-def _loader(dataset, cfg: TrainConfig, shuffle: bool, seed: int):
+def _loader(dataset, cfg: TrainConfig, shuffle: bool, seed: int, device: str):
+    # on CPU, worker processes compete with the training step for the same cores (measured: slower)
+    workers = cfg.num_workers if cfg.num_workers is not None else (0 if device == "cpu" else 4)
     generator = torch.Generator().manual_seed(seed)
     return torch.utils.data.DataLoader(dataset, batch_size=cfg.batch_size, shuffle=shuffle, generator=generator,
-                                       num_workers=cfg.num_workers, drop_last=False,
-                                       persistent_workers=cfg.num_workers > 0)
+                                       num_workers=workers, drop_last=False, persistent_workers=workers > 0)
 
 
 def train_awr(cfg: TrainConfig) -> TrainResult:
@@ -168,8 +169,8 @@ def train_awr(cfg: TrainConfig) -> TrainResult:
     step = checkpoint.load_state(ckpt, optimizer, scheduler) if ckpt is not None else 0
 
     accelerator = Accelerator(cpu=device == "cpu", step_scheduler_with_optimizer=False)
-    train_loader = _loader(train_ds, cfg, shuffle=True, seed=cfg.seed + step)
-    val_loader = _loader(val_ds, cfg, shuffle=False, seed=0) if val_ds is not None else None
+    train_loader = _loader(train_ds, cfg, shuffle=True, seed=cfg.seed + step, device=device)
+    val_loader = _loader(val_ds, cfg, shuffle=False, seed=0, device=device) if val_ds is not None else None
     policy, optimizer, train_loader = accelerator.prepare(policy, optimizer, train_loader)
     weighter = AWRWeighter(table, train_steps, accelerator.device) if table is not None else None
     weight_stats = weighter.get_stats() if weighter is not None else weight_summary(
