@@ -1,0 +1,157 @@
+"""Build (or load) a LeRobot policy and its pre/post-processors for the store, with LeRobot's own factory."""
+
+import dataclasses
+import json
+from pathlib import Path
+
+from srpo.errors import UserFacingError
+from srpo.store import EpisodeStore
+from srpo_offline.awr.data import ACTION, STATE, StoreMeta, dataset_features, state_dim
+
+PREPROCESSOR = "policy_preprocessor.json"
+POSTPROCESSOR = "policy_postprocessor.json"
+ALIASES = {"pi0fast": "pi0_fast", "pi0-fast": "pi0_fast"}  # CLI spellings of LeRobot type names
+
+
+def policy_type(name: str) -> str:
+    import lerobot.policies.factory  # noqa: F401  (registers every policy config class)
+    from lerobot.configs import PreTrainedConfig
+
+    name = ALIASES.get(name, name)
+    known = sorted(PreTrainedConfig.get_known_choices())
+    if name not in known:
+        raise UserFacingError(f"unknown policy {name!r}; use pi0, pi0fast or another LeRobot policy type: "
+                              f"{', '.join(known)}")
+    return name
+
+
+def _coerce(value: str):
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        return value
+
+
+def parse_options(pairs: list[str]) -> dict:
+    """["chunk_size=10", "use_vae=false"] -> {"chunk_size": 10, "use_vae": False} (values parsed as JSON)."""
+    out = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise UserFacingError(f"policy option {pair!r} must look like KEY=VALUE, e.g. chunk_size=10")
+        key, value = pair.split("=", 1)
+        out[key.strip()] = _coerce(value)
+    return out
+
+
+def make_config(kind: str, pretrained: str | None, options: dict, device: str):
+    """The policy's LeRobot config: from `pretrained` (a hub id or a local checkpoint) or fresh defaults."""
+    from lerobot.configs import PreTrainedConfig
+    from lerobot.policies.factory import make_policy_config
+
+    kind = policy_type(kind)
+    if pretrained:
+        try:
+            cfg = PreTrainedConfig.from_pretrained(pretrained)
+        except Exception as err:  # hub or file errors: say what was tried
+            raise UserFacingError(f"cannot load a LeRobot policy config from {pretrained!r}: {err}") from err
+        if cfg.type != kind:
+            raise UserFacingError(f"{pretrained} holds a {cfg.type!r} policy, not {kind!r}; pass --policy {cfg.type}")
+        cfg.pretrained_path = Path(pretrained) if Path(pretrained).exists() else pretrained
+        for key, value in options.items():
+            if not hasattr(cfg, key):
+                raise UserFacingError(f"{kind} has no option {key!r}")
+            setattr(cfg, key, value)
+    else:
+        try:
+            cfg = make_policy_config(kind, **options)
+        except TypeError as err:
+            raise UserFacingError(f"bad --policy-option for {kind}: {err}") from err
+    cfg.device = device
+    return cfg
+
+
+def check_compatible(cfg, store: EpisodeStore) -> None:
+    """Clear errors when a pretrained policy's action/state sizes cannot take this store's."""
+    action_dim, s_dim = store.config.action_dim, state_dim(store)
+    max_action = getattr(cfg, "max_action_dim", None)
+    max_state = getattr(cfg, "max_state_dim", None)
+    if max_action is not None:  # π-family: vectors are zero-padded up to max_*_dim
+        if action_dim > max_action:
+            raise UserFacingError(f"the store's actions have {action_dim} dims but {cfg.type} takes at most "
+                                  f"{max_action} (max_action_dim)")
+        if max_state is not None and s_dim > max_state:
+            raise UserFacingError(f"the store's state has {s_dim} dims but {cfg.type} takes at most {max_state}")
+        return
+    if cfg.pretrained_path and ACTION in cfg.output_features:
+        expected = cfg.output_features[ACTION].shape[0]
+        if expected != action_dim:
+            raise UserFacingError(
+                f"{cfg.pretrained_path} predicts {expected}-dim actions but the store records {action_dim}-dim "
+                "actions; train from scratch (no --pretrained) or record with the matching action space.")
+    if cfg.pretrained_path and STATE in cfg.input_features:
+        expected = cfg.input_features[STATE].shape[0]
+        if expected != s_dim:
+            raise UserFacingError(f"{cfg.pretrained_path} expects a {expected}-dim state; the store has {s_dim}.")
+
+
+def make_policy_for_store(cfg, store: EpisodeStore, stats: dict):
+    """LeRobot's make_policy with the store's features (π-family checkpoints take any camera set)."""
+    from lerobot.policies.factory import make_policy
+
+    check_compatible(cfg, store)
+    if cfg.pretrained_path and getattr(cfg, "max_action_dim", None) is not None:
+        cfg.input_features = {}  # π-family: re-derive cameras/state from this store
+    return make_policy(cfg, ds_meta=StoreMeta(features=dataset_features(store), stats=stats))
+
+
+def _step_names(pretrained, filename: str) -> set[str]:
+    path = Path(pretrained) / filename
+    if not path.exists():
+        from huggingface_hub import hf_hub_download
+
+        path = Path(hf_hub_download(str(pretrained), filename))
+    return {step.get("registry_name") for step in json.loads(path.read_text())["steps"]}
+
+
+def has_processors(pretrained) -> bool:
+    try:
+        _step_names(pretrained, PREPROCESSOR)
+        return True
+    except Exception:  # missing file locally or on the hub: build fresh processors instead
+        return False
+
+
+def make_processors(cfg, stats: dict | None, source=None, tokenizer: str | None = None, fresh_stats: bool = True):
+    """Pre/post-processors: loaded from `source` (a checkpoint with processor files) with this store's
+    normalisation stats and device, or built fresh by LeRobot's per-policy factory."""
+    from lerobot.policies.factory import make_pre_post_processors
+
+    if source is None or not has_processors(source):
+        return make_pre_post_processors(cfg, dataset_stats=stats)
+    features = {**cfg.input_features, **cfg.output_features}
+    pre = {"device_processor": {"device": cfg.device},
+           "normalizer_processor": {"features": features, "norm_map": cfg.normalization_mapping}}
+    post = {"unnormalizer_processor": {"features": cfg.output_features, "norm_map": cfg.normalization_mapping}}
+    if fresh_stats:
+        pre["normalizer_processor"]["stats"] = stats
+        post["unnormalizer_processor"]["stats"] = stats
+    if tokenizer:
+        pre["tokenizer_processor"] = {"tokenizer_name": tokenizer}
+    text_tokenizer = tokenizer or getattr(cfg, "text_tokenizer_name", None)
+    if text_tokenizer:  # LeRobot does not save this field of the FAST step; without it the hub id is used
+        pre["action_tokenizer_processor"] = {"paligemma_tokenizer_name": text_tokenizer}
+    names = _step_names(source, PREPROCESSOR)
+    pre = {k: v for k, v in pre.items() if k in names}
+    post = {k: v for k, v in post.items() if k in _step_names(source, POSTPROCESSOR)}
+    return make_pre_post_processors(cfg, pretrained_path=str(source), preprocessor_overrides=pre,
+                                    postprocessor_overrides=post)
+
+
+def with_lr(cfg, lr: float | None):
+    """Optimizer and scheduler presets of the policy (LeRobot's), with the peak learning rate overridden."""
+    if lr is not None and hasattr(cfg, "optimizer_lr"):
+        cfg.optimizer_lr = lr
+    opt = cfg.get_optimizer_preset()
+    if lr is not None and opt.lr != lr:
+        opt = dataclasses.replace(opt, lr=lr)
+    return opt, cfg.get_scheduler_preset()

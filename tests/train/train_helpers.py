@@ -1,0 +1,104 @@
+"""Build a policy + preprocessor for a store through the trainer's own functions, and run LeRobot updates."""
+
+import copy
+
+import numpy as np
+import torch
+from torch.utils.data import default_collate
+
+from srpo.store import EpisodeStore
+from srpo_offline.awr.data import StoreChunkDataset, compute_stats
+from srpo_offline.awr.losses import enable_per_sample_loss
+from srpo_offline.awr.policy import make_config, make_policy_for_store, make_processors, with_lr
+from srpo_offline.awr.weighting import AWRWeighter, WeightTable
+
+RUN = "srpo_test"
+TINY_ACT = {"chunk_size": 4, "n_action_steps": 4, "dim_model": 32, "dim_feedforward": 64, "n_heads": 2,
+            "n_encoder_layers": 1, "n_decoder_layers": 1, "latent_dim": 8, "pretrained_backbone_weights": None,
+            "vision_backbone": "resnet18"}
+
+
+def build(store, kind="act", options=None, pretrained=None, tokenizer=None):
+    torch.manual_seed(0)
+    cfg = make_config(kind, pretrained, dict(options or {}), "cpu")
+    steps = np.arange(store.num_steps)
+    stats = compute_stats(store, steps)
+    policy = make_policy_for_store(cfg, store, stats)
+    enable_per_sample_loss(policy)
+    pre, _ = make_processors(policy.config, stats, source=pretrained, tokenizer=tokenizer)
+    horizon = len(policy.config.action_delta_indices)
+    return policy, pre, StoreChunkDataset(store, [e.index for e in store.episodes()], horizon)
+
+
+def batch_of(dataset, pre, items):
+    return pre(default_collate([dataset[i] for i in items]))
+
+
+def update_once(policy, batch, weights: np.ndarray) -> dict:
+    """One LeRobot update (lerobot_train.update_policy) of a copy of `policy`; returns its parameters."""
+    from accelerate import Accelerator
+    from lerobot.scripts.lerobot_train import update_policy
+    from lerobot.utils.logging_utils import AverageMeter, MetricsTracker
+
+    policy = copy.deepcopy(policy)
+    opt_cfg, _ = with_lr(policy.config, 1e-3)
+    optimizer = opt_cfg.build(policy.get_optim_params())
+    table = WeightTable(weight=weights.astype(np.float32), clipped=np.zeros(len(weights), bool))
+    weighter = AWRWeighter(table, np.arange(len(weights)))
+    meters = {k: AverageMeter(k) for k in ("loss", "grad_norm", "lr", "update_s")}
+    metrics = MetricsTracker(len(batch["index"]), 10, 1, meters)
+    torch.manual_seed(123)
+    update_policy(metrics, policy, batch, optimizer, opt_cfg.grad_clip_norm, Accelerator(cpu=True),
+                  sample_weighter=weighter)
+    return {k: v.detach().clone() for k, v in policy.named_parameters()}
+
+
+def assert_same_params(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
+def assert_params_differ(a: dict, b: dict) -> None:
+    assert any(not torch.equal(a[k], b[k]) for k in a)
+
+
+def record_store(path, lengths=(8, 7, 9, 6), size=(16, 16), action_dim=7, seed=0):
+    """A store with random episodes (the module-scoped twin of tests/conftest.py's make_store)."""
+    from srpo.store import CameraSpec, StoreConfig
+
+    cfg = StoreConfig(cameras=(CameraSpec("camera0", *size), CameraSpec("camera1", *size)), action_dim=action_dim)
+    store = EpisodeStore.create(path, cfg)
+    rng = np.random.default_rng(seed)
+    for i, length in enumerate(lengths):
+        with store.recorder(task="pick the cube", source="sim") as ep:
+            for t in range(length):
+                step = {k: rng.integers(0, 256, s.shape, dtype=np.uint8) if s.image
+                        else rng.normal(size=s.shape).astype(s.dtype) for k, s in store.keys.items()}
+                step["timestamp"] = t / 30.0
+                ep.add_step(step)
+            ep.success = i % 2 == 0
+    return store
+
+
+def first_observation(store):
+    """The observation of episode 0, step 0, as the robot's policy runner would pass it (unbatched)."""
+    item = StoreChunkDataset(store, [0], horizon=1)[0]
+    obs = {k: v for k, v in item.items() if k.startswith("observation")}
+    obs["task"] = item["task"]
+    return obs
+
+
+def add_reward_run(store: EpisodeStore, seed: int = 0, name: str = RUN) -> dict:
+    """Write a derived run with random advantages and AWR weights exp(A) clipped at 5."""
+    rng = np.random.default_rng(seed)
+    adv = rng.normal(size=store.num_steps).astype(np.float32)
+    arrays = {
+        "progress": np.cumsum(np.abs(adv)).astype(np.float32),
+        "increment": adv.copy(),
+        "advantage": adv,
+        "weight": np.minimum(np.exp(adv), 5.0).astype(np.float32),
+    }
+    rw = EpisodeStore.open(store.path, mode="a")
+    rw.write_derived(name, arrays, {"encoder": "synthetic", "beta": 1.0, "w_max": 5.0, "version": 1})
+    return arrays
