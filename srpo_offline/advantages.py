@@ -7,6 +7,8 @@ of every scored episode of the dataset; w = min(exp(A / beta), w_max).
 
 import numpy as np
 
+from srpo_offline.progress import RewardInputError
+
 SIGMA_FLOOR = 1e-12  # increments with a spread at or below this give A = 0 everywhere (all weights 1)
 
 
@@ -36,8 +38,8 @@ def standardise(values: list[np.ndarray]) -> tuple[list[np.ndarray], float, floa
 def awr_weights(advantage: np.ndarray, beta: float = 1.0, w_max: float = 20.0) -> np.ndarray:
     """w = min(exp(A / beta), w_max): the advantage-weighted-regression weight, clipped."""
     if beta <= 0:
-        raise ValueError(f"beta must be positive, got {beta}")
+        raise RewardInputError(f"beta (--beta) must be > 0, got {beta}; a smaller beta sharpens the weighting")
     if w_max <= 0:
-        raise ValueError(f"w_max must be positive, got {w_max}")
+        raise RewardInputError(f"w_max (--w-max) must be > 0, got {w_max}")
     exponent = np.minimum(np.asarray(advantage, dtype=np.float64) / beta, np.log(w_max) + 1.0)  # no overflow
     return np.minimum(np.exp(exponent), w_max)

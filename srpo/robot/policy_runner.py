@@ -42,8 +42,10 @@ class LoadedPolicy:
 
     def __init__(self, config: PolicyConfig):
         import torch
-        from lerobot.configs.policies import PreTrainedConfig
-        from lerobot.policies.factory import get_policy_class, make_pre_post_processors
+
+        from srpo_offline.awr.checkpoint import (
+            load_policy,  # the loader `srpo train` checkpoints are tested with
+        )
 
         path = Path(config.checkpoint)
         if not (path / "config.json").is_file():
@@ -51,16 +53,12 @@ class LoadedPolicy:
                                   "directory written by policy.save_pretrained / `srpo train`")
         self.torch = torch
         self.device = torch.device(config.device)
-        cfg = PreTrainedConfig.from_pretrained(path)
-        cfg.device = config.device
-        self.policy = get_policy_class(cfg.type).from_pretrained(path, config=cfg)
-        self.policy.to(self.device).eval()
-        try:
-            self.pre, self.post = make_pre_post_processors(cfg, pretrained_path=str(path),
-                                                           preprocessor_overrides={"device_processor": {"device": config.device}})
-        except FileNotFoundError as err:
+        if not (path / "policy_preprocessor.json").is_file():
             raise UserFacingError(f"{path} lacks LeRobot's processor files (policy_preprocessor.json); save "
-                                  "them with preprocessor.save_pretrained(dir) next to the policy") from err
+                                  "them with preprocessor.save_pretrained(dir) next to the policy")
+        self.policy, self.pre, self.post = load_policy(path, device=config.device)
+        self.policy.to(self.device)
+        cfg = self.policy.config
         self.state_keys = read_state_keys(path)
         state = cfg.input_features.get("observation.state")
         want = sum(KEY_DIMS[k] for k in self.state_keys)

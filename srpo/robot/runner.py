@@ -215,7 +215,7 @@ def deploy_policy(config: DeployConfig, progress: bool = True) -> DeployResults:
     try:
         for camera in cameras.values():
             camera.connect()
-        store = open_store(config.out, cameras, config.control_rate_hz, {}) if config.out else None
+        store = open_store(config.out, cameras, config.control_rate_hz) if config.out else None
         results = _run(config, config.episodes, store, arm, cameras, success_fn, lambda i: source, "policy",
                        progress, "deploying")
     finally:

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from srpo.errors import UserFacingError
+from srpo.policy_io import STATE_KEYS, write_io
 
 RUN_CONFIG = "srpo_train_config.json"
 
@@ -40,6 +41,7 @@ def save(out: Path, step: int, total_steps: int, policy, optimizer, scheduler, p
     policy.save_pretrained(model_dir)
     preprocessor.save_pretrained(model_dir)
     postprocessor.save_pretrained(model_dir)
+    write_io(model_dir, STATE_KEYS)  # the observation.state layout, read back by the policy runner
     (model_dir / RUN_CONFIG).write_text(json.dumps(run_config, indent=2))
     save_training_state(ckpt, step, optimizer, scheduler, num_processes=num_processes, batch_size=batch_size)
     update_last_checkpoint(ckpt)

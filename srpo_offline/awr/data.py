@@ -12,13 +12,9 @@ import numpy as np
 import torch
 
 from srpo.errors import UserFacingError
+from srpo.policy_io import ACTION, IMAGE_PREFIX, STATE, STATE_KEYS, state_names
 from srpo.store import EpisodeStore
 
-# observation.state = these store keys concatenated in this order (14 values for the xArm 7)
-STATE_KEYS = ("robot0_joint_pos", "robot0_eef_pos", "robot0_eef_rot_axis_angle", "robot0_gripper_width")
-STATE = "observation.state"
-ACTION = "action"
-IMAGE_PREFIX = "observation.images."
 STATS_IMAGE_FRAMES = 256  # frames sampled per camera for image mean/std (LeRobot samples similarly)
 
 
@@ -37,7 +33,7 @@ def dataset_features(store: EpisodeStore) -> dict[str, dict]:
         feats[IMAGE_PREFIX + cam.name] = {
             "dtype": "image", "shape": (cam.height, cam.width, 3), "names": ["height", "width", "channels"],
         }
-    names = [f"{k}_{i}" for k in STATE_KEYS for i in range(store.keys[k].shape[0])]
+    names = state_names(STATE_KEYS, {k: store.keys[k].shape[0] for k in STATE_KEYS})
     feats[STATE] = {"dtype": "float32", "shape": (state_dim(store),), "names": names}
     feats[ACTION] = {
         "dtype": "float32", "shape": (store.config.action_dim,),

@@ -17,18 +17,9 @@ import torch
 from lerobot.utils.sample_weighting import SampleWeighter
 
 from srpo.errors import UserFacingError
+from srpo_offline.advantages import awr_weights
 
 CHUNK_WEIGHTS = ("start", "mean")
-
-
-def awr_weights(advantage: np.ndarray, beta: float, w_max: float) -> np.ndarray:
-    """exp(A / beta) clipped to [0, w_max] (the exponent is capped first so it never overflows)."""
-    if beta <= 0:
-        raise UserFacingError(f"--beta must be > 0 (got {beta}); smaller beta sharpens the weighting.")
-    if w_max <= 0:
-        raise UserFacingError(f"--w-max must be > 0 (got {w_max}).")
-    exponent = np.minimum(np.asarray(advantage, dtype=np.float64) / beta, np.log(w_max))
-    return np.exp(exponent).astype(np.float32)
 
 
 def chunk_mean_advantage(advantage: np.ndarray, episode_ends: np.ndarray, horizon: int) -> np.ndarray:

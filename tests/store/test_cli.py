@@ -13,7 +13,8 @@ def _store(tmp_path, random_step):
     intr = {"fx": 615.2, "fy": 615.9, "cx": 320.1, "cy": 240.3, "distortion": [0] * 5, "model": "inverse_brown_conrady"}
     ext = {"frame": "ee", "T": [[1, 0, 0, 0.05], [0, 1, 0, 0], [0, 0, 1, 0.1], [0, 0, 0, 1]]}
     cfg = StoreConfig(cameras=(CameraSpec("camera0", 8, 8, serial="0452", intrinsics=intr, extrinsics=ext),),
-                      calibration={"hand_eye": "calibration/hand_eye.yaml"})
+                      calibration={"file": "calibration/files/hand_eye.yaml", "date": "2026-11-01", "robot": "xarm7",
+                                   "cameras": {"camera0": {"intrinsics": {"source": "board", "rms_px": 0.21}}}})
     store = EpisodeStore.create(tmp_path / "s.zarr", cfg)
     rng = np.random.default_rng(0)
     for n, task, ok in ((4, "pick", True), (3, "pick", None), (5, "place", False)):
@@ -32,7 +33,8 @@ def test_info_text_and_json(tmp_path, random_step, capsys):
     assert main(["data", "info", str(path)]) == 0
     text = capsys.readouterr().out
     assert "episodes    3  steps 12" in text and "success 1  failure 1  unlabelled 1" in text
-    assert "fx=615.20" in text and "translation [0.05, 0.0, 0.1] m" in text and "hand_eye.yaml" in text
+    assert "fx=615.20" in text and "translation [0.05, 0.0, 0.1] m" in text
+    assert "calibration calibration/files/hand_eye.yaml" in text and "camera0: intrinsics board rms 0.21 px" in text
     assert "srpo_vjepa2" in text and '"alpha": 0.8' in text
     assert main(["data", "info", str(path), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
