@@ -25,6 +25,12 @@ def random_step(store: EpisodeStore, rng: np.random.Generator, t: float) -> dict
     return step
 
 
+@pytest.fixture(name="random_step", scope="session")
+def random_step_fixture():
+    """random_step as a fixture: `from tests.conftest import ...` is unreliable (draccus ships a `tests` package)."""
+    return random_step
+
+
 @pytest.fixture
 def make_store(tmp_path):
     """make_store(lengths=[..], successes=[..], tasks=[..]) -> EpisodeStore with random episodes."""

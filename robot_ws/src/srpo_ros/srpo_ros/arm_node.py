@@ -11,7 +11,6 @@ A command that is not renewed within a tick holds the arm (the deadman of the wh
 """
 
 import numpy as np
-import rclpy
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image, JointState
@@ -20,6 +19,7 @@ from std_srvs.srv import Trigger
 
 from srpo.robot.safety import SafetyFilter
 from srpo_ros import msgs
+from srpo_ros.spin import spin
 
 
 class ArmNode(Node):
@@ -91,12 +91,4 @@ class ArmNode(Node):
 
 
 def main(args=None) -> None:
-    rclpy.init(args=args)
-    node = ArmNode()
-    try:
-        rclpy.spin(node)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    spin(ArmNode, args)

@@ -2,12 +2,12 @@
 pyrealsense2 when realsense-ros is not installed. Publishes <name>/color/image_raw (rgb8, sensor-data QoS)
 and <name>/color/camera_info, the realsense-ros topic layout, so the recorder subscribes the same way."""
 
-import rclpy
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image
 
 from srpo_ros import msgs
+from srpo_ros.spin import spin
 
 
 class CameraNode(Node):
@@ -46,12 +46,4 @@ class CameraNode(Node):
 
 
 def main(args=None) -> None:
-    rclpy.init(args=args)
-    node = CameraNode()
-    try:
-        rclpy.spin(node)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    spin(CameraNode, args)

@@ -5,10 +5,10 @@ Services  policy/start  Trigger  run one episode (auto_start: run `episodes` epi
           policy/stop   Trigger  stop now (the arm holds)
 """
 
-import rclpy
 from std_srvs.srv import Trigger
 
 from srpo_ros.loop_node import LoopNode
+from srpo_ros.spin import spin
 
 
 class PolicyNode(LoopNode):
@@ -63,12 +63,4 @@ class PolicyNode(LoopNode):
 
 
 def main(args=None) -> None:
-    rclpy.init(args=args)
-    node = PolicyNode()
-    try:
-        rclpy.spin(node)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    spin(PolicyNode, args)

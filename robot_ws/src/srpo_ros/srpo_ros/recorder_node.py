@@ -6,11 +6,11 @@ Services (std_srvs only)  recorder/start  Trigger   begin an episode (sim: objec
 Action source: teleop/action + teleop/event topics (teleop_node), or source:=expert with arm:=sim.
 """
 
-import rclpy
 from std_msgs.msg import Float32MultiArray, String
 from std_srvs.srv import SetBool, Trigger
 
 from srpo_ros.loop_node import LoopNode
+from srpo_ros.spin import spin
 
 
 class RecorderNode(LoopNode):
@@ -73,12 +73,4 @@ class RecorderNode(LoopNode):
 
 
 def main(args=None) -> None:
-    rclpy.init(args=args)
-    node = RecorderNode()
-    try:
-        rclpy.spin(node)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    spin(RecorderNode, args)

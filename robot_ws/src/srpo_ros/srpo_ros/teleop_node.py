@@ -2,11 +2,11 @@
 and teleop/event (std_msgs/String: success / failure / stop). Nothing is published while the deadman is
 released, so the recorder and the arm hold."""
 
-import rclpy
 from rclpy.node import Node
 from std_msgs.msg import Float32MultiArray, String
 
 from srpo_ros import msgs
+from srpo_ros.spin import spin
 
 
 class TeleopNode(Node):
@@ -36,12 +36,4 @@ class TeleopNode(Node):
 
 
 def main(args=None) -> None:
-    rclpy.init(args=args)
-    node = TeleopNode()
-    try:
-        rclpy.spin(node)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    spin(TeleopNode, args)
