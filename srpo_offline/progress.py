@@ -316,6 +316,13 @@ def step_progress(
             d_start=float(np.median([distance[i][0] for i in members])),
             d_end=float(np.median([distance[i][-1] for i in refs])),
         )
+    for ref in references.values():
+        if config.normalise == "task" and ref.d_start - ref.d_end <= SPAN_FLOOR:
+            log.warning(
+                "step_progress: for task %r the first frames are no farther from the success reference than the "
+                "successful endings (d_start %.4g <= d_end %.4g): this encoder/camera does not measure progress "
+                "here, so progress is flat (0) and AWR reduces to uniform weights. Try another --camera or encoder.",
+                ref.task, ref.d_start, ref.d_end)
     unreferenced = [i for i in range(n) if tasks[i] not in references]
     if unreferenced:
         log.warning("step_progress: %d episodes belong to tasks without a labelled success (no reference): "

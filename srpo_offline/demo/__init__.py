@@ -38,12 +38,14 @@ class DemoConfig:
     expert_noise: float = 1.0  # expert's noise scale: ~half of the episodes fail at 1.0
     encoder: str = "auto"  # progress encoder: auto (vjepa2 when its weights are local, else pixel), vjepa2, image, pixel
     model: str | None = None  # encoder weights: hub id or local directory
+    reward_camera: str = "auto"  # camera whose video is scored: auto = camera0 (front) for vjepa2/image, camera1 (wrist) for pixel
     stride: int = 2  # encode every stride-th prefix (interpolate between)
     beta: float = 1.0  # AWR temperature
     w_max: float = 20.0  # AWR weight clip
     policy: str = "act"  # LeRobot policy type trained (act by default: small and fast on CPU)
     train_steps: int = 300  # optimiser updates per training run (~0.2 s each for the small ACT on 2 CPU cores)
     batch_size: int = 8  # samples per update
+    lr: float = 1e-4  # peak learning rate (ACT's preset 1e-5 is for fine-tuning; the demo trains from scratch)
     seeds: tuple[int, ...] = (0, 1, 2)  # training + evaluation seeds; each trains AWR and uniform
     eval_episodes: int = 20  # deployment episodes per trained policy
     device: str = "cpu"  # torch device for training and deployment
@@ -62,16 +64,26 @@ def vjepa2_available(model: str | None) -> bool:
     return isinstance(try_to_load_from_cache(model, "config.json"), str)
 
 
-def choose_encoder(config: DemoConfig) -> tuple[str, str]:
-    """(encoder, why) — says plainly when the world model is replaced by a baseline."""
+def choose_encoder(config: DemoConfig) -> tuple[str, str, str]:
+    """(encoder, camera, why) — says plainly when the world model is replaced by a baseline.
+
+    The pixel baseline scores the wrist camera: in the front view the arm's pose and the cube's place dominate
+    pixel distances, so starts look closer to the successes' mean than successful endings do (flat progress);
+    the wrist view, where the grasped cube fills the image, does track progress (measured: docs/reward.md).
+    """
     if config.encoder != "auto":
-        return config.encoder, f"chosen with --encoder {config.encoder}"
-    if vjepa2_available(config.model):
-        return "vjepa2", "V-JEPA 2 weights found locally"
-    return "pixel", (
-        "V-JEPA 2 weights are not on this machine (download facebook/vjepa2-vitl-fpc64-256 or pass --model PATH), "
-        "so the pixel-level baseline encoder is used: progress is less faithful than the paper's world model"
-    )
+        encoder, why = config.encoder, f"chosen with --encoder {config.encoder}"
+    elif vjepa2_available(config.model):
+        encoder, why = "vjepa2", "V-JEPA 2 weights found locally"
+    else:
+        encoder, why = "pixel", (
+            "V-JEPA 2 weights are not on this machine (download facebook/vjepa2-vitl-fpc64-256 or pass --model "
+            "PATH), so the pixel-level baseline encoder is used on the wrist camera: progress is less faithful "
+            "than the paper's world model")
+    camera = config.reward_camera
+    if camera == "auto":
+        camera = "camera1" if encoder == "pixel" else "camera0"
+    return encoder, camera, why
 
 
 def run_demo(config: DemoConfig) -> Path:
@@ -108,12 +120,12 @@ def run_demo(config: DemoConfig) -> Path:
     print(f"{len(episodes)} episodes, {n_success} successful", flush=True)
 
     t = stage("score: world-progress rewards, advantages, AWR weights")
-    encoder, encoder_note = choose_encoder(config)
-    print(f"encoder: {encoder} ({encoder_note})", flush=True)
+    encoder, camera, encoder_note = choose_encoder(config)
+    print(f"encoder: {encoder} on {camera} ({encoder_note})", flush=True)
     run_name = f"srpo_{encoder}"
     args = ["reward", "compute", str(store_path), "--encoder", encoder, "--stride", str(config.stride),
             "--beta", str(config.beta), "--w-max", str(config.w_max), "--run-name", run_name, "--device",
-            config.device]
+            config.device, "--camera", camera]
     if config.model:
         args += ["--model", config.model]
     if srpo_main(args) != 0:
@@ -126,7 +138,8 @@ def run_demo(config: DemoConfig) -> Path:
                         n_episodes=len(episodes), n_success=n_success, progress_curves=curves,
                         advantages=derived["advantage"], weights=derived["weight"], stage_seconds=seconds)
     base_train = TrainConfig(store=store_path, out=out, policy=config.policy, reward_run=run_name,
-                             steps=config.train_steps, batch_size=config.batch_size, device=config.device,
+                             steps=config.train_steps, batch_size=config.batch_size, lr=config.lr,
+                             device=config.device,
                              policy_options=dict(config.policy_options), val_every=max(config.train_steps // 4, 1),
                              save_every=config.train_steps, progress=True)
     for seed in config.seeds:
@@ -155,9 +168,10 @@ def run_demo(config: DemoConfig) -> Path:
 
 def _cmd_demo(args) -> int:
     config = DemoConfig(out=args.out, task=args.task, episodes=args.episodes, max_steps=args.max_steps,
-                        expert_noise=args.expert_noise, encoder=args.encoder, model=args.model, stride=args.stride,
+                        expert_noise=args.expert_noise, encoder=args.encoder, model=args.model,
+                        reward_camera=args.reward_camera, stride=args.stride,
                         beta=args.beta, w_max=args.w_max, policy=args.policy, train_steps=args.train_steps,
-                        batch_size=args.batch_size, seeds=tuple(args.seeds), eval_episodes=args.eval_episodes,
+                        batch_size=args.batch_size, lr=args.lr, seeds=tuple(args.seeds), eval_episodes=args.eval_episodes,
                         device=args.device,
                         policy_options=dict(SMALL_ACT) if args.policy == "act" else {})
     run_demo(config)
@@ -177,12 +191,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--encoder", default=d.encoder, choices=("auto", "vjepa2", "image", "pixel"),
                         help="progress encoder; auto uses V-JEPA 2 when its weights are local, else pixel")
     parser.add_argument("--model", default=d.model, help="encoder weights: hub id or local directory")
+    parser.add_argument("--reward-camera", default=d.reward_camera,
+                        help="camera scored by the encoder: auto (front for vjepa2/image, wrist for pixel), camera0, camera1")
     parser.add_argument("--stride", type=int, default=d.stride, help="encode every K-th prefix")
     parser.add_argument("--beta", type=float, default=d.beta, help="AWR temperature")
     parser.add_argument("--w-max", type=float, default=d.w_max, help="AWR weight clip")
     parser.add_argument("--policy", default=d.policy, help="LeRobot policy type to train (act, pi0, pi0fast, ...)")
     parser.add_argument("--train-steps", type=int, default=d.train_steps, help="updates per training run")
     parser.add_argument("--batch-size", type=int, default=d.batch_size, help="samples per update")
+    parser.add_argument("--lr", type=float, default=d.lr, help="peak learning rate")
     parser.add_argument("--seeds", type=int, nargs="+", default=list(d.seeds), help="seeds (each trains both)")
     parser.add_argument("--eval-episodes", type=int, default=d.eval_episodes, help="deployment episodes each")
     parser.add_argument("--device", default=d.device, help="torch device")

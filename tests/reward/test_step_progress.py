@@ -114,3 +114,27 @@ def test_progress_properties(episodes, stride, beta):
     if stride == 1:
         for level in np.unique(lv):
             assert np.ptp(flat[lv == level]) < 1e-9
+
+
+class _LastFrameMean:
+    """Test double: embeds a video as the mean pixel of its last frame (a 1-D world 'model')."""
+
+    name, model_id = "last-frame-mean", "test"
+
+    def encode(self, videos):
+        return np.array([[float(v[-1].mean())] for v in videos])
+
+
+def test_an_encoder_that_does_not_track_progress_is_reported_not_hidden(caplog):
+    # every episode starts at value 5; successes end at 0 and 10 (their centre is 5, the start itself)
+    def video(values):
+        return np.stack([np.full((2, 2, 3), v, np.uint8) for v in values])
+
+    videos = [video([5, 3, 0]), video([5, 8, 10]), video([5, 6, 7])]
+    with caplog.at_level("WARNING"):
+        result = step_progress(videos, [True, True, False], ["t"] * 3, _LastFrameMean(),
+                               StepProgressConfig(), progress_bar=False)
+    ref = result.references["t"]
+    assert ref.d_start == 0.0 and ref.d_end == 5.0
+    assert "does not measure progress" in caplog.text
+    assert all(np.all(p == 0) for p in result.progress) and all(np.all(w == 1) for w in result.weight)
