@@ -16,8 +16,12 @@ demo: setup
 test: setup
 	$(VENV)/python -m pytest -n 2 --timeout 900 $(PYTEST_ARGS)
 
+# The quicker benchmarks (a few minutes each); numbers and the rest (reward: ~20 min) are in docs/*.md.
 bench: setup
-	$(VENV)/python benchmarks/store_write.py
+	$(VENV)/python benchmarks/store_write.py --variants lz4:5 --steps 150
+	$(VENV)/python benchmarks/recorder_loop.py --seconds 10 --cores 2
+	PYTHONPATH=. $(VENV)/python benchmarks/awr_step.py --policy act --steps 30
+	PYTHONPATH=. $(VENV)/python benchmarks/libero_train_step.py --envs 2 --n-rollouts 2 --max-steps 32
 
 lint: setup
 	$(VENV)/ruff check .
