@@ -48,14 +48,8 @@ class LoadedPolicy:
         )
 
         path = Path(config.checkpoint)
-        if not (path / "config.json").is_file():
-            raise UserFacingError(f"{path} is not a LeRobot policy checkpoint (no config.json); pass the "
-                                  "directory written by policy.save_pretrained / `srpo train`")
         self.torch = torch
         self.device = torch.device(config.device)
-        if not (path / "policy_preprocessor.json").is_file():
-            raise UserFacingError(f"{path} lacks LeRobot's processor files (policy_preprocessor.json); save "
-                                  "them with preprocessor.save_pretrained(dir) next to the policy")
         self.policy, self.pre, self.post = load_policy(path, device=config.device)
         self.policy.to(self.device)
         cfg = self.policy.config

@@ -65,8 +65,15 @@ def load_policy(model_dir: str | Path, device: str = "cpu"):
     from lerobot.configs import PreTrainedConfig
     from lerobot.policies.factory import get_policy_class
 
-    from srpo_offline.awr.policy import make_processors
+    from srpo_offline.awr.policy import PREPROCESSOR, make_processors
 
+    model_dir = Path(model_dir)
+    if not (model_dir / "config.json").is_file():
+        raise UserFacingError(f"{model_dir} is not a LeRobot policy checkpoint (no config.json); pass the "
+                              "pretrained_model directory written by `srpo train` or policy.save_pretrained")
+    if not (model_dir / PREPROCESSOR).is_file():  # else LeRobot would build processors without normalisation stats
+        raise UserFacingError(f"{model_dir} lacks LeRobot's processor files ({PREPROCESSOR}); save them with "
+                              "preprocessor.save_pretrained(dir) next to the policy")
     cfg = PreTrainedConfig.from_pretrained(model_dir)
     cfg.device = device
     policy = get_policy_class(cfg.type).from_pretrained(model_dir, config=cfg)

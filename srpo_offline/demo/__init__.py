@@ -110,6 +110,7 @@ def run_demo(config: DemoConfig) -> Path:
     if store_path.exists():
         import shutil
 
+        print(f"replacing the previous demo recording {store_path}", flush=True)
         shutil.rmtree(store_path)
     record_episodes(RecordConfig(backend="sim", task=config.task, episodes=config.episodes, out=str(store_path),
                                  max_steps=config.max_steps, expert_noise=config.expert_noise, seed=1000))

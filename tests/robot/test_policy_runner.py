@@ -74,3 +74,8 @@ def test_bad_checkpoint_is_a_clear_error(tmp_path, tiny_act):
     write_io(other, ROBOT_KEYS)  # claims 14 state values, the checkpoint takes 11
     with pytest.raises(UserFacingError, match="expects a 11-value observation.state"):
         LoadedPolicy(PolicyConfig(checkpoint=str(other)))
+    bare = tmp_path / "no_processors"
+    shutil.copytree(tiny_act, bare)
+    (bare / "policy_preprocessor.json").unlink()  # loading would otherwise build processors without stats
+    with pytest.raises(UserFacingError, match="lacks LeRobot's processor files"):
+        LoadedPolicy(PolicyConfig(checkpoint=str(bare)))
