@@ -1,13 +1,17 @@
 """`srpo`: one command-line tool, one subcommand group per job.
 
-Each group lives in its own module exposing ``configure(parser)``; only the group named on the command line
-is imported, so `srpo --help` and `srpo data info` never pay for torch or MuJoCo imports they do not use.
+Each group lives in its own module exposing ``COMMANDS``: command name -> a function taking one frozen
+dataclass config (its fields, comments and defaults are the command's options; see `srpo.configs`) and
+returning an exit code. Only the group named on the command line is imported, so `srpo --help` and
+`srpo data info` never pay for torch or MuJoCo imports they do not use.
 """
 
 import argparse
 import importlib
 import sys
+import typing
 
+from srpo.configs import parse_config
 from srpo.errors import UserFacingError
 
 # group name -> (module with configure(parser), one-line help)
@@ -35,9 +39,41 @@ def build_parser(selected: str | None) -> argparse.ArgumentParser:
     return parser
 
 
+def _group_help(group: str, commands: dict) -> str:
+    lines = [f"usage: srpo {group} COMMAND [options]   (srpo {group} COMMAND --help for its options)", "",
+             GROUPS[group][1], "", "commands:"]
+    for name, func in commands.items():
+        lines.append(f"  {name:<14} {(func.__doc__ or '').strip().splitlines()[0]}")
+    return "\n".join(lines)
+
+
+def run_command(group: str, argv: list[str]) -> int:
+    """`srpo GROUP COMMAND [options]` for a group module with COMMANDS."""
+    commands = importlib.import_module(GROUPS[group][0]).COMMANDS
+    if not argv or argv[0] in ("-h", "--help"):
+        print(_group_help(group, commands))
+        return 0 if argv else 2
+    name, rest = argv[0], argv[1:]
+    if name not in commands:
+        print(_group_help(group, commands), file=sys.stderr)
+        print(f"\nsrpo {group}: error: unknown command {name!r}", file=sys.stderr)
+        return 2
+    func = commands[name]
+    config_cls = next(iter(typing.get_type_hints(func).values()))
+    try:
+        config = parse_config(config_cls, rest, prog=f"srpo {group} {name}")
+        return int(func(config) or 0)
+    except UserFacingError as err:
+        print(f"srpo {group} {name}: error: {err}", file=sys.stderr)
+        return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     selected = next((a for a in argv if not a.startswith("-")), None)
+    if selected in GROUPS and argv[0] == selected and hasattr(importlib.import_module(GROUPS[selected][0]),
+                                                               "COMMANDS"):
+        return run_command(selected, argv[1:])
     parser = build_parser(selected if selected in GROUPS else None)
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)

@@ -1,0 +1,190 @@
+"""Configs are the CLI: every command takes one frozen dataclass, parsed from the command line by draccus.
+
+A field's trailing comment is its `--help` text (draccus reads it), its default is the only default there is,
+and `--config_path FILE.yaml` loads a whole config as LeRobot's scripts do. On top of draccus this module adds
+the command-line habits our users already type (`srpo data info STORE --episodes 1 2 --json`):
+
+- positional fields: `field(default=..., metadata=POSITIONAL)`; a tuple-typed positional takes every
+  positional token the later positionals do not need (`srpo data from-rosbag BAG BAG OUT`);
+- `--kebab-case` flags for `snake_case` fields, nested fields as `--safety.max-speed`;
+- `--flag` alone for booleans, `--flag a b c` (or a repeated `--flag a --flag b`) for tuple fields;
+- `--backend xarm` for a registry field (a `draccus.ChoiceRegistry` config) means `--backend.type xarm`;
+- a class may declare `CLI_ALIASES: ClassVar[dict[str, str]]`, old flag name -> field path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import pathlib
+import types
+import typing
+from collections.abc import Sequence
+from typing import Any
+
+import draccus
+from draccus.utils import DecodingError
+
+from srpo.errors import UserFacingError
+
+POSITIONAL = {"positional": True}  # field metadata: the field is given without a flag, in declaration order
+
+
+def _is_flag(token: str) -> bool:
+    """A `--name` token; `-1` or `-0.5` are values."""
+    return token.startswith("--") and len(token) > 2
+
+
+def _unwrap_optional(tp: Any) -> Any:
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return tp
+
+
+def _is_sequence(tp: Any) -> bool:
+    return typing.get_origin(_unwrap_optional(tp)) in (tuple, list, Sequence)
+
+
+def _is_bool(tp: Any) -> bool:
+    return _unwrap_optional(tp) is bool
+
+
+def _is_registry(tp: Any) -> bool:
+    tp = _unwrap_optional(tp)
+    return isinstance(tp, type) and issubclass(tp, draccus.ChoiceRegistry)
+
+
+def field_types(cls: type) -> dict[str, Any]:
+    """Dotted field path -> type, through nested dataclasses (registry fields as their base class)."""
+    out: dict[str, Any] = {}
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        tp = hints[f.name]
+        out[f.name] = tp
+        inner = _unwrap_optional(tp)
+        if dataclasses.is_dataclass(inner) and isinstance(inner, type):
+            for sub, sub_tp in field_types(inner).items():
+                out[f"{f.name}.{sub}"] = sub_tp
+    return out
+
+
+def _is_text(tp: Any) -> bool:
+    return _unwrap_optional(tp) in (str, pathlib.Path)
+
+
+def _yaml_value(values: list[str], tp: Any) -> str:
+    """One draccus value; text is quoted so that YAML keeps `012345` or `a: b` as the string typed."""
+    if _is_sequence(tp):
+        args = [a for a in typing.get_args(_unwrap_optional(tp)) if a is not Ellipsis]
+        text = bool(args) and all(_is_text(a) for a in args)
+        quoted = [_quote(v) if text or not _looks_numeric(v) else v for v in values]
+        return "[" + ", ".join(quoted) + "]"
+    if len(values) > 1:
+        raise UserFacingError(f"expected one value, got {' '.join(values)!r}")
+    if _is_text(tp) and values[0] not in ("null", "None"):
+        return _quote(values[0])
+    return values[0]
+
+
+def _looks_numeric(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def normalise_argv(cls: type, argv: Sequence[str]) -> list[str]:
+    """Our command-line habits -> draccus's `--field_path=value` tokens."""
+    types_by_path = field_types(cls)
+    aliases: dict[str, str] = dict(getattr(cls, "CLI_ALIASES", {}))
+    positional = [f.name for f in dataclasses.fields(cls) if f.metadata.get("positional")]
+
+    leading: list[str] = []
+    i = 0
+    while i < len(argv) and not _is_flag(argv[i]):
+        leading.append(argv[i])
+        i += 1
+    values: dict[str, list[str]] = {}
+    order: list[str] = []
+    passthrough: list[str] = []
+    while i < len(argv):
+        token = argv[i]
+        if not _is_flag(token):
+            raise UserFacingError(f"unexpected value {token!r}: positional arguments come before the --options")
+        name, eq, inline = token[2:].partition("=")
+        if name in ("help", "h", "config_path", "config-path"):
+            passthrough.append(token)
+            i += 1
+            if name.startswith("config") and not eq and i < len(argv):
+                passthrough.append(argv[i])
+                i += 1
+            continue
+        path = aliases.get(name, name).replace("-", "_")
+        path = aliases.get(path, path)
+        if path not in types_by_path:
+            known = sorted({p.replace("_", "-") for p in types_by_path} | set(aliases))
+            close = difflib.get_close_matches(name, known, n=3)
+            hint = f"; did you mean {', '.join('--' + c for c in close)}?" if close else ""
+            raise UserFacingError(f"unknown option --{name}{hint}")
+        i += 1
+        got = [inline] if eq else []
+        while not eq and i < len(argv) and not _is_flag(argv[i]):
+            got.append(argv[i])
+            i += 1
+        tp = types_by_path[path]
+        if not got:
+            if not _is_bool(tp):
+                raise UserFacingError(f"--{name} needs a value")
+            got = ["true"]
+        if _is_registry(tp):
+            path = f"{path}.type"
+        if path in values and _is_sequence(tp):
+            values[path].extend(got)
+        else:
+            if path not in values:
+                order.append(path)
+            values[path] = got
+
+    if leading:
+        if not positional:
+            raise UserFacingError(f"unexpected value {leading[0]!r}; this command takes only --options")
+        seq = [p for p in positional if _is_sequence(types_by_path[p])]
+        fixed = len(positional) - len(seq)
+        if len(leading) < fixed or (not seq and len(leading) > fixed):
+            names = " ".join(p.upper() for p in positional)
+            raise UserFacingError(f"expected positional arguments {names}, got {' '.join(leading)!r}")
+        rest = list(leading)
+        for p in positional:
+            if _is_sequence(types_by_path[p]):
+                later_fixed = sum(1 for q in positional[positional.index(p) + 1:] if q not in seq)
+                take = len(rest) - later_fixed
+                values[p], rest = rest[:take], rest[take:]
+            elif rest:
+                values[p], rest = [rest[0]], rest[1:]
+            order.insert(0, p)
+
+    out = list(passthrough)
+    for path in order:
+        tp = types_by_path.get(path, types_by_path.get(path.removesuffix(".type")))
+        out.append(f"--{path}={_yaml_value(values[path], tp)}")
+    return out
+
+
+def parse_config(cls: type, argv: Sequence[str], prog: str | None = None):
+    """Parse argv into `cls` (a dataclass; its docstring is the --help description). Bad input raises
+    UserFacingError; `--help` prints every field with its comment and default, and exits 0."""
+    try:
+        args = normalise_argv(cls, argv)
+    except UserFacingError as err:
+        raise UserFacingError(f"{err} (see --help)") from None
+    try:
+        return draccus.parse(cls, args=args, prog=prog)
+    except (DecodingError, draccus.ParsingError) as err:
+        raise UserFacingError(f"{err} (see --help)") from None
