@@ -11,8 +11,10 @@ Depth images are not exported (LeRobot 0.6 stores depth only as quantised video)
 """
 
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from srpo.configs import POSITIONAL
 from srpo.errors import StoreError
 from srpo.policy_io import ACTION, IMAGE_PREFIX, STATE, STATE_KEYS, state_names, state_vector
 from srpo.store.episode_store import EpisodeStore
@@ -49,31 +51,50 @@ def lerobot_features(store: EpisodeStore, video: bool) -> dict:
     return features
 
 
-def export_to_lerobot(path: str | Path, out: str | Path, repo_id: str, video: bool = False,
-                      episodes: list[int] | None = None, include_incomplete: bool = False,
-                      image_writer_threads: int = 2) -> dict:
-    """Write the store at `path` as a LeRobotDataset under `out`; returns {"episodes", "frames", "skipped"}."""
+@dataclass(frozen=True)
+class LeRobotExportConfig:
+    """Write the store as a LeRobotDataset v3 (LeRobot's own writer) that `LeRobotDataset(REPO_ID, root=OUT)`
+    loads offline. Images are stored lossless by default (frames read back identical); --video encodes mp4
+    instead (smaller, lossy)."""
+
+    path: str = field(metadata=POSITIONAL)  # the store directory
+    out: str = field(metadata=POSITIONAL)  # the dataset root to create (must not exist)
+    repo_id: str  # dataset name, e.g. myuser/xarm_pick (no upload happens)
+    video: bool = False  # encode camera streams as mp4 (lossy) instead of PNG
+    episodes: tuple[int, ...] | None = None  # export only these episode indices (negative counts from the end)
+    include_incomplete: bool = False  # also export episodes marked incomplete or aborted (skipped by default)
+    image_writer_threads: int = 2  # threads LeRobot uses to write PNG frames
+
+
+def export_to_lerobot(path: str | Path, out: str | Path, repo_id: str, **options) -> dict:
+    """`export` with the other fields of LeRobotExportConfig as keyword options."""
+    return export(LeRobotExportConfig(path=str(path), out=str(out), repo_id=repo_id, **options))
+
+
+def export(cfg: LeRobotExportConfig) -> dict:
+    """Write the store at `cfg.path` as a LeRobotDataset under `cfg.out`; returns {"episodes", "frames",
+    "skipped", "source_episodes"}."""
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
     from tqdm import tqdm
 
-    store = EpisodeStore.open(path, mode="r")
-    out = Path(out)
+    store = EpisodeStore.open(cfg.path, mode="r")
+    out = Path(cfg.out)
     if out.exists():
         raise StoreError(f"{out} already exists; LeRobot writes a new dataset root. Choose a new OUT or remove it.")
     fps = store.config.control_rate_hz
     if abs(fps - round(fps)) > 1e-6:
         raise StoreError(f"LeRobot datasets need an integer fps; the store records at {fps} Hz")
     infos = store.episodes()
-    chosen = [infos[store._check_episode(i)] for i in episodes] if episodes is not None else infos
-    keep = [e for e in chosen if include_incomplete or e.status == "complete"]
+    chosen = [infos[store.episode_index(i)] for i in cfg.episodes] if cfg.episodes is not None else infos
+    keep = [e for e in chosen if cfg.include_incomplete or e.status == "complete"]
     skipped = [e.index for e in chosen if e not in keep]
     if not keep:
-        raise StoreError(f"no episodes to export from {path} (skipped {skipped}: not complete; "
+        raise StoreError(f"no episodes to export from {cfg.path} (skipped {skipped}: not complete; "
                          "--include-incomplete exports them)")
 
     dataset = LeRobotDataset.create(
-        repo_id=repo_id, fps=int(round(fps)), features=lerobot_features(store, video), root=out,
-        robot_type=store.config.robot, use_videos=video, image_writer_threads=image_writer_threads,
+        repo_id=cfg.repo_id, fps=int(round(fps)), features=lerobot_features(store, cfg.video), root=out,
+        robot_type=store.config.robot, use_videos=cfg.video, image_writer_threads=cfg.image_writer_threads,
     )
     cams = [c.name for c in store.config.cameras]
     keys = [*STATE_KEYS, ACTION, *(f"{c}_rgb" for c in cams)]

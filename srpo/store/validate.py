@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import zarr
 
+from srpo.store.episode_store import EpisodeStore
 from srpo.store.schema import (
     META_ARRAYS,
     PENDING_ATTR,
@@ -333,8 +334,6 @@ def _check_derived(root: zarr.Group, ends: np.ndarray, n_steps: int, add) -> Non
 def repair_store(path: str | Path, uncommitted: str = "recover") -> list[str]:
     """Fix what an interrupted recording leaves: uncommitted steps (recovered as an incomplete episode, or
     truncated), half-committed meta rows, and temporary *.partial files. Returns what was done."""
-    from srpo.store.episode_store import EpisodeStore
-
     done = []
     path = Path(path)
     for dirpath, _dirs, files in os.walk(path):
