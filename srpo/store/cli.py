@@ -8,7 +8,7 @@ import json
 import os
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 from srpo.configs import POSITIONAL
 from srpo.errors import UserFacingError
@@ -31,14 +31,17 @@ class ValidateConfig:
     """Check lengths against meta/episode_ends, dtypes and shapes against the schema, NaN/inf in actions and
     state, success labels, monotonic episode ends and timestamps, meta array lengths, uncommitted steps, leftover
     temporary files and stale derived runs. Exits 1 when an error is found (0 with only warnings, unless
-    --strict)."""
+    --strict). --repair recover keeps the fully written steps of an interrupted recording as an 'incomplete'
+    episode, --repair truncate drops them; both remove leftover temporary *.partial files."""
 
     path: str = field(metadata=POSITIONAL)  # the store directory
     json: bool = False  # print the problems as JSON
     strict: bool = False  # treat warnings (e.g. unlabelled episodes) as errors
-    # first repair what an interrupted recording left (uncommitted steps become an 'incomplete' episode with
-    # recover, or are dropped with truncate; temporary *.partial files are removed)
-    repair: Literal["recover", "truncate"] | None = None
+    repair: str | None = None  # recover|truncate: first fix what an interrupted recording left
+
+    def __post_init__(self):
+        if self.repair not in (None, "recover", "truncate"):
+            raise UserFacingError(f"--repair takes recover or truncate, not {self.repair!r}")
 
 
 @dataclass(frozen=True)
@@ -55,12 +58,13 @@ class LabelConfig:
 class FromRosbagConfig:
     """Read rosbag2 recordings with realsense-ros images and xarm_ros2 joint states, align every stream on --rate
     Hz (latest sample at or before each tick) and write one episode per bag. See docs/store.md for what fills the
-    action and end-effector pose."""
+    action and end-effector pose. --rate, --image-topic, --depth-topic, --info-topic, --joint-topic,
+    --action-topic, --eef-topic and --gripper-joint are short for the --topics.* options."""
 
     bags: tuple[str, ...] = field(metadata=POSITIONAL)  # rosbag2 directories (or .mcap/.db3 files), one episode each
     out: str = field(metadata=POSITIONAL)  # the store to create, or to append to when it exists
     task: str = ""  # task instruction stored with the episodes
-    success: bool | None = None  # success label for every imported episode (default: unlabelled)
+    success: bool | None = None  # success label for every imported episode; unset: unlabelled
     topics: RosbagImportConfig = field(default_factory=RosbagImportConfig)  # which topics hold what, and the rate
 
     CLI_ALIASES: ClassVar[dict[str, str]] = {

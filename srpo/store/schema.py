@@ -35,6 +35,7 @@ PENDING_ATTR = "pending_episode"  # meta attrs: task/source/start of the episode
 IMAGE_COMPRESSOR = numcodecs.Blosc(cname="lz4", clevel=5, shuffle=numcodecs.Blosc.NOSHUFFLE)
 LOWDIM_COMPRESSOR = numcodecs.Blosc(cname="zstd", clevel=3, shuffle=numcodecs.Blosc.SHUFFLE)
 LOWDIM_CHUNK = 1024  # steps per chunk for state/action/timestamp arrays
+ARM_JOINTS = 7  # joints of the xArm 7: the default length of robot0_joint_pos, for recordings and imports
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ class StoreConfig:
     cameras: tuple[CameraSpec, ...]  # the camera streams, in camera0..N order
     control_rate_hz: float  # rate at which steps are recorded; no default: the recorder or importer sets it
     action_dim: int = 7  # length of the commanded action vector
-    joint_dim: int = 7  # xArm 7 joints
+    joint_dim: int = ARM_JOINTS  # length of robot0_joint_pos
     robot: str = "ufactory_xarm7"  # robot model
     action_space: str = "eef_delta_pos(3)+axis_angle(3)+gripper(1)"  # how to read `action`
     calibration: dict = field(default_factory=dict)  # summary of the `srpo calib` file in use; {} if none

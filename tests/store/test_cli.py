@@ -76,3 +76,21 @@ def test_errors_for_non_stores(tmp_path, capsys):
     assert "is not an episode store" in capsys.readouterr().err
     assert main(["data", "validate", str(tmp_path / "none")]) == 1
     assert "not_a_store" in capsys.readouterr().out
+
+
+def test_bad_flags_exit_2_and_say_what_to_give(tmp_path, record_random_store, capsys):
+    path = str(record_random_store(tmp_path / "s.zarr", (3,), (True,)).path)
+    cases = [
+        (["label", path, "--episode", "0"], "give exactly one of --success true|false and --unset"),
+        (["label", path, "--episode", "0", "--success", "true", "--unset"], "give exactly one of"),
+        (["label", path, "--success", "true"], "Missing required field(s) `episode`"),
+        (["validate", path, "--repair"], "--repair needs a value"),
+        (["validate", path, "--repair", "all"], "--repair takes recover or truncate, not 'all'"),
+        (["to-lerobot", path, str(tmp_path / "out")], "Missing required field(s) `repo_id`"),
+        (["from-rosbag", str(tmp_path / "o.zarr")], "give at least one BAG and the OUT store"),
+        (["info", path, "--jsonn"], "did you mean --json"),
+    ]
+    for argv, message in cases:
+        assert main(["data", *argv]) == 2, argv
+        assert message in capsys.readouterr().err, argv
+    assert EpisodeStore.open(path).success_labels().tolist() == [1]  # nothing was changed
