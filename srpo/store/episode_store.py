@@ -35,6 +35,7 @@ from srpo.store.writer import FLUSH_EVERY, EpisodeWriter
 
 log = logging.getLogger(__name__)
 
+
 @dataclass(frozen=True)
 class EpisodeInfo:
     """Per-episode metadata."""
