@@ -15,6 +15,7 @@ from srpo.errors import UserFacingError
 #   radians (base frame, applied on the left), [6] gripper closure in [0, 1] (0 open, 1 closed).
 ACTION_SPACE = "eef_delta_pos(3)+axis_angle(3)+gripper(1)"
 ACTION_DIM = 7
+CONTROL_RATE_HZ = 20.0  # the default control rate of recording and deployment (a real xArm wants 100+)
 ROBOT_KEYS = ("robot0_joint_pos", "robot0_eef_pos", "robot0_eef_rot_axis_angle", "robot0_gripper_width")
 
 

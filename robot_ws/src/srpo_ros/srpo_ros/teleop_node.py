@@ -5,6 +5,7 @@ released, so the recorder and the arm hold."""
 from rclpy.node import Node
 from std_msgs.msg import Float32MultiArray, String
 
+from srpo.robot.arm import CONTROL_RATE_HZ
 from srpo_ros import msgs
 from srpo_ros.spin import spin
 
@@ -13,7 +14,7 @@ class TeleopNode(Node):
     def __init__(self):
         super().__init__("teleop_node")
         p = {name: self.declare_parameter(name, default).value for name, default in {
-            "source": "keyboard", "rate_hz": 20.0, "step": 0.01}.items()}
+            "source": "keyboard", "rate_hz": CONTROL_RATE_HZ, "step": 0.01}.items()}
         from srpo.robot.teleop import KeyboardTeleop, SpaceMouseTeleop
 
         if p["source"] == "spacemouse":
