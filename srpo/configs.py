@@ -203,3 +203,14 @@ def parse_config(cls: type, argv: Sequence[str], prog: str | None = None):
         return draccus.parse(cls, args=args, prog=prog)
     except (DecodingError, draccus.ParsingError) as err:
         raise UserFacingError(f"{err} (see --help)") from None
+
+
+def choice_config(base: type, name: str, what: str = "choice", **settings):
+    """The config registered as `name` under the draccus.ChoiceRegistry `base`, built from the `settings` it
+    has fields for (others are ignored: a ROS node passes all its parameters to whichever class it names)."""
+    known = base.get_known_choices()
+    if name not in known:
+        raise UserFacingError(f"unknown {what} {name!r}; use one of {', '.join(sorted(known))}")
+    cls = known[name]
+    return cls(**{k: v for k, v in settings.items() if k in {f.name for f in dataclasses.fields(cls)}})
+

@@ -6,14 +6,13 @@ built `Rig` what it needs (simulated or not, its clock, how to start an episode)
 Adding a robot: one module under srpo/robot/backends/ plus one line in `BACKEND_MODULES` (docs/adding_a_robot.md).
 """
 
-import dataclasses
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import draccus
 
-from srpo.errors import UserFacingError
+from srpo.configs import choice_config
 from srpo.robot.arm import CONTROL_RATE_HZ, Arm
 from srpo.robot.safety import SafetyConfig
 
@@ -73,13 +72,9 @@ def load_backends() -> dict[str, type]:
 
 
 def backend_config(name: str, **settings) -> BackendConfig:
-    """The config of the backend registered as `name`; `settings` it has no field for are ignored (a ROS node
-    passes all its parameters, e.g. `ip` to a simulator)."""
-    known = load_backends()
-    if name not in known:
-        raise UserFacingError(f"unknown backend {name!r}; use one of {', '.join(sorted(known))}")
-    cls = known[name]
-    return cls(**{k: v for k, v in settings.items() if k in {f.name for f in dataclasses.fields(cls)}})
+    """The config of the backend registered as `name`; `settings` it has no field for are ignored."""
+    load_backends()
+    return choice_config(BackendConfig, name, "backend", **settings)
 
 
 @dataclass(frozen=True)

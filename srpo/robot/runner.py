@@ -8,7 +8,7 @@ RecordConfig and DeployConfig are also the command lines' configs (`srpo robot r
 """
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
@@ -19,6 +19,7 @@ from srpo.robot.arm import ACTION_DIM, ACTION_SPACE
 from srpo.robot.recorder import EpisodeRecorder, EpisodeResult, LoopConfig
 from srpo.robot.rig import Rig, RigConfig, build_rig
 from srpo.robot.safety import SafetyFilter
+from srpo.robot.teleop import ExpertTeleopConfig, TeleopConfig, teleop_config
 from srpo.store import EpisodeStore, StoreConfig
 
 # old flag names of `srpo robot record/deploy` -> config fields
@@ -35,9 +36,14 @@ class RecordConfig(RigConfig):
 
     episodes: int = 10  # episodes to record
     out: str = "datasets/robot.zarr"  # episode store (created, or appended to when it exists)
-    teleop: str = "expert"  # command source: "expert" (sim only), "keyboard" or "spacemouse"
+    teleop: TeleopConfig = field(default_factory=ExpertTeleopConfig)  # command source: expert (sim only), keyboard or spacemouse
     expert_noise: float = 1.0  # scripted expert's noise scale (0 clean; ~1 about half fail on lift)
     calibration: str | None = None  # calibration YAML (`srpo calib`): camera intrinsics/extrinsics for the store
+
+    def __post_init__(self):
+        super().__post_init__()
+        if isinstance(self.teleop, str):  # RecordConfig(teleop="keyboard")
+            object.__setattr__(self, "teleop", teleop_config(self.teleop))
 
 
 @dataclass(frozen=True)
@@ -95,20 +101,6 @@ def open_store(path: str | Path, cameras: dict, rate_hz: float, calibration: str
     return EpisodeStore.create(path, config)
 
 
-def _make_teleop(config: RecordConfig, rig: Rig, episode_seed: int):
-    from srpo.robot import teleop
-
-    if config.teleop == "expert":
-        if rig.make_expert is None:
-            raise UserFacingError("the scripted expert needs the simulator; use --teleop keyboard|spacemouse")
-        return rig.make_expert(config.expert_noise, episode_seed)
-    if config.teleop == "keyboard":
-        return teleop.KeyboardTeleop()
-    if config.teleop == "spacemouse":
-        return teleop.SpaceMouseTeleop()
-    raise UserFacingError(f"unknown teleop {config.teleop!r}; use expert, keyboard or spacemouse")
-
-
 def loop_config(config: RigConfig, rig: Rig) -> LoopConfig:
     """Rate and episode length from the config; wall-clock pacing unless simulated (or set explicitly)."""
     realtime = not rig.is_simulated if config.realtime is None else config.realtime
@@ -138,12 +130,11 @@ def record_episodes(config: RecordConfig, progress: bool = True) -> Path:
         raise UserFacingError("--episodes must be at least 1")
     config.backend.instruction(config.task)
     rig = build_rig(config)
-    if config.teleop == "expert" and rig.make_expert is None:
-        raise UserFacingError("the scripted expert needs the simulator; use --teleop keyboard|spacemouse")
+    config.teleop.check(rig)
     try:
         rig.connect()
         store = open_store(config.out, rig.cameras, config.control_rate_hz, config.calibration)
-        _run(config, rig, config.episodes, store, lambda i: _make_teleop(config, rig, config.seed * 100_003 + i),
+        _run(config, rig, config.episodes, store, lambda i: config.teleop.build(rig, config.expert_noise, config.seed * 100_003 + i),
              rig.source, progress, "recording")
     finally:
         rig.disconnect()

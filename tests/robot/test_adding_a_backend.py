@@ -121,3 +121,34 @@ def test_the_command_line_selects_a_registered_backend_by_name():
     assert config.backend == PointDoubleConfig(goal_x=0.5)
     xarm = parse_config(RecordConfig, ["--backend", "xarm", "--xarm-ip", "127.0.0.1", "--realsense", "0123", "42"])
     assert (xarm.backend.ip, xarm.backend.realsense_serials) == ("127.0.0.1", ("0123", "42"))
+
+
+def test_teleops_and_cameras_are_registered_by_name(tmp_path):
+    import cv2
+    import pytest
+
+    from srpo.errors import UserFacingError
+    from srpo.robot.cameras import OpenCVCamera, RealSenseCamera, camera_config
+    from srpo.robot.teleop import KeyboardTeleopConfig, teleop_config
+
+    # the expert needs a rig that offers one: refused before anything connects to the real arm
+    with pytest.raises(UserFacingError, match="needs the simulator"):
+        record_episodes(RecordConfig(backend="xarm", teleop="expert", control_rate_hz=100.0,
+                                     out=str(tmp_path / "x.zarr")), progress=False)
+    assert not (tmp_path / "x.zarr").exists()
+    assert teleop_config("keyboard", step=0.02, max_step=0.5) == KeyboardTeleopConfig(step=0.02)
+    with pytest.raises(UserFacingError, match="unknown teleop 'joystick'; use one of expert, keyboard, spacemouse"):
+        teleop_config("joystick")
+    path = str(tmp_path / "clip.avi")
+    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"MJPG"), 30, (64, 48))
+    for _ in range(2):
+        writer.write(np.full((48, 64, 3), (0, 0, 200), np.uint8))  # red in BGR
+    writer.release()
+    camera = camera_config("opencv", device=path, serial="ignored").build(24, 32)
+    assert isinstance(camera, OpenCVCamera)
+    camera.connect()
+    frame = camera.read()
+    camera.disconnect()
+    assert frame.rgb.shape == (24, 32, 3) and abs(int(frame.rgb[..., 0].mean()) - 200) < 15
+    realsense = camera_config("realsense", serial="0123", fps=15).build(240, 320)
+    assert isinstance(realsense, RealSenseCamera) and (realsense.serial, realsense.fps, realsense.height) == ("0123", 15, 240)

@@ -20,14 +20,15 @@ class XArmBackendConfig(BackendConfig):
         return XArmConfig(ip=self.ip, control_rate_hz=control_rate_hz)
 
     def build(self, rig) -> Rig:
-        from srpo.robot.cameras import RealSenseCamera, ThreadedCamera
+        from srpo.robot.cameras import RealSenseCameraConfig, ThreadedCamera
         from srpo.robot.xarm_backend import XArmBackend
 
         if rig.control_rate_hz < 100:
             warnings.warn(f"xArm servo mode wants a steady 100-250 Hz stream; {rig.control_rate_hz} Hz will "
                           "move in visible steps (pass --rate 100)", stacklevel=2)
         arm = XArmBackend(self.arm_config(rig.control_rate_hz))
-        cameras = {f"camera{i}": ThreadedCamera(RealSenseCamera(serial, rig.camera_height, rig.camera_width,
-                                                                self.camera_fps), fps=self.camera_fps)
-                   for i, serial in enumerate(self.realsense_serials or (None,))}
+        cameras = {}
+        for i, serial in enumerate(self.realsense_serials or (None,)):
+            camera = RealSenseCameraConfig(fps=self.camera_fps, serial=serial).build(rig.camera_height, rig.camera_width)
+            cameras[f"camera{i}"] = ThreadedCamera(camera, fps=self.camera_fps)
         return Rig(arm, cameras)
