@@ -36,7 +36,7 @@ class ArmNode(Node):
                            control_rate_hz=p["control_rate_hz"], camera_height=p["image_height"],
                            camera_width=p["image_width"])
         rig = build_rig(config)
-        self.arm, self.success_fn = rig.arm, rig.success_fn
+        self.rig, self.arm, self.success_fn = rig, rig.arm, rig.success_fn
         self.arm.connect()
         self.safety = SafetyFilter(config.safety, config.control_rate_hz)
         self.safety.reset(self.arm.get_observation()["robot0_eef_pos"])
@@ -55,14 +55,14 @@ class ArmNode(Node):
         self.pub_info = {n: self.create_publisher(CameraInfo, f"{n}/color/camera_info", 10) for n in self.cameras}
         self.specs = {n: c.spec(n) for n, c in self.cameras.items()}
         self.create_service(Trigger, "arm/reset", self._on_reset)
-        self.create_timer(1.0 / rig.control_rate_hz, self._tick)
+        self.create_timer(1.0 / config.control_rate_hz, self._tick)
 
     def _on_command(self, msg: Float32MultiArray) -> None:
         self.command = np.asarray(msg.data, dtype=np.float64)
 
     def _on_reset(self, request, response):
-        if hasattr(self.arm, "reset"):
-            self.arm.reset()
+        if self.rig.is_simulated:
+            self.rig.reset()
             self.safety.reset(self.arm.get_observation()["robot0_eef_pos"])
             response.success, response.message = True, "sim episode reset"
         else:
