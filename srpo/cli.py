@@ -52,7 +52,9 @@ def run_command(group: str, argv: list[str]) -> int:
     commands = importlib.import_module(GROUPS[group][0]).COMMANDS
     if not argv or argv[0] in ("-h", "--help"):
         print(_group_help(group, commands))
-        return 0 if argv else 2
+        if argv:
+            raise SystemExit(0)  # as argparse does for --help
+        return 2
     name, rest = argv[0], argv[1:]
     if name not in commands:
         print(_group_help(group, commands), file=sys.stderr)

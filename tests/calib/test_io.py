@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 import yaml
 
-from calibration import io, load_calibration
 from calibration.check import CheckReport
 from calibration.geometry import make_T, rotation_about
 from calibration.handeye import HandEyeResult
-from calibration.intrinsics import Intrinsics
 from srpo.errors import UserFacingError
+from srpo.robot import calibration_file as io
+from srpo.robot.calibration_file import Intrinsics, load_calibration
 from srpo.store import CameraSpec, EpisodeStore, StoreConfig
 
 INTR = Intrinsics(
