@@ -115,8 +115,9 @@ def build_tiny_base(kind: str, store, out_dir: str | Path, chunk_size: int = 4) 
     import numpy as np
     import torch
 
+    from srpo.policy_loading import make_processors
     from srpo_offline.awr.data import compute_stats
-    from srpo_offline.awr.policy import make_config, make_policy_for_store, make_processors
+    from srpo_offline.awr.policy import make_config, make_policy_for_store
 
     out_dir = Path(out_dir)
     text_dir = build_text_tokenizer(out_dir / "tokenizers" / "text")

@@ -17,9 +17,9 @@ from train_helpers import (
 )
 
 from srpo.errors import UserFacingError
+from srpo.policy_loading import load_policy
 from srpo.store import CameraSpec, EpisodeStore, StoreConfig
 from srpo_offline.awr import TrainConfig, train_awr
-from srpo_offline.awr.checkpoint import load_policy
 
 
 def _config(store, out, **kw):

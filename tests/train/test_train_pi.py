@@ -16,9 +16,9 @@ from train_helpers import (
     update_once,
 )
 
+from srpo.policy_loading import load_policy
 from srpo.store import EpisodeStore
 from srpo_offline.awr import TrainConfig, train_awr
-from srpo_offline.awr.checkpoint import load_policy
 from srpo_offline.awr.tiny import build_tiny_base, tiny_pi_sizes
 
 

@@ -6,10 +6,11 @@ import numpy as np
 import torch
 from torch.utils.data import default_collate
 
+from srpo.policy_loading import make_processors
 from srpo.store import EpisodeStore
 from srpo_offline.awr.data import StoreChunkDataset, compute_stats
 from srpo_offline.awr.losses import enable_per_sample_loss
-from srpo_offline.awr.policy import make_config, make_policy_for_store, make_processors, with_lr
+from srpo_offline.awr.policy import make_config, make_policy_for_store, with_lr
 from srpo_offline.awr.weighting import AWRWeighter, WeightTable
 
 RUN = "srpo_test"
