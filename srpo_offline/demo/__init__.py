@@ -101,8 +101,8 @@ def run_demo(config: DemoConfig) -> Path:
     from srpo.robot.runner import DeployConfig, RecordConfig, deploy_policy, record_episodes
     from srpo.store import EpisodeStore
     from srpo_offline.awr import TrainConfig, train_awr
-    from srpo_offline.reward_run import RewardConfig, compute_reward_run, summary_lines
     from srpo_offline.demo.report import DemoReport, PolicyResult, write_report
+    from srpo_offline.reward_run import RewardConfig, compute_reward_run, summary_lines
 
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
