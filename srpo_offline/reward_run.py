@@ -9,6 +9,7 @@ from pathlib import Path
 from srpo.configs import POSITIONAL
 from srpo.errors import UserFacingError
 from srpo_offline.advantages import DEFAULT_BETA, DEFAULT_W_MAX
+from srpo_offline.progress import StepProgress
 
 REWARD_VERSION = 1  # bump when the computation of stored progress/advantages/weights changes
 DERIVED_ARRAYS = ("progress", "increment", "advantage", "weight", "clipped", "distance")  # clipped: 1.0 / 0.0
@@ -48,7 +49,7 @@ class RewardRun:
 
     name: str  # derived/<name> in the store
     store: Path  # the store
-    result: object  # srpo_offline.progress.StepProgress: per-episode arrays and the task references
+    result: StepProgress  # per-episode arrays and the task references
     provenance: dict  # what the run was computed from (also stored in the derived group's attrs)
     labels: list  # success label per episode (True / False / None)
 

@@ -1,4 +1,4 @@
-"""Build (or load) a LeRobot policy and its pre/post-processors for the store, with LeRobot's own factory."""
+"""Build a LeRobot policy for the store (config, features, compatibility checks) with LeRobot's own factory."""
 
 import dataclasses
 import json
