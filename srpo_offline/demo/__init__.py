@@ -104,6 +104,7 @@ def run_demo(config: DemoConfig) -> Path:
     from srpo_offline.demo.report import DemoReport, PolicyResult, write_report
     from srpo_offline.reward_run import RewardConfig, compute_reward_run, summary_lines
 
+    encoder, camera, encoder_note = choose_encoder(config)  # a bad --encoder fails before anything runs
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(asdict(config), indent=2))
@@ -129,7 +130,6 @@ def run_demo(config: DemoConfig) -> Path:
     print(f"{len(episodes)} episodes, {n_success} successful", flush=True)
 
     t = stage("score: world-progress rewards, advantages, AWR weights")
-    encoder, camera, encoder_note = choose_encoder(config)
     print(f"encoder: {encoder} on {camera} ({encoder_note})", flush=True)
     scored = compute_reward_run(RewardConfig(store=str(store_path), encoder=encoder, model=config.model,
                                              stride=config.stride, beta=config.beta, w_max=config.w_max,
