@@ -15,9 +15,12 @@ the command-line habits our users already type (`srpo data info STORE --episodes
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
+import io
 import pathlib
+import re
 import types
 import typing
 from collections.abc import Sequence
@@ -200,6 +203,8 @@ def parse_config(cls: type, argv: Sequence[str], prog: str | None = None):
     except UserFacingError as err:
         raise UserFacingError(f"{err} (see --help)") from None
     try:
+        if "--help" in args or "-h" in args:
+            return _print_help(cls, args, prog)
         return draccus.parse(cls, args=args, prog=prog)
     except (DecodingError, draccus.ParsingError) as err:
         raise UserFacingError(f"{err} (see --help)") from None
@@ -214,3 +219,13 @@ def choice_config(base: type, name: str, what: str = "choice", **settings):
     cls = known[name]
     return cls(**{k: v for k, v in settings.items() if k in {f.name for f in dataclasses.fields(cls)}})
 
+
+def _print_help(cls: type, args: list[str], prog: str | None):
+    """draccus's --help with the flags spelt as users type them (`--w-max`, not `--w_max`); exits 0."""
+    text = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(text):
+            draccus.parse(cls, args=args, prog=prog)
+    finally:
+        print(re.sub(r"(?<![\w-])--([A-Za-z0-9_.]+)", lambda m: "--" + m.group(1).replace("_", "-"), text.getvalue()),
+              end="")

@@ -10,45 +10,15 @@ Keys written:
 Depth images are not exported (LeRobot 0.6 stores depth only as quantised video); the store keeps them.
 """
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from srpo.configs import POSITIONAL
 from srpo.errors import StoreError
-from srpo.policy_io import ACTION, IMAGE_PREFIX, STATE, STATE_KEYS, state_names, state_vector
+from srpo.policy_io import ACTION, IMAGE_PREFIX, STATE, STATE_KEYS, lerobot_features, state_vector
 from srpo.store.episode_store import EpisodeStore
 
 BLOCK = 64  # steps read from the store at a time (bounded memory for long episodes)
-
-
-def action_names(action_space: str, action_dim: int) -> list[str]:
-    """'eef_delta_pos(3)+axis_angle(3)+gripper(1)' -> eef_delta_pos_0.., axis_angle_0.., gripper."""
-    names: list[str] = []
-    for part in action_space.split("+"):
-        match = re.fullmatch(r"\s*([A-Za-z_][\w.]*)\((\d+)\)\s*", part)
-        if not match:
-            break
-        base, n = match.group(1), int(match.group(2))
-        names += [base] if n == 1 else [f"{base}_{i}" for i in range(n)]
-    return names if len(names) == action_dim else [f"action_{i}" for i in range(action_dim)]
-
-
-def lerobot_features(store: EpisodeStore, video: bool) -> dict:
-    cfg = store.config
-    names = state_names(STATE_KEYS, {k: store.keys[k].shape[0] for k in STATE_KEYS})
-    features = {
-        STATE: {"dtype": "float32", "shape": (len(names),), "names": names},
-        ACTION: {"dtype": "float32", "shape": (cfg.action_dim,),
-                   "names": action_names(cfg.action_space, cfg.action_dim)},
-    }
-    for cam in cfg.cameras:
-        features[IMAGE_PREFIX + cam.name] = {
-            "dtype": "video" if video else "image",
-            "shape": (cam.height, cam.width, 3),
-            "names": ["height", "width", "channels"],
-        }
-    return features
 
 
 @dataclass(frozen=True)

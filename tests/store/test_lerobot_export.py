@@ -7,8 +7,8 @@ import pytest
 
 from srpo.cli import main
 from srpo.errors import StoreError
+from srpo.policy_io import action_names
 from srpo.store import CameraSpec, EpisodeStore, StoreConfig
-from srpo.store.lerobot_export import action_names
 
 
 @pytest.fixture(scope="module")
