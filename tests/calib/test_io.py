@@ -62,7 +62,7 @@ def test_recorder_calibration_goes_into_store_attrs(tmp_path):
         (CameraSpec("camera0", 480, 640, serial="135122071234"), CameraSpec("camera2", 240, 320))
     )
     assert cameras[0].intrinsics["cy"] == 242.25 and cameras[1].intrinsics is None
-    config = StoreConfig(cameras=cameras, calibration=calib.store_attrs)
+    config = StoreConfig(cameras=cameras, calibration=calib.store_attrs, control_rate_hz=30.0)
     EpisodeStore.create(tmp_path / "s.zarr", config)
     stored = EpisodeStore.open(tmp_path / "s.zarr", mode="r").config
     assert stored.calibration["sha256"] == calib.store_attrs["sha256"]
