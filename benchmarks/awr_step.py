@@ -10,6 +10,7 @@
 
 import argparse
 import contextlib
+import importlib.util
 import statistics
 import sys
 import tempfile
@@ -19,11 +20,21 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "train"))
-from train_helpers import TINY_ACT, build, record_store  # noqa: E402
+TESTS = Path(__file__).resolve().parents[1] / "tests"
+sys.path.insert(0, str(TESTS / "train"))
+from train_helpers import build  # noqa: E402
 
-from srpo_offline.awr.tiny import build_tiny_base, tiny_pi_sizes  # noqa: E402
+from srpo_offline.awr.tiny import TINY_ACT, build_tiny_base, tiny_pi_sizes  # noqa: E402
 from srpo_offline.awr.weighting import AWRWeighter, WeightTable  # noqa: E402
+
+
+def _record_random_store(*args, **kwargs):
+    """The test suite's random-store builder (tests/conftest.py), loaded by path: `conftest` is a name pytest
+    gives several files."""
+    spec = importlib.util.spec_from_file_location("tests_root_conftest", TESTS / "conftest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.record_random_store(*args, **kwargs)
 
 
 def _update(policy, batch, optimizer, weighter, accelerator, metrics):
@@ -47,7 +58,8 @@ def main() -> None:
 
     torch.set_num_threads(max(torch.get_num_threads(), 1))
     tmp = Path(tempfile.mkdtemp())
-    store = record_store(tmp / "store.zarr", lengths=(40, 40, 40, 40), size=(96, 128))
+    store = _record_random_store(tmp / "store.zarr", lengths=(40, 40, 40, 40), successes=(True, False) * 2,
+                                size=(96, 128))
     ctx = tiny_pi_sizes() if args.policy == "pi0" else contextlib.nullcontext()
     with ctx:
         if args.policy == "pi0":

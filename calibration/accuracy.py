@@ -1,6 +1,6 @@
 """Accuracy of the calibration on the simulated rig, against ground truth (the numbers in docs/calibration.md).
 
-    MUJOCO_GL=egl PYTHONPATH=. python -m calibration.accuracy [--trials 3]
+    PYTHONPATH=. python -m calibration.accuracy [--trials 3]
 
 For each mount, number of views and arm positioning noise, captures views with the real-robot pose planner
 (`poses_around`), fits intrinsics and hand-eye, and reports the camera pose error (mm, deg) and the focal

@@ -18,6 +18,7 @@ class Rig(Protocol):
     """What calibration needs of a robot with a camera (the simulated rig and the xArm + RealSense adapter)."""
 
     mount: str  # "eye_in_hand" or "eye_to_hand"
+    is_simulated: bool  # a simulated rig (moves are exact, no hand-guiding)
     camera_serial: str  # the camera's serial (or a stable sim id)
 
     def eef_pose(self) -> np.ndarray: ...  # 4x4 gripper pose in the base frame, metres

@@ -1,135 +1,83 @@
 """`srpo calib`: print the board, calibrate intrinsics and hand-eye, check the result.
 
-Imports here stay light; OpenCV, MuJoCo and the hardware SDKs load inside the commands.
+Each command's options are the fields of its config below. Imports here stay light; OpenCV, MuJoCo and the
+hardware SDKs load inside the commands.
 """
 
-import argparse
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar, Literal
+
+from calibration.board_spec import BoardSpec
 
 DEFAULT_FILE = "calibration/files/calibration.yaml"
 
-
-def configure(parser: argparse.ArgumentParser) -> None:
-    sub = parser.add_subparsers(dest="calib_command", metavar="COMMAND")
-
-    p = sub.add_parser(
-        "board",
-        help="write the ChArUco board as a printable PNG",
-        description="Write the board image; print it at 100%% scale and measure a square.",
-    )
-    _board_args(p)
-    p.add_argument("--out", type=Path, default=Path("charuco_board.png"), help="PNG to write")
-    p.add_argument("--dpi", type=int, default=300, help="print resolution the image is drawn for")
-    p.set_defaults(func=cmd_board)
-
-    p = sub.add_parser(
-        "intrinsics",
-        help="camera intrinsics: RealSense factory values or a ChArUco fit",
-        description="Camera intrinsics from the RealSense factory calibration (--source factory) or "
-        "fitted to ChArUco views captured while the robot moves (--source board). Writes them into "
-        "the calibration YAML.",
-    )
-    _rig_args(p)
-    p.add_argument(
-        "--source",
-        choices=("board", "factory"),
-        default="board",
-        help="board: fit to views (sim or real); factory: read the RealSense's stored values (real only)",
-    )
-    p.set_defaults(func=cmd_intrinsics)
-
-    p = sub.add_parser(
-        "handeye",
-        help="hand-eye calibration (camera pose in the gripper or base frame)",
-        description="Move the robot through board views and solve the camera pose with OpenCV "
-        "calibrateHandEye: in the gripper frame for a wrist camera (eye_in_hand), in the base frame "
-        "for a fixed camera (eye_to_hand).",
-    )
-    _rig_args(p)
-    p.add_argument(
-        "--method",
-        choices=("park", "tsai", "horaud", "andreff", "daniilidis"),
-        default="park",
-        help="OpenCV hand-eye method",
-    )
-    p.add_argument(
-        "--intrinsics",
-        choices=("auto", "board", "factory", "file"),
-        default="auto",
-        help="intrinsics to use: from the calibration file (file), fitted to these views (board), the "
-        "RealSense factory values (factory); auto = file if it has them, else board",
-    )
-    p.set_defaults(func=cmd_handeye)
-
-    p = sub.add_parser(
-        "check",
-        help="reproject the board with a calibration and report the pixel error",
-        description="Capture fresh views and predict the board corners from robot pose, hand-eye and "
-        "intrinsics; reports mean/max pixel error and stores it in the file.",
-    )
-    _rig_args(p)
-    p.set_defaults(func=cmd_check)
+# the board's flat flags of the old command line (`--squares-x 8`) -> the nested board fields
+BOARD_ALIASES = {name.replace("_", "-"): f"board.{name}"
+                 for name in ("squares_x", "squares_y", "square_length", "marker_length", "dictionary")}
 
 
-def _board_args(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("board (must match the print)")
-    g.add_argument("--squares-x", type=int, default=8, help="squares along the board's long side")
-    g.add_argument("--squares-y", type=int, default=6, help="squares along the short side")
-    g.add_argument("--square-length", type=float, default=0.030, help="measured square side, metres")
-    g.add_argument("--marker-length", type=float, default=0.022, help="measured marker side, metres")
-    g.add_argument("--dictionary", default="DICT_4X4_50", help="OpenCV ArUco dictionary")
+@dataclass(frozen=True)
+class BoardCommandConfig:
+    """Write the board image; print it at 100% scale and measure a square."""
+
+    CLI_ALIASES: ClassVar[dict[str, str]] = BOARD_ALIASES
+
+    board: BoardSpec = field(default_factory=BoardSpec)  # the board (must match the print)
+    out: Path = Path("charuco_board.png")  # PNG to write
+    dpi: int = 300  # print resolution the image is drawn for
 
 
-def _rig_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--rig", choices=("sim", "xarm"), default="sim", help="simulated rig (MuJoCo) or xArm + RealSense"
-    )
-    p.add_argument(
-        "--mount",
-        choices=("eye_in_hand", "eye_to_hand"),
-        default="eye_in_hand",
-        help="eye_in_hand: camera on the gripper, board fixed; eye_to_hand: camera fixed, board on the gripper",
-    )
-    p.add_argument(
-        "--file", type=Path, default=Path(DEFAULT_FILE), help="calibration YAML to read and update"
-    )
-    p.add_argument("--camera", default="camera0", help="camera name in the file and in episode stores")
-    p.add_argument("--views", type=int, default=20, help="number of robot poses to capture")
-    p.add_argument(
-        "--images",
-        type=Path,
-        default=None,
-        help="folder for the annotated detection images (default: next to --file)",
-    )
-    p.add_argument("--robot", default="ufactory_xarm7", help="robot model written into the file")
-    p.add_argument("--seed", type=int, default=0, help="seed for the pose plan")
-    _board_args(p)
-    p.add_argument(
-        "--pivot-distance",
-        type=float,
-        default=None,
-        help="automatic poses rotate about a point this far along the gripper z axis, metres "
-        "(default 0.4 eye_in_hand: where the camera looks; 0.08 eye_to_hand: the board on the gripper)",
-    )
-    p.add_argument("--max-angle", type=float, default=25.0, help="largest tilt of automatic poses, degrees")
-    p.add_argument(
-        "--width", type=int, default=640, help="image width (RealSense colour stream / sim render)"
-    )
-    p.add_argument(
-        "--height", type=int, default=480, help="image height (RealSense colour stream / sim render)"
-    )
-    g = p.add_argument_group("real hardware (--rig xarm)")
-    g.add_argument("--ip", default=None, help="xArm controller IP address")
-    g.add_argument("--serial", default=None, help="RealSense serial (default: the only one connected)")
-    g.add_argument(
-        "--manual",
-        action="store_true",
-        help="hand-guide the arm (teach mode) and press Enter per view instead of automatic poses",
-    )
+@dataclass(frozen=True)
+class CalibRigConfig:
+    """The rig, the file and the capture plan shared by intrinsics, handeye and check."""
+
+    CLI_ALIASES: ClassVar[dict[str, str]] = {**BOARD_ALIASES, "rig": "backend"}
+
+    backend: Literal["sim", "xarm"] = "sim"  # sim: a simulated rig (MuJoCo); xarm: the xArm + a RealSense
+    mount: Literal["eye_in_hand", "eye_to_hand"] = "eye_in_hand"  # eye_in_hand: camera on the gripper, board fixed; eye_to_hand: camera fixed, board on the gripper
+    file: Path = Path(DEFAULT_FILE)  # calibration YAML to read and update
+    camera: str = "camera0"  # camera name in the file and in episode stores
+    views: int = 20  # number of robot poses to capture
+    images: Path | None = None  # folder for the annotated detection images (default: next to --file)
+    robot: str = "ufactory_xarm7"  # robot model written into the file
+    seed: int = 0  # seed for the pose plan
+    board: BoardSpec = field(default_factory=BoardSpec)  # the board (must match the print)
+    pivot_distance: float | None = None  # automatic poses rotate about a point this far along the gripper z axis, metres (default 0.4 eye_in_hand: where the camera looks; 0.08 eye_to_hand: the board on the gripper)
+    max_angle: float = 25.0  # largest tilt of automatic poses, degrees
+    width: int = 640  # image width (RealSense colour stream / sim render)
+    height: int = 480  # image height (RealSense colour stream / sim render)
+    ip: str | None = None  # --backend xarm: the controller's IP address (required: calibration moves the arm)
+    serial: str | None = None  # --backend xarm: RealSense serial (default: the only one connected)
+    manual: bool = False  # --backend xarm: hand-guide the arm (teach mode) and press Enter per view
+
+
+@dataclass(frozen=True)
+class IntrinsicsCommandConfig(CalibRigConfig):
+    """Camera intrinsics from the RealSense factory calibration (--source factory) or fitted to ChArUco views
+    captured while the robot moves (--source board). Writes them into the calibration YAML."""
+
+    source: Literal["board", "factory"] = "board"  # board: fit to views (sim or real); factory: the RealSense's stored values (real only)
+
+
+@dataclass(frozen=True)
+class HandEyeCommandConfig(CalibRigConfig):
+    """Move the robot through board views and solve the camera pose with OpenCV calibrateHandEye: in the gripper
+    frame for a wrist camera (eye_in_hand), in the base frame for a fixed camera (eye_to_hand)."""
+
+    method: Literal["park", "tsai", "horaud", "andreff", "daniilidis"] = "park"  # OpenCV hand-eye method
+    intrinsics: Literal["auto", "board", "factory", "file"] = "auto"  # from the calibration file (file), fitted to these views (board), the RealSense factory values (factory); auto = file if it has them, else board
+
+
+@dataclass(frozen=True)
+class CheckCommandConfig(CalibRigConfig):
+    """Capture fresh views and predict the board corners from robot pose, hand-eye and intrinsics; reports
+    mean/max pixel error and stores it in the file."""
 
 
 # --- commands ---------------------------------------------------------------------------------------------
-def cmd_board(args) -> int:
+def board(args: BoardCommandConfig) -> int:
+    """write the ChArUco board as a printable PNG"""
     import cv2
     from PIL import Image
 
@@ -152,20 +100,27 @@ def cmd_board(args) -> int:
     return 0
 
 
-def cmd_intrinsics(args) -> int:
-    from calibration import io
+def intrinsics(args: IntrinsicsCommandConfig) -> int:
+    """camera intrinsics: RealSense factory values or a ChArUco fit"""
     from calibration.capture import save_detection_images
-    from calibration.intrinsics import calibrate_intrinsics, realsense_factory_intrinsics
+    from calibration.intrinsics import calibrate_intrinsics
+    from srpo.robot import calibration_file as io
 
     doc = io.read_or_new(args.file, args.robot, _board(args).to_dict())
     doc["board"] = _board(args).to_dict()  # the board of the latest capture
     if args.source == "factory":
-        if args.rig == "sim":
+        if args.backend == "sim":
             from srpo.errors import UserFacingError
 
             raise UserFacingError("--source factory reads a RealSense; in simulation use --source board")
-        intr = realsense_factory_intrinsics(args.serial, args.width, args.height)
-        serial = args.serial
+        from srpo.robot.cameras import RealSenseCamera
+
+        camera = RealSenseCamera(args.serial, args.height, args.width)
+        camera.connect()
+        try:
+            intr, serial = camera.factory_intrinsics(), camera.serial
+        finally:
+            camera.disconnect()
     else:
         rig, detector = _open_rig(args)
         try:
@@ -188,18 +143,19 @@ def cmd_intrinsics(args) -> int:
     return 0
 
 
-def cmd_handeye(args) -> int:
-    from calibration import io
+def handeye(args: HandEyeCommandConfig) -> int:
+    """hand-eye calibration (camera pose in the gripper or base frame)"""
     from calibration.capture import board_poses, require_found, save_detection_images
     from calibration.handeye import solve_handeye
     from calibration.intrinsics import calibrate_intrinsics
     from srpo.errors import UserFacingError
+    from srpo.robot import calibration_file as io
 
     doc = io.read_or_new(args.file, args.robot, _board(args).to_dict())
     doc["board"] = _board(args).to_dict()  # the board of the latest capture
     has_file_intrinsics = "intrinsics" in doc["cameras"].get(args.camera, {})
     source = args.intrinsics if args.intrinsics != "auto" else ("file" if has_file_intrinsics else "board")
-    if source == "factory" and args.rig == "sim":
+    if source == "factory" and args.backend == "sim":
         raise UserFacingError("--intrinsics factory reads a RealSense; in simulation use board or file")
     rig, detector = _open_rig(args)
     try:
@@ -246,11 +202,12 @@ def cmd_handeye(args) -> int:
     return 0
 
 
-def cmd_check(args) -> int:
-    from calibration import io
+def check(args: CheckCommandConfig) -> int:
+    """reproject the board with a calibration and report the pixel error"""
     from calibration.capture import save_detection_images
     from calibration.check import reprojection_check
     from srpo.errors import UserFacingError
+    from srpo.robot import calibration_file as io
 
     doc = io.read_calibration(args.file)
     intr = io.get_intrinsics(doc, args.camera)
@@ -276,10 +233,8 @@ def cmd_check(args) -> int:
 
 
 # --- helpers ----------------------------------------------------------------------------------------------
-def _board(args):
-    from calibration.board import BoardSpec
-
-    return BoardSpec(args.squares_x, args.squares_y, args.square_length, args.marker_length, args.dictionary)
+def _board(args) -> BoardSpec:
+    return args.board
 
 
 def _image_size(captures) -> tuple[int, int]:
@@ -295,17 +250,20 @@ def _open_rig(args):
     from calibration.board import BoardDetector
 
     board = _board(args)
-    if args.rig == "sim":
+    if args.backend == "sim":
         from calibration.sim_rig import SimRig, SimRigConfig
 
         rig = SimRig(SimRigConfig(mount=args.mount, width=args.width, height=args.height, board=board))
     else:
-        from calibration.hardware import RealSenseCamera, XArmRig
+        from calibration.hardware import ArmCameraRig
         from srpo.errors import UserFacingError
+        from srpo.robot.cameras import RealSenseCamera
+        from srpo.robot.xarm_backend import XArmBackend, XArmConfig
 
         if not args.ip:
-            raise UserFacingError("--rig xarm needs --ip (the xArm controller's address)")
-        rig = XArmRig(args.ip, RealSenseCamera(args.serial, args.width, args.height), args.mount)
+            raise UserFacingError("--backend xarm needs --ip (the xArm controller's address)")
+        rig = ArmCameraRig(XArmBackend(XArmConfig(ip=args.ip)), RealSenseCamera(args.serial, args.height, args.width),
+                           args.mount)
     return rig, BoardDetector(board)
 
 
@@ -316,7 +274,7 @@ def _capture(rig, detector, args):
 
     rng = np.random.default_rng(args.seed)
     if args.manual:
-        if args.rig == "sim":
+        if rig.is_simulated:
             from srpo.errors import UserFacingError
 
             raise UserFacingError("--manual hand-guides the real arm; the simulated rig moves automatically")
@@ -325,7 +283,7 @@ def _capture(rig, detector, args):
             return capture_manual(rig, args.views, detector)
         finally:
             rig.position_mode()
-    if args.rig == "sim":  # start where a user would: the board straight in front of the camera, 0.4 m away
+    if rig.is_simulated:  # start where a user would: the board straight in front of the camera, 0.4 m away
         from calibration.geometry import make_T, rotation_about
 
         rig.move_to(rig.gripper_pose_for_view(make_T(rotation_about([1, 0, 0], np.pi), [0.0, 0.0, 0.4])))
@@ -347,3 +305,6 @@ def _report_sim_intrinsics(rig, intr) -> None:
         true = rig.true_intrinsics()
         errs = ", ".join(f"{k} {100 * abs(getattr(intr, k) - v) / v:.3f}%" for k, v in true.items())
         print(f"simulation ground truth: {errs}")
+
+
+COMMANDS = {"board": board, "intrinsics": intrinsics, "handeye": handeye, "check": check}

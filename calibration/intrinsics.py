@@ -1,6 +1,5 @@
-"""Camera intrinsics: from the RealSense factory calibration, or fitted to ChArUco views with OpenCV."""
+"""Camera intrinsics fitted to ChArUco views with OpenCV (the RealSense factory values come from the camera itself)."""
 
-from dataclasses import asdict, dataclass
 from itertools import combinations
 
 import cv2
@@ -9,42 +8,7 @@ import numpy as np
 from calibration.board import Detection
 from calibration.geometry import make_T
 from srpo.errors import UserFacingError
-
-
-@dataclass(frozen=True)
-class Intrinsics:
-    """Pinhole camera with OpenCV (Brown-Conrady) distortion, in pixels."""
-
-    width: int  # image width the values refer to
-    height: int  # image height the values refer to
-    fx: float  # focal length along x, pixels
-    fy: float  # focal length along y, pixels
-    cx: float  # principal point x, pixels (OpenCV convention: pixel centres at integers)
-    cy: float  # principal point y, pixels
-    distortion: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0, 0.0)  # k1 k2 p1 p2 k3
-    model: str = "opencv"  # distortion model the coefficients belong to
-    source: str = "board"  # "board" (fitted here), "realsense_factory", or "file"
-    rms_px: float | None = None  # RMS reprojection error of the fit, pixels (board only)
-    n_views: int | None = None  # number of board views the fit used (board only)
-
-    @property
-    def K(self) -> np.ndarray:
-        return np.array([[self.fx, 0.0, self.cx], [0.0, self.fy, self.cy], [0.0, 0.0, 1.0]])
-
-    @property
-    def dist(self) -> np.ndarray:
-        return np.array(self.distortion, dtype=float)
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["distortion"] = [float(v) for v in self.distortion]
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "Intrinsics":
-        fields = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
-        fields["distortion"] = tuple(float(v) for v in d.get("distortion", ()))
-        return cls(**fields)
+from srpo.robot.calibration_file import Intrinsics
 
 
 def calibrate_intrinsics(
@@ -127,46 +91,3 @@ def max_normal_angle_deg(normals: list[np.ndarray]) -> float:
     for a, b in combinations(normals, 2):
         best = max(best, float(np.degrees(np.arccos(np.clip(abs(a @ b), -1.0, 1.0)))))
     return best
-
-
-def realsense_factory_intrinsics(
-    serial: str | None = None, width: int = 640, height: int = 480, fps: int = 30
-) -> Intrinsics:
-    """The colour stream's factory calibration, read from a connected RealSense (pyrealsense2)."""
-    try:
-        import pyrealsense2 as rs
-    except ImportError as err:
-        raise UserFacingError(
-            "pyrealsense2 is not installed: pip install 'srpo[robot]' (and apt libusb-1.0-0)"
-        ) from err
-    pipeline, config = rs.pipeline(), rs.config()
-    if serial:
-        config.enable_device(serial)
-    config.enable_stream(rs.stream.color, width, height, rs.format.rgb8, fps)
-    try:
-        profile = pipeline.start(config)
-    except RuntimeError as err:
-        raise UserFacingError(
-            f"no RealSense found ({err}); plug it into USB 3 and check `rs-enumerate-devices`"
-        ) from err
-    try:
-        stream = profile.get_stream(rs.stream.color).as_video_stream_profile()
-        intr = stream.get_intrinsics()
-    finally:
-        pipeline.stop()
-    return realsense_to_intrinsics(intr)
-
-
-def realsense_to_intrinsics(intr) -> Intrinsics:
-    """Convert a pyrealsense2 `intrinsics` object (Brown-Conrady coefficients k1 k2 p1 p2 k3)."""
-    return Intrinsics(
-        width=int(intr.width),
-        height=int(intr.height),
-        fx=float(intr.fx),
-        fy=float(intr.fy),
-        cx=float(intr.ppx),
-        cy=float(intr.ppy),
-        distortion=tuple(float(c) for c in intr.coeffs),
-        model=f"opencv (realsense {str(intr.model).split('.')[-1]})",
-        source="realsense_factory",
-    )

@@ -6,17 +6,20 @@ pose is exactly what was commanded: the ground truth of the hand-eye transform a
 the camera's fovy) is known, which is what the tests compare against.
 """
 
+import threading
 from dataclasses import dataclass
 
-import cv2
-import mujoco
-import numpy as np
+from srpo.rendering import set_rendering_defaults
 
-from calibration.board import BoardSpec, board_image
-from calibration.geometry import invert, make_T, rotation_about
+set_rendering_defaults()  # before mujoco loads
 
-# MuJoCo cameras look along -z with y up; OpenCV cameras along +z with y down.
-_CV_TO_MJ = np.diag([1.0, -1.0, -1.0, 1.0])
+import cv2  # noqa: E402
+import mujoco  # noqa: E402
+import numpy as np  # noqa: E402
+
+from calibration.board import BoardSpec, board_image  # noqa: E402
+from calibration.geometry import invert, make_T, rotation_about  # noqa: E402
+from srpo.robot.cameras import MJ_TO_CV, SimCamera  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,8 @@ def _pose_attrs(T: np.ndarray) -> str:
 class SimRig:
     """The rig behind the calibration `Rig` protocol: eef pose, move, grab frame, plus ground truth."""
 
+    is_simulated = True
+
     def __init__(self, config: SimRigConfig = SimRigConfig()):
         if config.mount not in ("eye_in_hand", "eye_to_hand"):
             raise ValueError(f"mount must be eye_in_hand or eye_to_hand, not {config.mount!r}")
@@ -83,7 +88,8 @@ class SimRig:
         )
         self.model = mujoco.MjModel.from_xml_string(self._xml(), assets={"board.png": self._board_png()})
         self.data = mujoco.MjData(self.model)
-        self._renderer = mujoco.Renderer(self.model, config.height, config.width)
+        self.lock = threading.Lock()  # what SimCamera holds while it copies the scene
+        self._camera = SimCamera(self, "calib_cam", config.height, config.width)
         self._T_base_ee = np.eye(4)
         self._rng = np.random.default_rng(config.seed)
         self.move_to(make_T(np.diag([1.0, -1.0, -1.0]), [0.4, 0.0, 0.4]))
@@ -111,11 +117,10 @@ class SimRig:
         return make_T(R, self._rng.normal(scale=c.pose_noise_mm / 1000, size=3))
 
     def grab(self) -> np.ndarray:
-        self._renderer.update_scene(self.data, camera="calib_cam")
-        return self._renderer.render().copy()
+        return self._camera.read().rgb
 
     def close(self) -> None:
-        self._renderer.close()
+        self._camera.disconnect()
 
     # --- ground truth ---------------------------------------------------------------------------
     @property
@@ -151,7 +156,7 @@ class SimRig:
         c = self.config
         half_w, half_h = (s / 2 for s in c.board.size)
         board = f'<geom name="board" type="plane" size="{half_w} {half_h} 0.01" material="board" {_pose_attrs(self.T_mount_board)}/>'
-        camera = f'<camera name="calib_cam" fovy="{c.fovy}" {_pose_attrs(self.T_mount_cam @ _CV_TO_MJ)}/>'
+        camera = f'<camera name="calib_cam" fovy="{c.fovy}" {_pose_attrs(self.T_mount_cam @ make_T(MJ_TO_CV, np.zeros(3)))}/>'
         on_gripper, in_world = (camera, board) if c.mount == "eye_in_hand" else (board, camera)
         return f"""
 <mujoco model="calibration_rig">

@@ -10,6 +10,8 @@ from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
 from launch import LaunchDescription
+from srpo.robot.arm import CONTROL_RATE_HZ
+from srpo.robot.xarm_backend import XArmConfig
 
 ARGS = {
     "policy": ("", "LeRobot checkpoint directory (required)"),
@@ -17,10 +19,10 @@ ARGS = {
     "episodes": ("10", "episodes to run"),
     "task": ("lift the red cube", "instruction given to the policy"),
     "sim_task": ("lift", "sim task: lift or place"),
-    "rate": ("20.0", "control rate in Hz"),
+    "rate": (str(CONTROL_RATE_HZ), "control rate in Hz"),
     "device": ("cpu", "torch device for inference"),
     "out": ("", "also record the rollouts into this store (empty: do not record)"),
-    "xarm_ip": ("192.168.1.185", "controller IP of the real arm"),
+    "xarm_ip": (XArmConfig.ip, "controller IP of the real arm"),
     "params": ("", "optional parameter YAML (robot_ws/src/srpo_ros/config/*.yaml)"),
 }
 

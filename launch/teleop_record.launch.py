@@ -12,6 +12,8 @@ from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
 from launch import LaunchDescription
+from srpo.robot.arm import CONTROL_RATE_HZ
+from srpo.robot.xarm_backend import XArmConfig
 
 ARGS = {
     "backend": ("sim", "sim (MuJoCo xArm 7) or xarm (real arm via xarm-python-sdk)"),
@@ -20,8 +22,8 @@ ARGS = {
     "calibration": ("", "calibration YAML from `srpo calib` recorded into the store (empty: none)"),
     "task": ("lift the red cube", "instruction text stored with every episode"),
     "sim_task": ("lift", "sim task: lift or place"),
-    "rate": ("20.0", "control rate in Hz (real xArm servo mode: 100 or more)"),
-    "xarm_ip": ("192.168.1.185", "controller IP of the real arm"),
+    "rate": (str(CONTROL_RATE_HZ), "control rate in Hz (real xArm servo mode: 100 or more)"),
+    "xarm_ip": (XArmConfig.ip, "controller IP of the real arm"),
     "params": ("", "optional parameter YAML (robot_ws/src/srpo_ros/config/*.yaml)"),
 }
 

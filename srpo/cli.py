@@ -2,7 +2,7 @@
 
 Each group lives in its own module exposing ``COMMANDS``: command name -> a function taking one frozen
 dataclass config (its fields, comments and defaults are the command's options; see `srpo.configs`) and
-returning an exit code. Only the group named on the command line is imported, so `srpo --help` and
+returning an exit code; a group that is one command (`srpo demo`) exposes that function as ``COMMAND``. Only the group named on the command line is imported, so `srpo --help` and
 `srpo data info` never pay for torch or MuJoCo imports they do not use.
 """
 
@@ -52,25 +52,34 @@ def run_command(group: str, argv: list[str]) -> int:
     commands = importlib.import_module(GROUPS[group][0]).COMMANDS
     if not argv or argv[0] in ("-h", "--help"):
         print(_group_help(group, commands))
-        return 0 if argv else 2
+        if argv:
+            raise SystemExit(0)  # as argparse does for --help
+        return 2
     name, rest = argv[0], argv[1:]
     if name not in commands:
         print(_group_help(group, commands), file=sys.stderr)
         print(f"\nsrpo {group}: error: unknown command {name!r}", file=sys.stderr)
         return 2
-    func = commands[name]
+    return invoke(commands[name], rest, f"srpo {group} {name}")
+
+
+def invoke(func, argv: list[str], prog: str) -> int:
+    """Parse argv into `func`'s config and run it; a UserFacingError becomes a message and exit code 2."""
     config_cls = next(iter(typing.get_type_hints(func).values()))
     try:
-        config = parse_config(config_cls, rest, prog=f"srpo {group} {name}")
+        config = parse_config(config_cls, argv, prog=prog)
         return int(func(config) or 0)
     except UserFacingError as err:
-        print(f"srpo {group} {name}: error: {err}", file=sys.stderr)
+        print(f"{prog}: error: {err}", file=sys.stderr)
         return 2
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     selected = next((a for a in argv if not a.startswith("-")), None)
+    if selected in GROUPS and argv[0] == selected and hasattr(module := importlib.import_module(GROUPS[selected][0]),
+                                                              "COMMAND"):
+        return invoke(module.COMMAND, argv[1:], f"srpo {selected}")
     if selected in GROUPS and argv[0] == selected and hasattr(importlib.import_module(GROUPS[selected][0]),
                                                                "COMMANDS"):
         return run_command(selected, argv[1:])

@@ -9,14 +9,18 @@ the command-line habits our users already type (`srpo data info STORE --episodes
 - `--kebab-case` flags for `snake_case` fields, nested fields as `--safety.max-speed`;
 - `--flag` alone for booleans, `--flag a b c` (or a repeated `--flag a --flag b`) for tuple fields;
 - `--backend xarm` for a registry field (a `draccus.ChoiceRegistry` config) means `--backend.type xarm`;
-- a class may declare `CLI_ALIASES: ClassVar[dict[str, str]]`, old flag name -> field path.
+- a class may declare `CLI_ALIASES: ClassVar[dict[str, str]]`, old flag name -> field path (or several
+  comma-separated paths that take one value each: `"image-size": "camera_height,camera_width"`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
+import io
 import pathlib
+import re
 import types
 import typing
 from collections.abc import Sequence
@@ -64,9 +68,12 @@ def field_types(cls: type) -> dict[str, Any]:
         tp = hints[f.name]
         out[f.name] = tp
         inner = _unwrap_optional(tp)
-        if dataclasses.is_dataclass(inner) and isinstance(inner, type):
-            for sub, sub_tp in field_types(inner).items():
-                out[f"{f.name}.{sub}"] = sub_tp
+        # a registry field takes the fields of every registered choice (`--backend xarm --backend.ip ...`)
+        classes = list(inner.get_known_choices().values()) if _is_registry(inner) else [inner]
+        for sub_cls in classes:
+            if dataclasses.is_dataclass(sub_cls) and isinstance(sub_cls, type):
+                for sub, sub_tp in field_types(sub_cls).items():
+                    out.setdefault(f"{f.name}.{sub}", sub_tp)
     return out
 
 
@@ -128,12 +135,23 @@ def normalise_argv(cls: type, argv: Sequence[str]) -> list[str]:
             continue
         path = aliases.get(name, name).replace("-", "_")
         path = aliases.get(path, path)
+        i += 1
+        if "," in path:  # an alias spread over several fields: `--image-size H W` -> camera_height, camera_width
+            targets = path.split(",")
+            got = argv[i:i + len(targets)]
+            if len(got) < len(targets) or any(_is_flag(g) for g in got):
+                raise UserFacingError(f"--{name} needs {len(targets)} values")
+            i += len(targets)
+            for target, value in zip(targets, got):
+                if target not in values:
+                    order.append(target)
+                values[target] = [value]
+            continue
         if path not in types_by_path:
             known = sorted({p.replace("_", "-") for p in types_by_path} | set(aliases))
             close = difflib.get_close_matches(name, known, n=3)
             hint = f"; did you mean {', '.join('--' + c for c in close)}?" if close else ""
             raise UserFacingError(f"unknown option --{name}{hint}")
-        i += 1
         got = [inline] if eq else []
         while not eq and i < len(argv) and not _is_flag(argv[i]):
             got.append(argv[i])
@@ -185,6 +203,29 @@ def parse_config(cls: type, argv: Sequence[str], prog: str | None = None):
     except UserFacingError as err:
         raise UserFacingError(f"{err} (see --help)") from None
     try:
+        if "--help" in args or "-h" in args:
+            return _print_help(cls, args, prog)
         return draccus.parse(cls, args=args, prog=prog)
     except (DecodingError, draccus.ParsingError) as err:
         raise UserFacingError(f"{err} (see --help)") from None
+
+
+def choice_config(base: type, name: str, what: str = "choice", **settings):
+    """The config registered as `name` under the draccus.ChoiceRegistry `base`, built from the `settings` it
+    has fields for (others are ignored: a ROS node passes all its parameters to whichever class it names)."""
+    known = base.get_known_choices()
+    if name not in known:
+        raise UserFacingError(f"unknown {what} {name!r}; use one of {', '.join(sorted(known))}")
+    cls = known[name]
+    return cls(**{k: v for k, v in settings.items() if k in {f.name for f in dataclasses.fields(cls)}})
+
+
+def _print_help(cls: type, args: list[str], prog: str | None):
+    """draccus's --help with the flags spelt as users type them (`--w-max`, not `--w_max`); exits 0."""
+    text = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(text):
+            draccus.parse(cls, args=args, prog=prog)
+    finally:
+        print(re.sub(r"(?<![\w-])--([A-Za-z0-9_.]+)", lambda m: "--" + m.group(1).replace("_", "-"), text.getvalue()),
+              end="")

@@ -9,6 +9,7 @@ A checkpoint may carry `srpo_io.json` ({"state_keys": [...]}) when it was traine
 """
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -51,3 +52,34 @@ def policy_observation(step: dict, state_keys: tuple[str, ...], image_features: 
     for feature, camera in image_features.items():
         obs[feature] = np.asarray(step[f"{camera}_rgb"])
     return obs
+
+
+def action_names(action_space: str, action_dim: int) -> list[str]:
+    """'eef_delta_pos(3)+axis_angle(3)+gripper(1)' -> eef_delta_pos_0.., axis_angle_0.., gripper."""
+    names: list[str] = []
+    for part in action_space.split("+"):
+        match = re.fullmatch(r"\s*([A-Za-z_][\w.]*)\((\d+)\)\s*", part)
+        if not match:
+            break
+        base, n = match.group(1), int(match.group(2))
+        names += [base] if n == 1 else [f"{base}_{i}" for i in range(n)]
+    return names if len(names) == action_dim else [f"action_{i}" for i in range(action_dim)]
+
+
+def lerobot_features(store, video: bool = False, state_keys: tuple[str, ...] = STATE_KEYS) -> dict[str, dict]:
+    """LeRobotDataset feature specs of an episode store: what the export writes and what training hands to
+    LeRobot's `make_policy` (via `dataset_to_policy_features`). video: cameras as "video" (mp4) not "image"."""
+    cfg = store.config
+    names = state_names(state_keys, {k: store.keys[k].shape[0] for k in state_keys})
+    features = {
+        STATE: {"dtype": "float32", "shape": (len(names),), "names": names},
+        ACTION: {"dtype": "float32", "shape": (cfg.action_dim,),
+                 "names": action_names(cfg.action_space, cfg.action_dim)},
+    }
+    for cam in cfg.cameras:
+        features[IMAGE_PREFIX + cam.name] = {
+            "dtype": "video" if video else "image",
+            "shape": (cam.height, cam.width, 3),
+            "names": ["height", "width", "channels"],
+        }
+    return features

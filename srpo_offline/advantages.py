@@ -3,13 +3,18 @@
 D(i,t) = R(i,t) - R(i,t-1) with D(i,0) = 0 (the first step has no predecessor; its progress is the start level
 every episode of the task shares, see `step_progress`); A = (D - mu) / sigma with mu, sigma over every step
 of every scored episode of the dataset; w = min(exp(A / beta), w_max).
+
+`awr_weight_table` is the one definition of the AWR weight: the reward stage stores its weights and clip
+flags, and training uses those (or calls this same function when asked for another beta / w_max).
 """
 
 import numpy as np
 
-from srpo_offline.progress import RewardInputError
+from srpo_offline.errors import RewardInputError
 
 SIGMA_FLOOR = 1e-12  # increments with a spread at or below this give A = 0 everywhere (all weights 1)
+DEFAULT_BETA = 1.0  # AWR temperature: the paper's offline setting
+DEFAULT_W_MAX = 20.0  # AWR weight clip (Peng et al. 2019 clip exp(A / beta) at 20)
 
 
 def increments(progress: np.ndarray) -> np.ndarray:
@@ -35,11 +40,20 @@ def standardise(values: list[np.ndarray]) -> tuple[list[np.ndarray], float, floa
     return out, mu, sigma
 
 
-def awr_weights(advantage: np.ndarray, beta: float = 1.0, w_max: float = 20.0) -> np.ndarray:
-    """w = min(exp(A / beta), w_max): the advantage-weighted-regression weight, clipped."""
+def awr_weight_table(advantage: np.ndarray, beta: float = DEFAULT_BETA,
+                     w_max: float = DEFAULT_W_MAX) -> tuple[np.ndarray, np.ndarray]:
+    """(w, clipped): w = min(exp(A / beta), w_max), the clipped advantage-weighted-regression weight, and
+    where the clip applied (exp(A / beta) >= w_max)."""
     if beta <= 0:
         raise RewardInputError(f"beta (--beta) must be > 0, got {beta}; a smaller beta sharpens the weighting")
     if w_max <= 0:
         raise RewardInputError(f"w_max (--w-max) must be > 0, got {w_max}")
-    exponent = np.minimum(np.asarray(advantage, dtype=np.float64) / beta, np.log(w_max) + 1.0)  # no overflow
-    return np.minimum(np.exp(exponent), w_max)
+    scaled = np.asarray(advantage, dtype=np.float64) / beta
+    clipped = scaled >= np.log(w_max)
+    exponent = np.minimum(scaled, np.log(w_max) + 1.0)  # no overflow
+    return np.minimum(np.exp(exponent), w_max), clipped
+
+
+def awr_weights(advantage: np.ndarray, beta: float = DEFAULT_BETA, w_max: float = DEFAULT_W_MAX) -> np.ndarray:
+    """w = min(exp(A / beta), w_max) (the weights of `awr_weight_table`)."""
+    return awr_weight_table(advantage, beta, w_max)[0]

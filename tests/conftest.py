@@ -1,4 +1,7 @@
-"""Shared test settings: headless rendering, offline hub, and a small synthetic-store factory."""
+"""Shared test settings (headless rendering, offline hub) and the one builder of random test stores.
+
+Helpers reach tests as fixtures: `from tests.conftest import ...` is unreliable (draccus ships a `tests` package).
+"""
 
 import os
 
@@ -11,6 +14,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from srpo.store import CameraSpec, EpisodeStore, StoreConfig  # noqa: E402
+
+TEST_RATE_HZ = 30.0  # control rate of the test stores; their timestamps step by 1 / TEST_RATE_HZ
 
 
 def random_step(store: EpisodeStore, rng: np.random.Generator, t: float) -> dict:
@@ -25,27 +30,49 @@ def random_step(store: EpisodeStore, rng: np.random.Generator, t: float) -> dict
     return step
 
 
+def record_random_store(path, lengths=(12, 15, 9), successes=(True, False, True), tasks=None, *, cameras=None,
+                        depth=False, size=(24, 32), source="sim", seed=0, flush_every=5, camera_offset=None,
+                        **config) -> EpisodeStore:
+    """A new store at `path` holding random episodes with these lengths, success labels and tasks.
+
+    cameras: the CameraSpecs (default camera0, with depth if `depth`, and camera1, both `size`); config: other
+    StoreConfig fields. camera_offset: when given, every camera timestamp is the step's time plus this offset
+    (monotonic camera clocks) instead of random.
+    """
+    if cameras is None:
+        cameras = (CameraSpec("camera0", *size, depth=depth), CameraSpec("camera1", *size))
+    store = EpisodeStore.create(path, StoreConfig(cameras=tuple(cameras), control_rate_hz=TEST_RATE_HZ, **config))
+    rng = np.random.default_rng(seed)
+    tasks = tasks or ["pick the cube"] * len(lengths)
+    for length, success, task in zip(lengths, successes, tasks):
+        with store.recorder(task=task, source=source, flush_every=flush_every) as ep:
+            for t in range(length):
+                step = random_step(store, rng, t / TEST_RATE_HZ)
+                if camera_offset is not None:
+                    for cam in store.config.cameras:
+                        step[f"{cam.name}_timestamp"] = t / TEST_RATE_HZ + camera_offset
+                ep.add_step(step)
+            ep.success = success
+    return store
+
+
 @pytest.fixture(name="random_step", scope="session")
 def random_step_fixture():
-    """random_step as a fixture: `from tests.conftest import ...` is unreliable (draccus ships a `tests` package)."""
+    """random_step(store, rng, t) -> one step with random values for every key."""
     return random_step
+
+
+@pytest.fixture(name="record_random_store", scope="session")
+def record_random_store_fixture():
+    """record_random_store(path, ...) -> EpisodeStore; for module-scoped fixtures (make_store needs tmp_path)."""
+    return record_random_store
 
 
 @pytest.fixture
 def make_store(tmp_path):
-    """make_store(lengths=[..], successes=[..], tasks=[..]) -> EpisodeStore with random episodes."""
+    """make_store(lengths=[..], successes=[..], tasks=[..], name=..., ...) -> a random store under tmp_path."""
 
-    def _make(lengths=(12, 15, 9), successes=(True, False, True), tasks=None, depth=False, size=(24, 32),
-              name="store.zarr"):
-        cfg = StoreConfig(cameras=(CameraSpec("camera0", *size, depth=depth), CameraSpec("camera1", *size)))
-        store = EpisodeStore.create(tmp_path / name, cfg)
-        rng = np.random.default_rng(0)
-        tasks = tasks or ["pick the cube"] * len(lengths)
-        for length, success, task in zip(lengths, successes, tasks):
-            with store.recorder(task=task, source="sim", flush_every=5) as ep:
-                for t in range(length):
-                    ep.add_step(random_step(store, rng, t / 30.0))
-                ep.success = success
-        return store
+    def _make(lengths=(12, 15, 9), successes=(True, False, True), tasks=None, name="store.zarr", **options):
+        return record_random_store(tmp_path / name, lengths, successes, tasks, **options)
 
     return _make

@@ -9,12 +9,15 @@ from abc import ABC, abstractmethod
 import numpy as np
 
 from srpo.errors import UserFacingError
+from srpo.store import StoreConfig
 
 # The action every backend takes, and what StoreConfig.action_space records:
 #   [0:3] end-effector position step in metres (base frame), [3:6] rotation step as an axis-angle vector in
 #   radians (base frame, applied on the left), [6] gripper closure in [0, 1] (0 open, 1 closed).
-ACTION_SPACE = "eef_delta_pos(3)+axis_angle(3)+gripper(1)"
+#   Its name is the episode store's StoreConfig.action_space default (defined once, in the lower layer).
+ACTION_SPACE: str = StoreConfig.action_space
 ACTION_DIM = 7
+CONTROL_RATE_HZ = 20.0  # the default control rate of recording and deployment (a real xArm wants 100+)
 ROBOT_KEYS = ("robot0_joint_pos", "robot0_eef_pos", "robot0_eef_rot_axis_angle", "robot0_gripper_width")
 
 

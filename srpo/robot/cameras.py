@@ -1,7 +1,8 @@
 """Cameras shaped like LeRobot's `Camera`: connect / read / disconnect, plus a threaded wrapper (`async_read`).
 
 Backends: Intel RealSense (pyrealsense2: colour, depth aligned to colour, intrinsics, serial, hardware
-timestamps), OpenCV / V4L2, and the simulated xArm's MuJoCo cameras. Every frame carries two times:
+timestamps), OpenCV / V4L2, and the simulated xArm's MuJoCo cameras. The hardware ones are also registered
+by name (`CameraConfig`: "realsense", "opencv") for the backends and the ROS camera node. Every frame carries two times:
 `timestamp` (the capture time in the clock the recorder stores: sim time, RealSense global time, or host
 time) and `received` (host monotonic time when it reached us; the recorder's staleness check uses it).
 """
@@ -11,10 +12,15 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
+import draccus
 import numpy as np
 
+from srpo.configs import choice_config
 from srpo.errors import UserFacingError
 from srpo.store import CameraSpec
+
+# MuJoCo cameras look along -z with y up; OpenCV cameras along +z with y down. The flip is its own inverse.
+MJ_TO_CV = np.diag([1.0, -1.0, -1.0])
 
 
 class CameraError(UserFacingError):
@@ -117,7 +123,8 @@ class ThreadedCamera(Camera):
 
 
 class SimCamera(Camera):
-    """A MuJoCo camera of the simulated xArm ("front" fixed on the table, "wrist" on the hand)."""
+    """A named MuJoCo camera of a simulated scene: the xArm's ("front" fixed on the table, "wrist" on the hand)
+    or the calibration rig's. `arm` is anything with `model`, `data` and a `lock` held while physics steps."""
 
     def __init__(self, arm, camera: str, height: int | None = None, width: int | None = None):
         self.arm, self.camera = arm, camera
@@ -157,11 +164,10 @@ class SimCamera(Camera):
         intrinsics = {"fx": fy, "fy": fy, "cx": self.width / 2, "cy": self.height / 2, "distortion": [0.0] * 5,
                       "model": "pinhole"}
         mujoco.mj_kinematics(model, data)
-        flip = np.diag([1.0, -1.0, -1.0])  # MuJoCo cameras look along -z with y up; OpenCV: +z, y down
         if cam.bodyid[0] == 0:
-            frame, rot, pos = "base", data.cam_xmat[cam.id].reshape(3, 3) @ flip, data.cam_xpos[cam.id]
+            frame, rot, pos = "base", data.cam_xmat[cam.id].reshape(3, 3) @ MJ_TO_CV, data.cam_xpos[cam.id]
         else:
-            frame, rot, pos = "ee", _quat_to_mat(cam.quat) @ flip, cam.pos
+            frame, rot, pos = "ee", _quat_to_mat(cam.quat) @ MJ_TO_CV, cam.pos
         transform = np.eye(4)
         transform[:3, :3], transform[:3, 3] = rot, pos
         return CameraSpec(name, self.height, self.width, serial=f"sim:{self.camera}", intrinsics=intrinsics,
@@ -186,6 +192,7 @@ class RealSenseCamera(Camera):
         self._depth_scale_mm = 1.0
         self._count = 0
         self._intrinsics: dict | None = None
+        self._sdk_intrinsics = None  # the colour stream's pyrealsense2 intrinsics, once connected
 
     def connect(self) -> None:
         try:
@@ -213,6 +220,7 @@ class RealSenseCamera(Camera):
             self._depth_scale_mm = device.first_depth_sensor().get_depth_scale() * 1000.0
             self._align = rs.align(rs.stream.color)
         intr = profile.get_stream(rs.stream.color).as_video_stream_profile().get_intrinsics()
+        self._sdk_intrinsics = intr
         self._intrinsics = {"fx": intr.fx, "fy": intr.fy, "cx": intr.ppx, "cy": intr.ppy,
                             "distortion": list(intr.coeffs), "model": str(intr.model)}
         self._pipeline = pipeline
@@ -243,6 +251,14 @@ class RealSenseCamera(Camera):
     def spec(self, name: str) -> CameraSpec:
         return CameraSpec(name, self.height, self.width, depth=self.depth, serial=self.serial,
                           intrinsics=self._intrinsics)
+
+    def factory_intrinsics(self):
+        """The colour stream's factory calibration as `srpo.robot.calibration_file.Intrinsics` (connected)."""
+        from srpo.robot.calibration_file import realsense_to_intrinsics
+
+        if self._sdk_intrinsics is None:
+            raise CameraError("RealSense is not connected; call connect() first")
+        return realsense_to_intrinsics(self._sdk_intrinsics)
 
 
 class OpenCVCamera(Camera):
@@ -282,3 +298,42 @@ class OpenCVCamera(Camera):
         if self._cap is not None:
             self._cap.release()
             self._cap = None
+
+
+@dataclass(frozen=True)
+class CameraConfig(draccus.ChoiceRegistry):
+    """A hardware camera chosen by name (as LeRobot's `CameraConfig.register_subclass`); `build` opens nothing."""
+
+    fps: int = 30  # frames per second the camera streams
+
+    def build(self, height: int, width: int) -> Camera:
+        raise NotImplementedError
+
+
+@CameraConfig.register_subclass("realsense")
+@dataclass(frozen=True)
+class RealSenseCameraConfig(CameraConfig):
+    """An Intel RealSense (pyrealsense2)."""
+
+    serial: str | None = None  # device serial (None: the first one found)
+    depth: bool = False  # also stream depth aligned to colour
+
+    def build(self, height: int, width: int) -> Camera:
+        return RealSenseCamera(self.serial, height, width, self.fps, self.depth)
+
+
+@CameraConfig.register_subclass("opencv")
+@dataclass(frozen=True)
+class OpenCVCameraConfig(CameraConfig):
+    """An OpenCV / V4L2 device."""
+
+    device: str = "0"  # device index ("0") or path (/dev/video2, a video file)
+
+    def build(self, height: int, width: int) -> Camera:
+        device = int(self.device) if str(self.device).isdigit() else self.device
+        return OpenCVCamera(device, height, width, self.fps)
+
+
+def camera_config(kind: str, **settings) -> CameraConfig:
+    """The camera config registered as `kind` ("realsense", "opencv"); settings it has no field for are ignored."""
+    return choice_config(CameraConfig, kind, "camera kind", **settings)

@@ -43,9 +43,7 @@ class LoadedPolicy:
     def __init__(self, config: PolicyConfig):
         import torch
 
-        from srpo_offline.awr.checkpoint import (
-            load_policy,  # the loader `srpo train` checkpoints are tested with
-        )
+        from srpo.policy_loading import load_policy
 
         path = Path(config.checkpoint)
         self.torch = torch

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from srpo.robot.arm import ROBOT_KEYS, Arm, ArmError
+from srpo.robot.arm import CONTROL_RATE_HZ, ROBOT_KEYS, Arm, ArmError
 from srpo.robot.cameras import Camera, CameraError
 from srpo.robot.safety import SafetyFilter, SafetyStop
 from srpo.store import EpisodeStore, EpisodeWriter
@@ -26,7 +26,7 @@ from srpo.store import EpisodeStore, EpisodeWriter
 class LoopConfig:
     """How one episode runs."""
 
-    control_rate_hz: float = 20.0  # ticks per second (wall clock when realtime, else the arm's clock)
+    control_rate_hz: float = CONTROL_RATE_HZ  # ticks per second (wall clock when realtime, else the arm's clock)
     max_steps: int = 200  # an episode ends after this many ticks
     realtime: bool = False  # pace ticks on the wall clock (real arm, benchmark); False: as fast as possible (sim)
     camera_timeout_s: float = 0.5  # a camera whose newest frame is older than this (host clock) is lost

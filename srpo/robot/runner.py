@@ -3,56 +3,57 @@
     path = record_episodes(RecordConfig(task="lift", episodes=40, out="datasets/sim_lift.zarr"))
     results = deploy_policy(DeployConfig(policy="outputs/act", task="lift", episodes=20))
     results.success_rate
+
+RecordConfig and DeployConfig are also the command lines' configs (`srpo robot record --help`).
 """
 
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
 from srpo.errors import UserFacingError
-from srpo.robot.arm import ACTION_DIM, ACTION_SPACE, Arm
+from srpo.robot.arm import ACTION_DIM, ACTION_SPACE
 from srpo.robot.recorder import EpisodeRecorder, EpisodeResult, LoopConfig
-from srpo.robot.safety import SafetyConfig, SafetyFilter
+from srpo.robot.rig import Rig, RigConfig, build_rig
+from srpo.robot.safety import SafetyFilter
+from srpo.robot.teleop import ExpertTeleopConfig, TeleopConfig, teleop_config
 from srpo.store import EpisodeStore, StoreConfig
 
-SIM_CAMERAS = ("front", "wrist")  # MuJoCo cameras recorded as camera0, camera1
-
-
-@dataclass(frozen=True)
-class RigConfig:
-    """The hardware (or simulation) under the loop."""
-
-    backend: str = "sim"  # "sim" (MuJoCo xArm 7) or "xarm" (a real arm through xarm-python-sdk)
-    task: str = "lift"  # sim task name (sim) or the instruction text (xarm)
-    seed: int = 0  # sim: seed of object placement (and of the expert's noise)
-    control_rate_hz: float = 20.0  # control ticks per second
-    max_steps: int = 200  # ticks per episode at most
-    camera_height: int = 96  # image rows recorded
-    camera_width: int = 128  # image columns recorded
-    xarm_ip: str = "192.168.1.185"  # xarm backend: controller address
-    realsense_serials: tuple[str, ...] = ()  # xarm backend: RealSense serials, camera0.. (empty: first found)
-    realtime: bool | None = None  # pace ticks on the wall clock; None: True for xarm, False for sim
-    safety: SafetyConfig = field(default_factory=SafetyConfig)  # limits of the safety filter
+# old flag names of `srpo robot record/deploy` -> config fields
+RIG_ALIASES = {"rate": "control_rate_hz", "image-size": "camera_height,camera_width", "xarm-ip": "backend.ip",
+               "realsense": "backend.realsense_serials"}
 
 
 @dataclass(frozen=True)
 class RecordConfig(RigConfig):
-    """`srpo robot record`."""
+    """Record episodes (arm state, cameras, commanded actions, success labels) into a Zarr episode store. On the
+    sim the scripted noisy expert drives the arm and the task predicate labels success."""
+
+    CLI_ALIASES: ClassVar[dict[str, str]] = RIG_ALIASES
 
     episodes: int = 10  # episodes to record
     out: str = "datasets/robot.zarr"  # episode store (created, or appended to when it exists)
-    teleop: str = "expert"  # "expert" (sim only), "keyboard" or "spacemouse"
+    teleop: TeleopConfig = field(default_factory=ExpertTeleopConfig)  # command source: expert (sim only), keyboard or spacemouse
     expert_noise: float = 1.0  # scripted expert's noise scale (0 clean; ~1 about half fail on lift)
     calibration: str | None = None  # calibration YAML (`srpo calib`): camera intrinsics/extrinsics for the store
+
+    def __post_init__(self):
+        super().__post_init__()
+        if isinstance(self.teleop, str):  # RecordConfig(teleop="keyboard")
+            object.__setattr__(self, "teleop", teleop_config(self.teleop))
 
 
 @dataclass(frozen=True)
 class DeployConfig(RigConfig):
-    """`srpo robot deploy`."""
+    """Run a LeRobot policy (any type: ACT, diffusion, pi0, pi0-FAST...) with every command through the safety
+    filter; reports the sim success rate."""
 
-    policy: str = ""  # LeRobot checkpoint directory
+    CLI_ALIASES: ClassVar[dict[str, str]] = RIG_ALIASES
+
+    policy: str = ""  # LeRobot checkpoint directory (save_pretrained output)
     episodes: int = 10  # episodes to run
     device: str = "cpu"  # torch device of the policy
     out: str | None = None  # also record the rollouts (source "policy") into this store
@@ -71,44 +72,6 @@ class DeployResults:
         return float(np.mean(labelled)) if labelled else float("nan")
 
 
-def build_rig(config: RigConfig) -> tuple[Arm, dict, object]:
-    """Arm, cameras {camera0: ..} and the success predicate (None on a real arm), not yet connected."""
-    if config.backend == "sim":
-        from srpo.robot.cameras import SimCamera
-        from srpo.robot.sim.arm import SimArm, SimArmConfig
-
-        arm = SimArm(SimArmConfig(task=config.task, control_rate_hz=config.control_rate_hz,
-                                  camera_height=config.camera_height, camera_width=config.camera_width,
-                                  seed=config.seed))
-        cameras = {f"camera{i}": SimCamera(arm, name) for i, name in enumerate(SIM_CAMERAS)}
-        return arm, cameras, arm.success
-    if config.backend == "xarm":
-        import warnings
-
-        from srpo.robot.cameras import RealSenseCamera, ThreadedCamera
-        from srpo.robot.xarm_backend import XArmBackend, XArmConfig
-
-        if config.control_rate_hz < 100:
-            warnings.warn(f"xArm servo mode wants a steady 100-250 Hz stream; {config.control_rate_hz} Hz will "
-                          "move in visible steps (pass --rate 100)", stacklevel=2)
-        arm = XArmBackend(XArmConfig(ip=config.xarm_ip, control_rate_hz=config.control_rate_hz))
-        serials = config.realsense_serials or (None,)
-        cameras = {f"camera{i}": ThreadedCamera(RealSenseCamera(serial, config.camera_height, config.camera_width),
-                                                fps=30) for i, serial in enumerate(serials)}
-        return arm, cameras, None
-    raise UserFacingError(f"unknown backend {config.backend!r}; use 'sim' or 'xarm'")
-
-
-def _instruction(config: RigConfig) -> str:
-    if config.backend == "sim":
-        from srpo.robot.sim.tasks import TASKS
-
-        if config.task not in TASKS:
-            raise UserFacingError(f"unknown sim task {config.task!r}; choose one of {sorted(TASKS)}")
-        return TASKS[config.task].instruction
-    return config.task
-
-
 def open_store(path: str | Path, cameras: dict, rate_hz: float, calibration: str | Path | None = None) -> EpisodeStore:
     """Create the store, or open it for appending when its cameras and action space match.
 
@@ -118,7 +81,7 @@ def open_store(path: str | Path, cameras: dict, rate_hz: float, calibration: str
     specs = tuple(camera.spec(name) for name, camera in cameras.items())
     calibration_attrs: dict = {}
     if calibration is not None:
-        from calibration import load_calibration
+        from srpo.robot.calibration_file import load_calibration
 
         if not Path(calibration).is_file():
             raise UserFacingError(f"calibration file {calibration} not found; run `srpo calib handeye` first")
@@ -138,38 +101,23 @@ def open_store(path: str | Path, cameras: dict, rate_hz: float, calibration: str
     return EpisodeStore.create(path, config)
 
 
-def _make_teleop(config: RecordConfig, episode_seed: int):
-    from srpo.robot import teleop
-
-    if config.teleop == "expert":
-        if config.backend != "sim":
-            raise UserFacingError("the scripted expert needs the simulator; use --teleop keyboard|spacemouse")
-        return teleop.ScriptedExpert(config.task, teleop.ExpertConfig(noise=config.expert_noise), seed=episode_seed)
-    if config.teleop == "keyboard":
-        return teleop.KeyboardTeleop()
-    if config.teleop == "spacemouse":
-        return teleop.SpaceMouseTeleop()
-    raise UserFacingError(f"unknown teleop {config.teleop!r}; use expert, keyboard or spacemouse")
-
-
-def _loop_config(config: RigConfig) -> LoopConfig:
-    realtime = config.backend != "sim" if config.realtime is None else config.realtime
+def loop_config(config: RigConfig, rig: Rig) -> LoopConfig:
+    """Rate and episode length from the config; wall-clock pacing unless simulated (or set explicitly)."""
+    realtime = not rig.is_simulated if config.realtime is None else config.realtime
     return LoopConfig(control_rate_hz=config.control_rate_hz, max_steps=config.max_steps, realtime=realtime)
 
 
-def _run(config: RigConfig, episodes: int, store: EpisodeStore | None, arm, cameras, success_fn,
-         make_source, source_name: str, progress: bool, desc: str) -> list[EpisodeResult]:
+def _run(config: RigConfig, rig: Rig, episodes: int, store: EpisodeStore | None, make_source,
+         source_name: str, progress: bool, desc: str) -> list[EpisodeResult]:
     from tqdm.auto import tqdm
 
-    clock = (lambda: arm.time) if config.backend == "sim" else None
-    recorder = EpisodeRecorder(arm, cameras, SafetyFilter(config.safety, config.control_rate_hz), store,
-                               _loop_config(config), success_fn=success_fn, clock=clock)
-    task_text = _instruction(config)
+    recorder = EpisodeRecorder(rig.arm, rig.cameras, SafetyFilter(config.safety, config.control_rate_hz), store,
+                               loop_config(config, rig), success_fn=rig.success_fn, clock=rig.clock)
+    task_text = config.backend.instruction(config.task)
     results = []
     bar = tqdm(range(episodes), desc=desc, disable=not progress, unit="ep")
     for i in bar:
-        if config.backend == "sim":
-            arm.reset()
+        rig.reset()
         results.append(recorder.run_episode(task_text, make_source(i), source_name))
         labelled = [r.success for r in results if r.success is not None]
         bar.set_postfix(success=f"{sum(labelled)}/{len(labelled)}", steps=results[-1].steps)
@@ -180,22 +128,16 @@ def record_episodes(config: RecordConfig, progress: bool = True) -> Path:
     """Record `config.episodes` episodes into `config.out`; returns the store path."""
     if config.episodes < 1:
         raise UserFacingError("--episodes must be at least 1")
-    if config.teleop == "expert" and config.backend != "sim":
-        raise UserFacingError("the scripted expert needs the simulator; use --teleop keyboard|spacemouse")
-    _instruction(config)
-    arm, cameras, success_fn = build_rig(config)
-    arm.connect()
+    config.backend.instruction(config.task)
+    rig = build_rig(config)
+    config.teleop.check(rig)
     try:
-        for camera in cameras.values():
-            camera.connect()
-        store = open_store(config.out, cameras, config.control_rate_hz, config.calibration)
-        source = "sim" if config.backend == "sim" else "teleop"
-        _run(config, config.episodes, store, arm, cameras, success_fn,
-             lambda i: _make_teleop(config, config.seed * 100_003 + i), source, progress, "recording")
+        rig.connect()
+        store = open_store(config.out, rig.cameras, config.control_rate_hz, config.calibration)
+        _run(config, rig, config.episodes, store, lambda i: config.teleop.build(rig, config.expert_noise, config.seed * 100_003 + i),
+             rig.source, progress, "recording")
     finally:
-        for camera in cameras.values():
-            camera.disconnect()
-        arm.disconnect()
+        rig.disconnect()
     return Path(config.out)
 
 
@@ -205,22 +147,17 @@ def deploy_policy(config: DeployConfig, progress: bool = True) -> DeployResults:
 
     if not config.policy:
         raise UserFacingError("--policy CHECKPOINT is required (a LeRobot policy directory)")
-    task_text = _instruction(config)
-    policy_cfg = PolicyConfig(checkpoint=config.policy, device=config.device, blocking=config.backend == "sim")
+    task_text = config.backend.instruction(config.task)
+    rig = build_rig(config)
+    policy_cfg = PolicyConfig(checkpoint=config.policy, device=config.device, blocking=rig.is_simulated)
     policy = LoadedPolicy(policy_cfg)
     source = PolicySource(policy, task_text, policy_cfg)
-    arm, cameras, success_fn = build_rig(config)
     start = time.monotonic()
-    arm.connect()
     try:
-        for camera in cameras.values():
-            camera.connect()
-        store = open_store(config.out, cameras, config.control_rate_hz) if config.out else None
-        results = _run(config, config.episodes, store, arm, cameras, success_fn, lambda i: source, "policy",
-                       progress, "deploying")
+        rig.connect()
+        store = open_store(config.out, rig.cameras, config.control_rate_hz) if config.out else None
+        results = _run(config, rig, config.episodes, store, lambda i: source, "policy", progress, "deploying")
     finally:
         source.close()
-        for camera in cameras.values():
-            camera.disconnect()
-        arm.disconnect()
+        rig.disconnect()
     return DeployResults(results, time.monotonic() - start)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from srpo.robot.arm import ACTION_DIM, ArmError
+from srpo.robot.arm import ACTION_DIM, CONTROL_RATE_HZ, ArmError
 
 
 class SafetyStop(ArmError):
@@ -42,7 +42,7 @@ class FilterReport:
 
 
 class SafetyFilter:
-    def __init__(self, config: SafetyConfig = SafetyConfig(), control_rate_hz: float = 30.0):
+    def __init__(self, config: SafetyConfig = SafetyConfig(), control_rate_hz: float = CONTROL_RATE_HZ):
         self.config = config
         self.lo = np.asarray(config.workspace_min, dtype=np.float64)
         self.hi = np.asarray(config.workspace_max, dtype=np.float64)

@@ -2,15 +2,18 @@
 
 Every source implements `Teleop`: `reset(arm)` at an episode start, `act(obs) -> action | None` each tick
 (None: nothing new, hold), and `events()` for operator requests ("success", "failure", "stop"). Keyboard and
-SpaceMouse carry a deadman: commands only pass while it is held, otherwise act() returns None.
+SpaceMouse carry a deadman: commands only pass while it is held, otherwise act() returns None. Each source is
+registered by name (`TeleopConfig`: "expert", "keyboard", "spacemouse").
 """
 
 import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
+import draccus
 import numpy as np
 
+from srpo.configs import choice_config
 from srpo.errors import UserFacingError
 from srpo.robot.arm import ACTION_DIM
 
@@ -208,3 +211,56 @@ class SpaceMouseTeleop(Teleop):
         action[3:6] = np.clip([self._motion[4], -self._motion[3], self._motion[5]], -1, 1) * self.max_rot_step
         action[6] = self._gripper
         return action
+
+
+@dataclass(frozen=True)
+class TeleopConfig(draccus.ChoiceRegistry):
+    """A command source chosen by name (`--teleop keyboard`), as LeRobot registers its teleoperators."""
+
+    def check(self, rig) -> None:
+        """Refuse, before anything connects, a source this rig cannot serve."""
+
+    def build(self, rig, expert_noise: float, seed: int) -> Teleop:
+        raise NotImplementedError
+
+
+@TeleopConfig.register_subclass("expert")
+@dataclass(frozen=True)
+class ExpertTeleopConfig(TeleopConfig):
+    """The simulator's scripted noisy expert (its noise scale is RecordConfig.expert_noise)."""
+
+    def check(self, rig) -> None:
+        if rig.make_expert is None:
+            raise UserFacingError("the scripted expert needs the simulator; use --teleop keyboard|spacemouse")
+
+    def build(self, rig, expert_noise: float, seed: int) -> Teleop:
+        self.check(rig)
+        return rig.make_expert(expert_noise, seed)
+
+
+@TeleopConfig.register_subclass("keyboard")
+@dataclass(frozen=True)
+class KeyboardTeleopConfig(TeleopConfig):
+    """The terminal keyboard."""
+
+    step: float = 0.01  # metres per key press
+
+    def build(self, rig, expert_noise: float, seed: int) -> Teleop:
+        return KeyboardTeleop(step=self.step)
+
+
+@TeleopConfig.register_subclass("spacemouse")
+@dataclass(frozen=True)
+class SpaceMouseTeleopConfig(TeleopConfig):
+    """A 3Dconnexion SpaceMouse."""
+
+    max_step: float = 0.01  # metres per tick at full deflection
+    max_rot_step: float = 0.05  # radians per tick at full deflection
+
+    def build(self, rig, expert_noise: float, seed: int) -> Teleop:
+        return SpaceMouseTeleop(max_step=self.max_step, max_rot_step=self.max_rot_step)
+
+
+def teleop_config(name: str, **settings) -> TeleopConfig:
+    """The teleop config registered as `name`; settings it has no field for are ignored."""
+    return choice_config(TeleopConfig, name, "teleop", **settings)

@@ -195,3 +195,49 @@ class XArmBackend(Arm):
             api.set_state(0)
         finally:
             api.disconnect()
+
+    # --- point-to-point moves (calibration): position mode, poses as 4x4 matrices in metres ----------------
+    def position_mode(self) -> None:
+        """Leave servo streaming for position mode (mode 0), where move_to_pose plans each move itself."""
+        self._check(self.api.set_mode(0), "set_mode(0) (position mode)")
+        self._check(self.api.set_state(0), "set_state(0)")
+
+    def manual_mode(self) -> None:
+        """Hand-guiding (teach) mode (mode 2): the user moves the arm by hand."""
+        self._check(self.api.set_mode(2), "set_mode(2) (manual mode)")
+        self._check(self.api.set_state(0), "set_state(0)")
+
+    def read_pose(self) -> np.ndarray:
+        """The tool pose in the base frame as a 4x4 matrix (metres)."""
+        code, pose = self.api.get_position(is_radian=True)
+        self._check(code, "get_position")
+        T = np.eye(4)
+        T[:3, :3], T[:3, 3] = rpy_to_matrix(*pose[3:6]), np.asarray(pose[:3], dtype=np.float64) / 1000.0
+        return T
+
+    def move_to_pose(self, T_base_ee: np.ndarray, speed_mm_s: float = 60.0) -> None:
+        """Move (position mode) to a 4x4 tool pose in the base frame and return when the controller has arrived."""
+        x, y, z = np.asarray(T_base_ee)[:3, 3] * 1000.0
+        roll, pitch, yaw = matrix_to_rpy(np.asarray(T_base_ee)[:3, :3])
+        code = self.api.set_position(x, y, z, roll, pitch, yaw, speed=speed_mm_s, is_radian=True, wait=True)
+        if code != 0:
+            raise XArmError(f"xArm refused or failed the move ({_api_code_name(code)}); the pose may be out of reach "
+                            "or in collision. Start from a pose with more room, or lower --max-angle")
+        self.target_pos = np.asarray(T_base_ee)[:3, 3].astype(np.float64)
+        self.target_rot = Rotation.from_matrix(np.asarray(T_base_ee)[:3, :3])
+
+
+def rpy_to_matrix(roll: float, pitch: float, yaw: float) -> np.ndarray:
+    """xArm's orientation convention: R = Rz(yaw) Ry(pitch) Rx(roll), radians."""
+    cr, sr, cp, sp, cy, sy = np.cos(roll), np.sin(roll), np.cos(pitch), np.sin(pitch), np.cos(yaw), np.sin(yaw)
+    return np.array([
+        [cy * cp, cy * sp * sr - sy * cr, cy * sp * cr + sy * sr],
+        [sy * cp, sy * sp * sr + cy * cr, sy * sp * cr - cy * sr],
+        [-sp, cp * sr, cp * cr],
+    ])
+
+
+def matrix_to_rpy(R: np.ndarray) -> tuple[float, float, float]:
+    """Inverse of rpy_to_matrix (roll, pitch, yaw in radians)."""
+    pitch = float(np.arcsin(-np.clip(R[2, 0], -1.0, 1.0)))
+    return float(np.arctan2(R[2, 1], R[2, 2])), pitch, float(np.arctan2(R[1, 0], R[0, 0]))

@@ -1,101 +1,81 @@
 """`srpo data`: inspect, validate, label and convert episode stores.
 
-Imports stay light here (argparse only); each command imports what it needs when it runs.
+Each command takes one frozen config (its fields are the options; see `srpo.configs`). Imports stay light:
+the LeRobot writer and the rosbag reader load only when their command runs.
 """
 
-import argparse
 import json
+import os
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import ClassVar
+
+from srpo.configs import POSITIONAL
+from srpo.errors import UserFacingError
+from srpo.store.episode_store import EpisodeStore
+from srpo.store.lerobot_export import LeRobotExportConfig, export
+from srpo.store.rosbag_import import RosbagImportConfig, import_rosbags
 
 
-def configure(parser: argparse.ArgumentParser) -> None:
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+@dataclass(frozen=True)
+class InfoConfig:
+    """Summarise an episode store: episodes and steps, tasks, success labels, status counts, cameras with their
+    calibration, derived runs with provenance, size on disk."""
 
-    p = sub.add_parser("info", help="episodes, tasks, labels, cameras, derived runs and size of a store",
-                       description="Summarise an episode store: episodes and steps, tasks, success labels, status "
-                       "counts, cameras with their calibration, derived runs with provenance, size on disk.")
-    p.add_argument("path", help="the store directory (what `srpo robot record --out` wrote)")
-    p.add_argument("--json", action="store_true", help="print machine-readable JSON instead of text")
-    p.set_defaults(func=cmd_info)
-
-    p = sub.add_parser("validate", help="find and explain every inconsistency (exit 1 on errors)",
-                       description="Check lengths against meta/episode_ends, dtypes and shapes against the schema, "
-                       "NaN/inf in actions and state, success labels, monotonic episode ends and timestamps, meta "
-                       "array lengths, uncommitted steps, leftover temporary files and stale derived runs. Exits 1 "
-                       "when an error is found (0 with only warnings, unless --strict).")
-    p.add_argument("path", help="the store directory")
-    p.add_argument("--json", action="store_true", help="print the problems as JSON")
-    p.add_argument("--strict", action="store_true", help="treat warnings (e.g. unlabelled episodes) as errors")
-    p.add_argument("--repair", nargs="?", const="recover", choices=("recover", "truncate"), default=None,
-                   help="first repair what an interrupted recording left: uncommitted steps become an 'incomplete' "
-                   "episode (recover, the default) or are dropped (truncate); temporary *.partial files are removed")
-    p.set_defaults(func=cmd_validate)
-
-    p = sub.add_parser("label", help="set or clear the success label of an episode",
-                       description="Label an episode a success or a failure (the reward needs these labels), "
-                       "or clear its label with --unset.")
-    p.add_argument("path", help="the store directory")
-    p.add_argument("--episode", type=int, required=True, help="episode index (negative counts from the end)")
-    group = p.add_mutually_exclusive_group(required=True)
-    group.add_argument("--success", type=_parse_bool, metavar="true|false", help="the outcome of the episode")
-    group.add_argument("--unset", action="store_true", help="remove the label")
-    p.set_defaults(func=cmd_label)
-
-    p = sub.add_parser("to-lerobot", help="export to a LeRobotDataset v3",
-                       description="Write the store as a LeRobotDataset v3 (LeRobot's own writer) that "
-                       "`LeRobotDataset(REPO_ID, root=OUT)` loads offline. Images are stored lossless by default "
-                       "(frames read back identical); --video encodes mp4 instead (smaller, lossy).")
-    p.add_argument("path", help="the store directory")
-    p.add_argument("out", help="the dataset root to create (must not exist)")
-    p.add_argument("--repo-id", required=True, help="dataset name, e.g. myuser/xarm_pick (no upload happens)")
-    p.add_argument("--video", action="store_true", help="encode camera streams as mp4 (lossy) instead of PNG")
-    p.add_argument("--episodes", type=int, nargs="*", default=None, help="export only these episode indices")
-    p.add_argument("--include-incomplete", action="store_true",
-                   help="also export episodes marked incomplete or aborted (skipped by default)")
-    p.set_defaults(func=cmd_to_lerobot)
-
-    p = sub.add_parser("from-rosbag", help="import rosbag2 recordings (MCAP or sqlite3) into a store",
-                       description="Read rosbag2 recordings with realsense-ros images and xarm_ros2 joint states, "
-                       "align every stream on --rate Hz (latest sample at or before each tick) and write one "
-                       "episode per bag. See docs/store.md for what fills the action and end-effector pose.")
-    p.add_argument("bags", nargs="+", metavar="BAG", help="rosbag2 directories (or .mcap/.db3 files); one episode "
-                   "each. The last argument is OUT")
-    p.add_argument("--rate", type=float, default=30.0, help="control rate to resample on, Hz (default 30)")
-    p.add_argument("--task", default="", help="task instruction stored with the episodes")
-    p.add_argument("--success", type=_parse_bool, default=None, metavar="true|false",
-                   help="success label for every imported episode (default: unlabelled)")
-    p.add_argument("--image-topic", action="append", default=None, metavar="TOPIC",
-                   help="colour image topic, once per camera (default /camera/camera/color/image_raw)")
-    p.add_argument("--depth-topic", action="append", default=None, metavar="TOPIC",
-                   help="aligned depth topic per camera, or 'none' (default "
-                   "/camera/camera/aligned_depth_to_color/image_raw when present in the bag)")
-    p.add_argument("--info-topic", action="append", default=None, metavar="TOPIC",
-                   help="camera_info topic per camera (default /camera/camera/color/camera_info)")
-    p.add_argument("--joint-topic", default="/xarm/joint_states", help="sensor_msgs/JointState of the arm")
-    p.add_argument("--action-topic", default=None,
-                   help="optional command topic (sensor_msgs/JointState positions, std_msgs/Float64MultiArray or "
-                   "Float32MultiArray data) whose latest value at each tick is the action; default: the next "
-                   "tick's joint positions (+ gripper)")
-    p.add_argument("--eef-topic", default=None,
-                   help="optional geometry_msgs/PoseStamped of the end effector in the base frame; without it the "
-                   "eef pose is zeros and the store's calibration attrs say so")
-    p.add_argument("--gripper-joint", default=None,
-                   help="name of the gripper joint in the joint states (default: first name containing 'drive' "
-                   "or 'gripper'); its position is stored as gripper width")
-    p.set_defaults(func=cmd_from_rosbag)
+    path: str = field(metadata=POSITIONAL)  # the store directory (what `srpo robot record --out` wrote)
+    json: bool = False  # print machine-readable JSON instead of text
 
 
-def _parse_bool(text: str) -> bool:
-    value = text.strip().lower()
-    if value in ("true", "1", "yes", "y", "success"):
-        return True
-    if value in ("false", "0", "no", "n", "failure"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+@dataclass(frozen=True)
+class ValidateConfig:
+    """Check lengths against meta/episode_ends, dtypes and shapes against the schema, NaN/inf in actions and
+    state, success labels, monotonic episode ends and timestamps, meta array lengths, uncommitted steps, leftover
+    temporary files and stale derived runs. Exits 1 when an error is found (0 with only warnings, unless
+    --strict). --repair recover keeps the fully written steps of an interrupted recording as an 'incomplete'
+    episode, --repair truncate drops them; both remove leftover temporary *.partial files."""
+
+    path: str = field(metadata=POSITIONAL)  # the store directory
+    json: bool = False  # print the problems as JSON
+    strict: bool = False  # treat warnings (e.g. unlabelled episodes) as errors
+    repair: str | None = None  # recover|truncate: first fix what an interrupted recording left
+
+    def __post_init__(self):
+        if self.repair not in (None, "recover", "truncate"):
+            raise UserFacingError(f"--repair takes recover or truncate, not {self.repair!r}")
+
+
+@dataclass(frozen=True)
+class LabelConfig:
+    """Label an episode a success or a failure (the reward needs these labels), or clear its label with --unset."""
+
+    path: str = field(metadata=POSITIONAL)  # the store directory
+    episode: int  # episode index (negative counts from the end)
+    success: bool | None = None  # the outcome of the episode: true or false
+    unset: bool = False  # remove the label instead
+
+
+@dataclass(frozen=True)
+class FromRosbagConfig:
+    """Read rosbag2 recordings with realsense-ros images and xarm_ros2 joint states, align every stream on --rate
+    Hz (latest sample at or before each tick) and write one episode per bag. See docs/store.md for what fills the
+    action and end-effector pose. --rate, --image-topic, --depth-topic, --info-topic, --joint-topic,
+    --action-topic, --eef-topic and --gripper-joint are short for the --topics.* options."""
+
+    bags: tuple[str, ...] = field(metadata=POSITIONAL)  # rosbag2 directories (or .mcap/.db3 files), one episode each
+    out: str = field(metadata=POSITIONAL)  # the store to create, or to append to when it exists
+    task: str = ""  # task instruction stored with the episodes
+    success: bool | None = None  # success label for every imported episode; unset: unlabelled
+    topics: RosbagImportConfig = field(default_factory=RosbagImportConfig)  # which topics hold what, and the rate
+
+    CLI_ALIASES: ClassVar[dict[str, str]] = {
+        "rate": "topics.rate_hz", "image-topic": "topics.image_topics", "depth-topic": "topics.depth_topics",
+        "info-topic": "topics.info_topics", "joint-topic": "topics.joint_topic",
+        "action-topic": "topics.action_topic", "eef-topic": "topics.eef_topic",
+        "gripper-joint": "topics.gripper_joint",
+    }
 
 
 def _disk_size(path) -> int:
-    import os
-
     total = 0
     for dirpath, _dirs, files in os.walk(path):
         for name in files:
@@ -113,11 +93,6 @@ def _human(n: float) -> str:
 
 def store_summary(path) -> dict:
     """The facts `srpo data info` prints, as a JSON-ready dict."""
-    from collections import Counter
-    from dataclasses import asdict
-
-    from srpo.store import EpisodeStore
-
     store = EpisodeStore.open(path, mode="r")
     episodes = store.episodes()
     labels = Counter("success" if e.success else "failure" if e.success is False else "unlabelled"
@@ -176,9 +151,10 @@ def _calibration_lines(calib: dict) -> list[str]:
     return lines
 
 
-def cmd_info(args) -> int:
-    info = store_summary(args.path)
-    if args.json:
+def info(cfg: InfoConfig) -> int:
+    """episodes, tasks, labels, cameras, derived runs and size of a store"""
+    info = store_summary(cfg.path)
+    if cfg.json:
         print(json.dumps(info, indent=2, default=str))
         return 0
     lines = [
@@ -222,15 +198,16 @@ def cmd_info(args) -> int:
     return 0
 
 
-def cmd_validate(args) -> int:
+def validate(cfg: ValidateConfig) -> int:
+    """find and explain every inconsistency (exit 1 on errors)"""
     from srpo.store.validate import repair_store, validate_store
 
-    if args.repair:
-        for line in repair_store(args.path, uncommitted=args.repair):
+    if cfg.repair:
+        for line in repair_store(cfg.path, uncommitted=cfg.repair):
             print(f"repaired: {line}")
-    report = validate_store(args.path)
-    failed = not report.ok or (args.strict and report.warnings)
-    if args.json:
+    report = validate_store(cfg.path)
+    failed = not report.ok or (cfg.strict and report.warnings)
+    if cfg.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:
         for problem in report.problems:
@@ -241,49 +218,36 @@ def cmd_validate(args) -> int:
     return 1 if failed else 0
 
 
-def cmd_label(args) -> int:
-    from srpo.store import EpisodeStore
-
-    store = EpisodeStore.open(args.path, mode="a")
-    value = None if args.unset else args.success
-    store.set_success(args.episode, value)
-    shown = {True: "success", False: "failure", None: "unlabelled"}[value]
-    print(f"episode {args.episode % store.num_episodes} of {store.path}: {shown}")
+def label(cfg: LabelConfig) -> int:
+    """set or clear the success label of an episode"""
+    if cfg.unset == (cfg.success is not None):
+        raise UserFacingError("give exactly one of --success true|false and --unset")
+    store = EpisodeStore.open(cfg.path, mode="a")
+    store.set_success(cfg.episode, cfg.success)
+    shown = {True: "success", False: "failure", None: "unlabelled"}[cfg.success]
+    print(f"episode {store.episode_index(cfg.episode)} of {store.path}: {shown}")
     return 0
 
 
-def cmd_to_lerobot(args) -> int:
-    from srpo.store.lerobot_export import export_to_lerobot
-
-    summary = export_to_lerobot(args.path, args.out, repo_id=args.repo_id, video=args.video,
-                                episodes=args.episodes, include_incomplete=args.include_incomplete)
-    print(f"wrote LeRobotDataset {args.repo_id} to {args.out}: {summary['episodes']} episodes, "
-          f"{summary['frames']} frames ({'mp4' if args.video else 'lossless images'})")
+def to_lerobot(cfg: LeRobotExportConfig) -> int:
+    """export to a LeRobotDataset v3"""
+    summary = export(cfg)
+    print(f"wrote LeRobotDataset {cfg.repo_id} to {cfg.out}: {summary['episodes']} episodes, "
+          f"{summary['frames']} frames ({'mp4' if cfg.video else 'lossless images'})")
     if summary["skipped"]:
         print(f"skipped episodes {summary['skipped']} (incomplete/aborted; --include-incomplete exports them)")
-    print(f"load it with: LeRobotDataset({args.repo_id!r}, root={str(args.out)!r})")
+    print(f"load it with: LeRobotDataset({cfg.repo_id!r}, root={str(cfg.out)!r})")
     return 0
 
 
-def cmd_from_rosbag(args) -> int:
-    from srpo.errors import UserFacingError
-    from srpo.store.rosbag_import import RosbagImportConfig, import_rosbags
-
-    if len(args.bags) < 2:
+def from_rosbag(cfg: FromRosbagConfig) -> int:
+    """import rosbag2 recordings (MCAP or sqlite3) into a store"""
+    if not cfg.bags:
         raise UserFacingError("give at least one BAG and the OUT store: srpo data from-rosbag BAG [BAG ...] OUT")
-    *bags, out = args.bags
-    defaults = RosbagImportConfig()
-    config = RosbagImportConfig(
-        rate_hz=args.rate,
-        image_topics=tuple(args.image_topic or defaults.image_topics),
-        depth_topics=tuple(args.depth_topic or defaults.depth_topics),
-        info_topics=tuple(args.info_topic or defaults.info_topics),
-        joint_topic=args.joint_topic,
-        action_topic=args.action_topic,
-        eef_topic=args.eef_topic,
-        gripper_joint=args.gripper_joint,
-    )
-    result = import_rosbags(bags, out, config, task=args.task, success=args.success)
-    for line in result:
+    for line in import_rosbags(cfg.bags, cfg.out, cfg.topics, task=cfg.task, success=cfg.success):
         print(line)
     return 0
+
+
+COMMANDS = {"info": info, "validate": validate, "label": label, "to-lerobot": to_lerobot,
+            "from-rosbag": from_rosbag}

@@ -4,13 +4,11 @@ Reading never loads whole arrays: every accessor slices the Zarr arrays, so only
 steps are read. Writing new episodes goes through `EpisodeStore.recorder()` (writer.py).
 """
 
-import errno
 import json
 import logging
 import os
 import socket
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +16,7 @@ import numpy as np
 import zarr
 
 from srpo.errors import StoreError
+from srpo.store.layout import append_episode_meta, is_store, store_errors
 from srpo.store.schema import (
     IMAGE_COMPRESSOR,
     LOWDIM_CHUNK,
@@ -32,9 +31,9 @@ from srpo.store.schema import (
     StoreConfig,
     data_keys,
 )
+from srpo.store.writer import FLUSH_EVERY, EpisodeWriter
 
 log = logging.getLogger(__name__)
-
 
 
 @dataclass(frozen=True)
@@ -54,38 +53,6 @@ class EpisodeInfo:
     @property
     def length(self) -> int:
         return self.end - self.start
-
-
-def _is_store(path: Path) -> bool:
-    return (path / ".zgroup").exists() and (path / "meta" / "episode_ends" / ".zarray").exists()
-
-
-def _store_errors(op: str, path: Path):
-    """Context manager turning OS errors (read-only, full disk) into StoreErrors that say what to do."""
-
-    class _Ctx:
-        def __enter__(self):
-            return self
-
-        def __exit__(self, exc_type, exc, tb):
-            if exc is None or not isinstance(exc, OSError):
-                return False
-            if exc.errno == errno.ENOSPC:
-                raise StoreError(
-                    f"{op} {path}: the disk is full. Committed episodes are intact; free space and record again."
-                ) from exc
-            if exc.errno in (errno.ENOTDIR, errno.EEXIST, errno.EISDIR):
-                raise StoreError(
-                    f"{op} {path}: a file is in the way of the store's directories ({exc.filename}). "
-                    "Choose another path or move that file."
-                ) from exc
-            if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-                raise StoreError(
-                    f"{op} {path}: not writable ({exc.strerror}). Choose a writable location or fix permissions."
-                ) from exc
-            return False
-
-    return _Ctx()
 
 
 class EpisodeStore:
@@ -113,7 +80,7 @@ class EpisodeStore:
         image_compressor = IMAGE_COMPRESSOR if image_compressor is None else image_compressor
         occupied = path.is_file() or (path.is_dir() and any(path.iterdir()))
         if occupied:
-            if exist_ok and _is_store(path):
+            if exist_ok and is_store(path):
                 store = cls.open(path, mode="a")
                 if set(store.keys) != set(data_keys(config)):
                     raise StoreError(
@@ -124,7 +91,7 @@ class EpisodeStore:
             raise StoreError(f"{path} already exists. Choose a new path, or open it to append episodes.")
         if not config.cameras:
             raise StoreError("a store needs at least one camera (StoreConfig.cameras is empty)")
-        with _store_errors("creating", path):
+        with store_errors("creating", path):
             root = zarr.open_group(str(path), mode="w", zarr_format=2)
             root.attrs.update(config.to_attrs())
             data = root.create_group("data")
@@ -160,7 +127,7 @@ class EpisodeStore:
             raise ValueError(f"mode must be 'r' or 'a', not {mode!r}")
         if not path.exists():
             raise StoreError(f"{path} does not exist. Record episodes first (`srpo robot record --out {path}`).")
-        if not _is_store(path):
+        if not is_store(path):
             raise StoreError(
                 f"{path} is not an episode store (no .zgroup with meta/episode_ends). "
                 "Point at the directory `srpo robot record --out` created."
@@ -173,7 +140,7 @@ class EpisodeStore:
             )
         store = cls(root, path, mode)
         if mode == "a":
-            with _store_errors("repairing", path):
+            with store_errors("repairing", path):
                 store._reconcile(on_uncommitted)
         elif store.uncommitted_steps():
             log.warning(
@@ -183,10 +150,9 @@ class EpisodeStore:
             )
         return store
 
-    def recorder(self, task: str, source: str, flush_every: int = 30, start_time: float | None = None):
+    def recorder(self, task: str, source: str, flush_every: int = FLUSH_EVERY,
+                 start_time: float | None = None) -> EpisodeWriter:
         """Start recording a new episode: returns an EpisodeWriter (see writer.py)."""
-        from srpo.store.writer import EpisodeWriter  # writer.py builds on this module
-
         return EpisodeWriter(self, task=task, source=source, flush_every=flush_every, start_time=start_time)
 
     # ---------------------------------------------------------------- crash recovery
@@ -248,7 +214,8 @@ class EpisodeStore:
             info = dict(self.meta.attrs.get(PENDING_ATTR) or {})
             new_end = end + complete
             self._truncate_data(new_end)
-            self._append_episode_meta(
+            append_episode_meta(
+                self.meta,
                 task=info.get("task", "unknown"),
                 source=info.get("source", "teleop"),
                 start_time=float(info.get("start_time", time.time())),
@@ -284,34 +251,6 @@ class EpisodeStore:
                 arr[length:old] = arr.fill_value
             arr.resize((length, *spec.shape))
 
-    def _append_episode_meta(self, *, task: str, source: str, start_time: float, success: bool | None,
-                             status: str, end: int, note: str | None = None) -> int:
-        """Append one episode's metadata, extending meta/episode_ends last (that write is the commit)."""
-        if source not in SOURCES:
-            raise StoreError(f"unknown source {source!r}; use one of {', '.join(SOURCES)}")
-        tasks = list(self.meta.attrs["tasks"])
-        if task not in tasks:
-            tasks.append(task)
-            self.meta.attrs["tasks"] = tasks
-        index = self.num_episodes
-        if note:
-            self.meta.attrs["notes"] = {**self.meta.attrs["notes"], str(index): note}
-        values = {
-            "success": UNLABELLED if success is None else int(bool(success)),
-            "task_index": tasks.index(task),
-            "source": SOURCES.index(source),
-            "start_time": start_time,
-            "status": STATUSES.index(status),
-        }
-        for name, value in values.items():
-            arr = self.meta[name]
-            arr.resize((index + 1,))
-            arr[index] = value
-        ends = self.meta["episode_ends"]
-        ends.resize((index + 1,))
-        ends[index] = end
-        return index
-
     # ---------------------------------------------------------------- episodes
     @property
     def episode_ends(self) -> np.ndarray:
@@ -330,7 +269,8 @@ class EpisodeStore:
     def tasks(self) -> list[str]:
         return list(self.meta.attrs["tasks"])
 
-    def _check_episode(self, episode: int) -> int:
+    def episode_index(self, episode: int) -> int:
+        """The index of an existing episode (negative counts from the end); raises StoreError otherwise."""
         n = self.num_episodes
         if not -n <= episode < n:
             raise StoreError(f"episode {episode} does not exist: {self.path} holds {n} episodes (0..{n - 1})")
@@ -338,7 +278,7 @@ class EpisodeStore:
 
     def episode_bounds(self, episode: int) -> tuple[int, int]:
         """(start, end) of an episode as global step indices into data/."""
-        episode = self._check_episode(episode)
+        episode = self.episode_index(episode)
         ends = self.meta["episode_ends"]
         start = int(ends[episode - 1]) if episode > 0 else 0
         return start, int(ends[episode])
@@ -420,20 +360,17 @@ class EpisodeStore:
             rows.append(np.stack([np.full_like(starts, i), starts], axis=1))
         return np.concatenate(rows) if rows else np.zeros((0, 2), dtype=int)
 
-    def iter_episodes(self, keys: list[str] | None = None) -> Iterator[tuple[EpisodeInfo, dict[str, np.ndarray]]]:
-        for info in self.episodes():
-            yield info, self.episode(info.index, keys=keys)
-
     # ---------------------------------------------------------------- labels and derived values
-    def _require_writable(self, what: str) -> None:
+    def require_writable(self, what: str) -> None:
+        """Raise a StoreError saying how to reopen unless the store was opened for writing."""
         if self.mode != "a":
             raise StoreError(f"{what} needs the store opened for writing: EpisodeStore.open(path, mode='a')")
 
     def set_success(self, episode: int, success: bool | None) -> None:
         """Label an episode a success (True), a failure (False) or unlabelled (None)."""
-        self._require_writable("labelling")
-        episode = self._check_episode(episode)
-        with _store_errors("labelling", self.path):
+        self.require_writable("labelling")
+        episode = self.episode_index(episode)
+        with store_errors("labelling", self.path):
             self.meta["success"][episode] = UNLABELLED if success is None else int(bool(success))
 
     def success_labels(self) -> np.ndarray:
@@ -448,14 +385,14 @@ class EpisodeStore:
         episode_ends they were computed for, so stale results are detected after more episodes are recorded.
         Recorded observations are never touched.
         """
-        self._require_writable("writing derived values")
+        self.require_writable("writing derived values")
         derived = self.root.require_group("derived")
         if name in derived and not overwrite:
             raise StoreError(f"derived/{name} already exists in {self.path}; pick another name or overwrite it")
         for key, arr in arrays.items():
             if len(arr) != self.num_steps:
                 raise StoreError(f"derived array {key!r} has {len(arr)} rows; the store has {self.num_steps} steps")
-        with _store_errors("writing derived values to", self.path):
+        with store_errors("writing derived values to", self.path):
             group = derived.create_group(name, overwrite=True)
             for key, arr in arrays.items():
                 arr = np.asarray(arr)

@@ -10,70 +10,61 @@ Keys written:
 Depth images are not exported (LeRobot 0.6 stores depth only as quantised video); the store keeps them.
 """
 
-import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from srpo.configs import POSITIONAL
 from srpo.errors import StoreError
-from srpo.policy_io import ACTION, IMAGE_PREFIX, STATE, STATE_KEYS, state_names, state_vector
+from srpo.policy_io import ACTION, IMAGE_PREFIX, STATE, STATE_KEYS, lerobot_features, state_vector
 from srpo.store.episode_store import EpisodeStore
 
 BLOCK = 64  # steps read from the store at a time (bounded memory for long episodes)
 
 
-def action_names(action_space: str, action_dim: int) -> list[str]:
-    """'eef_delta_pos(3)+axis_angle(3)+gripper(1)' -> eef_delta_pos_0.., axis_angle_0.., gripper."""
-    names: list[str] = []
-    for part in action_space.split("+"):
-        match = re.fullmatch(r"\s*([A-Za-z_][\w.]*)\((\d+)\)\s*", part)
-        if not match:
-            break
-        base, n = match.group(1), int(match.group(2))
-        names += [base] if n == 1 else [f"{base}_{i}" for i in range(n)]
-    return names if len(names) == action_dim else [f"action_{i}" for i in range(action_dim)]
+@dataclass(frozen=True)
+class LeRobotExportConfig:
+    """Write the store as a LeRobotDataset v3 (LeRobot's own writer) that `LeRobotDataset(REPO_ID, root=OUT)`
+    loads offline. Images are stored lossless by default (frames read back identical); --video encodes mp4
+    instead (smaller, lossy)."""
+
+    path: str = field(metadata=POSITIONAL)  # the store directory
+    out: str = field(metadata=POSITIONAL)  # the dataset root to create (must not exist)
+    repo_id: str  # dataset name, e.g. myuser/xarm_pick (no upload happens)
+    video: bool = False  # encode camera streams as mp4 (lossy) instead of PNG
+    episodes: tuple[int, ...] | None = None  # export only these episode indices (negative counts from the end)
+    include_incomplete: bool = False  # also export episodes marked incomplete or aborted (skipped by default)
+    image_writer_threads: int = 2  # threads LeRobot uses to write PNG frames
 
 
-def lerobot_features(store: EpisodeStore, video: bool) -> dict:
-    cfg = store.config
-    names = state_names(STATE_KEYS, {k: store.keys[k].shape[0] for k in STATE_KEYS})
-    features = {
-        STATE: {"dtype": "float32", "shape": (len(names),), "names": names},
-        ACTION: {"dtype": "float32", "shape": (cfg.action_dim,),
-                   "names": action_names(cfg.action_space, cfg.action_dim)},
-    }
-    for cam in cfg.cameras:
-        features[IMAGE_PREFIX + cam.name] = {
-            "dtype": "video" if video else "image",
-            "shape": (cam.height, cam.width, 3),
-            "names": ["height", "width", "channels"],
-        }
-    return features
+def export_to_lerobot(path: str | Path, out: str | Path, repo_id: str, **options) -> dict:
+    """`export` with the other fields of LeRobotExportConfig as keyword options."""
+    return export(LeRobotExportConfig(path=str(path), out=str(out), repo_id=repo_id, **options))
 
 
-def export_to_lerobot(path: str | Path, out: str | Path, repo_id: str, video: bool = False,
-                      episodes: list[int] | None = None, include_incomplete: bool = False,
-                      image_writer_threads: int = 2) -> dict:
-    """Write the store at `path` as a LeRobotDataset under `out`; returns {"episodes", "frames", "skipped"}."""
+def export(cfg: LeRobotExportConfig) -> dict:
+    """Write the store at `cfg.path` as a LeRobotDataset under `cfg.out`; returns {"episodes", "frames",
+    "skipped", "source_episodes"}."""
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
     from tqdm import tqdm
 
-    store = EpisodeStore.open(path, mode="r")
-    out = Path(out)
+    store = EpisodeStore.open(cfg.path, mode="r")
+    out = Path(cfg.out)
     if out.exists():
         raise StoreError(f"{out} already exists; LeRobot writes a new dataset root. Choose a new OUT or remove it.")
     fps = store.config.control_rate_hz
     if abs(fps - round(fps)) > 1e-6:
         raise StoreError(f"LeRobot datasets need an integer fps; the store records at {fps} Hz")
     infos = store.episodes()
-    chosen = [infos[store._check_episode(i)] for i in episodes] if episodes is not None else infos
-    keep = [e for e in chosen if include_incomplete or e.status == "complete"]
+    chosen = [infos[store.episode_index(i)] for i in cfg.episodes] if cfg.episodes is not None else infos
+    keep = [e for e in chosen if cfg.include_incomplete or e.status == "complete"]
     skipped = [e.index for e in chosen if e not in keep]
     if not keep:
-        raise StoreError(f"no episodes to export from {path} (skipped {skipped}: not complete; "
+        raise StoreError(f"no episodes to export from {cfg.path} (skipped {skipped}: not complete; "
                          "--include-incomplete exports them)")
 
     dataset = LeRobotDataset.create(
-        repo_id=repo_id, fps=int(round(fps)), features=lerobot_features(store, video), root=out,
-        robot_type=store.config.robot, use_videos=video, image_writer_threads=image_writer_threads,
+        repo_id=cfg.repo_id, fps=int(round(fps)), features=lerobot_features(store, cfg.video), root=out,
+        robot_type=store.config.robot, use_videos=cfg.video, image_writer_threads=cfg.image_writer_threads,
     )
     cams = [c.name for c in store.config.cameras]
     keys = [*STATE_KEYS, ACTION, *(f"{c}_rgb" for c in cams)]

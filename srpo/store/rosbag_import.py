@@ -25,7 +25,7 @@ import numpy as np
 
 from srpo.errors import UserFacingError
 from srpo.store.episode_store import EpisodeStore
-from srpo.store.schema import CameraSpec, StoreConfig, data_keys
+from srpo.store.schema import ARM_JOINTS, CameraSpec, StoreConfig, data_keys
 
 REALSENSE_COLOR = "/camera/camera/color/image_raw"
 REALSENSE_DEPTH = "/camera/camera/aligned_depth_to_color/image_raw"
@@ -45,7 +45,7 @@ class RosbagImportConfig:
     action_topic: str | None = None  # command topic for `action`; None: next tick's joint positions + gripper
     eef_topic: str | None = None  # geometry_msgs/PoseStamped of the end effector in the base frame
     gripper_joint: str | None = None  # gripper joint name; None: first name containing "drive" or "gripper"
-    joint_dim: int = 7  # number of arm joints (xArm 7)
+    joint_dim: int = ARM_JOINTS  # number of arm joints in the joint states
 
 
 def _stamp(msg, log_ns: int) -> float:

@@ -1,4 +1,4 @@
-"""The episode store's layout (the **contract** in DESIGN.md; the user-facing description is datasets/README.md).
+"""The episode store's layout: keys, dtypes, codecs and root attrs (described for users in datasets/README.md).
 
 A store is a Zarr group written in zarr format 2 (so zarr-python 2 tools such as diffusion_policy and UMI read
 it) in the UMI replay-buffer style:
@@ -35,6 +35,7 @@ PENDING_ATTR = "pending_episode"  # meta attrs: task/source/start of the episode
 IMAGE_COMPRESSOR = numcodecs.Blosc(cname="lz4", clevel=5, shuffle=numcodecs.Blosc.NOSHUFFLE)
 LOWDIM_COMPRESSOR = numcodecs.Blosc(cname="zstd", clevel=3, shuffle=numcodecs.Blosc.SHUFFLE)
 LOWDIM_CHUNK = 1024  # steps per chunk for state/action/timestamp arrays
+ARM_JOINTS = 7  # joints of the xArm 7: the default length of robot0_joint_pos, for recordings and imports
 
 
 @dataclass(frozen=True)
@@ -55,12 +56,12 @@ class StoreConfig:
     """What a new store records; written into the root attrs."""
 
     cameras: tuple[CameraSpec, ...]  # the camera streams, in camera0..N order
+    control_rate_hz: float  # rate at which steps are recorded; no default: the recorder or importer sets it
     action_dim: int = 7  # length of the commanded action vector
-    joint_dim: int = 7  # xArm 7 joints
-    control_rate_hz: float = 30.0  # rate at which steps are recorded
+    joint_dim: int = ARM_JOINTS  # length of robot0_joint_pos
     robot: str = "ufactory_xarm7"  # robot model
     action_space: str = "eef_delta_pos(3)+axis_angle(3)+gripper(1)"  # how to read `action`
-    calibration: dict = field(default_factory=dict)  # calibration files in use (issue: calibration)
+    calibration: dict = field(default_factory=dict)  # summary of the `srpo calib` file in use; {} if none
 
     def to_attrs(self) -> dict:
         attrs = asdict(self)

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import zarr
 
+from srpo.store.episode_store import EpisodeStore
 from srpo.store.schema import (
     META_ARRAYS,
     PENDING_ATTR,
@@ -146,7 +147,8 @@ def _check_partial_files(path: Path, add) -> None:
         rel = ", ".join(os.path.relpath(p, path) for p in partial[:3])
         add("warning", "partial_files", str(path),
             f"{len(partial)} leftover temporary *.partial files ({rel}{', ...' if len(partial) > 3 else ''}) from a "
-            "writer killed mid-write; the data never used them. Remove with `srpo data validate --repair`.")
+            "writer killed mid-write; the data never used them. Remove them with "
+            "`srpo data validate PATH --repair recover`.")
 
 
 def _check_calibration(config: StoreConfig, add) -> None:
@@ -231,7 +233,7 @@ def _check_meta(meta: zarr.Group, n_ep: int, add) -> None:
     if PENDING_ATTR in meta.attrs:
         add("warning", "pending_episode", "meta/attrs",
             f"a recording was started ({meta.attrs[PENDING_ATTR]}) and never committed: either one is running "
-            "now, or it was interrupted (open with mode 'a' / `validate --repair` to clear it)")
+            "now, or it was interrupted (open with mode 'a' / `validate --repair recover` to clear it)")
 
 
 def _check_data(path: Path, data: zarr.Group, config: StoreConfig, n_steps: int, ends: np.ndarray,
@@ -261,8 +263,8 @@ def _check_data(path: Path, data: zarr.Group, config: StoreConfig, n_steps: int,
         elif length > n_steps:
             add("error", "uncommitted_steps", where,
                 f"{length - n_steps} rows after the last committed episode (an interrupted recording). Open the "
-                "store with mode 'a' or run `srpo data validate --repair` to recover them as an incomplete "
-                "episode (or `--repair truncate` to drop them)")
+                "store with mode 'a' or run `srpo data validate PATH --repair recover` to recover them as an "
+                "incomplete episode (or `--repair truncate` to drop them)")
         if spec.image:
             if arr.chunks[0] != 1:
                 add("warning", "chunking", where, f"chunks {arr.chunks}: images should be one frame per chunk")
@@ -333,8 +335,6 @@ def _check_derived(root: zarr.Group, ends: np.ndarray, n_steps: int, add) -> Non
 def repair_store(path: str | Path, uncommitted: str = "recover") -> list[str]:
     """Fix what an interrupted recording leaves: uncommitted steps (recovered as an incomplete episode, or
     truncated), half-committed meta rows, and temporary *.partial files. Returns what was done."""
-    from srpo.store.episode_store import EpisodeStore
-
     done = []
     path = Path(path)
     for dirpath, _dirs, files in os.walk(path):

@@ -4,7 +4,7 @@ Crash safety comes from three facts:
   * zarr 3's LocalStore replaces every chunk and metadata file atomically (temporary file + rename), so a file
     is always either its old or its new version, and committed rows in a shared chunk are rewritten unchanged;
   * within each flush `timestamp` is written last, so a finite timestamp marks a step fully written in every
-    array (EpisodeStore._complete_pending_steps);
+    array (what EpisodeStore.open(mode="a") recovers);
   * meta/episode_ends is extended last of all: until that write the episode does not exist for readers.
 A recorder killed at any point therefore leaves every committed episode intact; what it was writing is
 recovered as an "incomplete" episode or truncated when the store is next opened for writing.
@@ -18,7 +18,10 @@ import time
 import numpy as np
 
 from srpo.errors import StoreError
-from srpo.store.episode_store import PENDING_ATTR, EpisodeStore, _store_errors
+from srpo.store.layout import append_episode_meta, store_errors
+from srpo.store.schema import PENDING_ATTR
+
+FLUSH_EVERY = 30  # steps buffered in memory between writes to disk
 
 
 async def _write_frames(arr, start: int, frames: list[np.ndarray]) -> None:
@@ -56,9 +59,10 @@ class EpisodeWriter:
     Leaving the block normally commits; an exception aborts the episode (steps so far are kept, marked aborted).
     """
 
-    def __init__(self, store: EpisodeStore, task: str, source: str, flush_every: int = 30,
+    def __init__(self, store, task: str, source: str, flush_every: int = FLUSH_EVERY,
                  start_time: float | None = None):
-        store._require_writable("recording")
+        """`store` is an EpisodeStore opened with mode "a"; `EpisodeStore.recorder` is the usual way in."""
+        store.require_writable("recording")
         if store.uncommitted_steps():
             raise StoreError(f"{store.path} has uncommitted steps; reopen it with mode='a' to recover them first")
         self.store = store
@@ -73,7 +77,7 @@ class EpisodeWriter:
         self._written = 0  # steps of this episode already flushed to disk
         self._buffered = 0
         self._done = False
-        with _store_errors("recording into", store.path):
+        with store_errors("recording into", store.path):
             store.meta.attrs[PENDING_ATTR] = {"task": task, "source": source, "start_time": self.start_time,
                                               "pid": os.getpid(), "host": socket.gethostname()}
 
@@ -108,7 +112,7 @@ class EpisodeWriter:
         from zarr.core.sync import sync
 
         start = self._first + self._written
-        with _store_errors("recording into", self.store.path):
+        with store_errors("recording into", self.store.path):
             sync(self._flush(start, start + self._buffered))
         for rows in self._buffer.values():
             rows.clear()
@@ -138,11 +142,12 @@ class EpisodeWriter:
         self._done = True
         self.flush()
         if self._written == 0:
-            with _store_errors("recording into", self.store.path):
+            with store_errors("recording into", self.store.path):
                 del self.store.meta.attrs[PENDING_ATTR]
             return -1
-        with _store_errors("committing an episode to", self.store.path):
-            index = self.store._append_episode_meta(
+        with store_errors("committing an episode to", self.store.path):
+            index = append_episode_meta(
+                self.store.meta,
                 task=self.task,
                 source=self.source,
                 start_time=self.start_time,

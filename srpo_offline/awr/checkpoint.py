@@ -54,29 +54,3 @@ def load_state(ckpt: Path, optimizer, scheduler) -> int:
 
     step, _, _ = load_training_state(ckpt, optimizer, scheduler)
     return step
-
-
-def load_policy(model_dir: str | Path, device: str = "cpu"):
-    """(policy, preprocessor, postprocessor) from a pretrained_model dir with LeRobot's factory.
-
-    Same as LeRobot's own loading, plus one override: LeRobot does not save the π0-FAST action-tokenizer
-    step's text-tokenizer name, so it is set from the policy config (else the hub id would be fetched).
-    """
-    from lerobot.configs import PreTrainedConfig
-    from lerobot.policies.factory import get_policy_class
-
-    from srpo_offline.awr.policy import PREPROCESSOR, make_processors
-
-    model_dir = Path(model_dir)
-    if not (model_dir / "config.json").is_file():
-        raise UserFacingError(f"{model_dir} is not a LeRobot policy checkpoint (no config.json); pass the "
-                              "pretrained_model directory written by `srpo train` or policy.save_pretrained")
-    if not (model_dir / PREPROCESSOR).is_file():  # else LeRobot would build processors without normalisation stats
-        raise UserFacingError(f"{model_dir} lacks LeRobot's processor files ({PREPROCESSOR}); save them with "
-                              "preprocessor.save_pretrained(dir) next to the policy")
-    cfg = PreTrainedConfig.from_pretrained(model_dir)
-    cfg.device = device
-    policy = get_policy_class(cfg.type).from_pretrained(model_dir, config=cfg)
-    policy.eval()
-    pre, post = make_processors(policy.config, None, source=model_dir, fresh_stats=False)
-    return policy, pre, post

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from srpo.errors import UserFacingError
-from srpo.policy_io import ACTION, IMAGE_PREFIX, STATE, STATE_KEYS, state_names
+from srpo.policy_io import ACTION, IMAGE_PREFIX, STATE, STATE_KEYS
 from srpo.store import EpisodeStore
 
 STATS_IMAGE_FRAMES = 256  # frames sampled per camera for image mean/std (LeRobot samples similarly)
@@ -24,22 +24,6 @@ def camera_names(store: EpisodeStore) -> list[str]:
 
 def state_dim(store: EpisodeStore) -> int:
     return sum(store.keys[k].shape[0] for k in STATE_KEYS)
-
-
-def dataset_features(store: EpisodeStore) -> dict[str, dict]:
-    """LeRobotDataset-style feature specs (what `dataset_to_policy_features` reads)."""
-    feats = {}
-    for cam in store.config.cameras:
-        feats[IMAGE_PREFIX + cam.name] = {
-            "dtype": "image", "shape": (cam.height, cam.width, 3), "names": ["height", "width", "channels"],
-        }
-    names = state_names(STATE_KEYS, {k: store.keys[k].shape[0] for k in STATE_KEYS})
-    feats[STATE] = {"dtype": "float32", "shape": (state_dim(store),), "names": names}
-    feats[ACTION] = {
-        "dtype": "float32", "shape": (store.config.action_dim,),
-        "names": [f"action_{i}" for i in range(store.config.action_dim)],
-    }
-    return feats
 
 
 @dataclass

@@ -1,15 +1,14 @@
-"""Build (or load) a LeRobot policy and its pre/post-processors for the store, with LeRobot's own factory."""
+"""Build a LeRobot policy for the store (config, features, compatibility checks) with LeRobot's own factory."""
 
 import dataclasses
 import json
 from pathlib import Path
 
 from srpo.errors import UserFacingError
+from srpo.policy_io import ACTION, STATE, lerobot_features
 from srpo.store import EpisodeStore
-from srpo_offline.awr.data import ACTION, STATE, StoreMeta, dataset_features, state_dim
+from srpo_offline.awr.data import StoreMeta, state_dim
 
-PREPROCESSOR = "policy_preprocessor.json"
-POSTPROCESSOR = "policy_postprocessor.json"
 ALIASES = {"pi0fast": "pi0_fast", "pi0-fast": "pi0_fast"}  # CLI spellings of LeRobot type names
 
 
@@ -32,8 +31,8 @@ def _coerce(value: str):
         return value
 
 
-def parse_options(pairs: list[str]) -> dict:
-    """["chunk_size=10", "use_vae=false"] -> {"chunk_size": 10, "use_vae": False} (values parsed as JSON)."""
+def parse_options(pairs) -> dict:
+    """("chunk_size=10", "use_vae=false") -> {"chunk_size": 10, "use_vae": False} (values parsed as JSON)."""
     out = {}
     for pair in pairs:
         if "=" not in pair:
@@ -101,50 +100,7 @@ def make_policy_for_store(cfg, store: EpisodeStore, stats: dict):
     check_compatible(cfg, store)
     if cfg.pretrained_path and getattr(cfg, "max_action_dim", None) is not None:
         cfg.input_features = {}  # π-family: re-derive cameras/state from this store
-    return make_policy(cfg, ds_meta=StoreMeta(features=dataset_features(store), stats=stats))
-
-
-def _step_names(pretrained, filename: str) -> set[str]:
-    path = Path(pretrained) / filename
-    if not path.exists():
-        from huggingface_hub import hf_hub_download
-
-        path = Path(hf_hub_download(str(pretrained), filename))
-    return {step.get("registry_name") for step in json.loads(path.read_text())["steps"]}
-
-
-def has_processors(pretrained) -> bool:
-    try:
-        _step_names(pretrained, PREPROCESSOR)
-        return True
-    except Exception:  # missing file locally or on the hub: build fresh processors instead
-        return False
-
-
-def make_processors(cfg, stats: dict | None, source=None, tokenizer: str | None = None, fresh_stats: bool = True):
-    """Pre/post-processors: loaded from `source` (a checkpoint with processor files) with this store's
-    normalisation stats and device, or built fresh by LeRobot's per-policy factory."""
-    from lerobot.policies.factory import make_pre_post_processors
-
-    if source is None or not has_processors(source):
-        return make_pre_post_processors(cfg, dataset_stats=stats)
-    features = {**cfg.input_features, **cfg.output_features}
-    pre = {"device_processor": {"device": cfg.device},
-           "normalizer_processor": {"features": features, "norm_map": cfg.normalization_mapping}}
-    post = {"unnormalizer_processor": {"features": cfg.output_features, "norm_map": cfg.normalization_mapping}}
-    if fresh_stats:
-        pre["normalizer_processor"]["stats"] = stats
-        post["unnormalizer_processor"]["stats"] = stats
-    if tokenizer:
-        pre["tokenizer_processor"] = {"tokenizer_name": tokenizer}
-    text_tokenizer = tokenizer or getattr(cfg, "text_tokenizer_name", None)
-    if text_tokenizer:  # LeRobot does not save this field of the FAST step; without it the hub id is used
-        pre["action_tokenizer_processor"] = {"paligemma_tokenizer_name": text_tokenizer}
-    names = _step_names(source, PREPROCESSOR)
-    pre = {k: v for k, v in pre.items() if k in names}
-    post = {k: v for k, v in post.items() if k in _step_names(source, POSTPROCESSOR)}
-    return make_pre_post_processors(cfg, pretrained_path=str(source), preprocessor_overrides=pre,
-                                    postprocessor_overrides=post)
+    return make_policy(cfg, ds_meta=StoreMeta(features=lerobot_features(store), stats=stats))
 
 
 def with_lr(cfg, lr: float | None):

@@ -1,4 +1,4 @@
-"""Tiny random π0 / π0-FAST bases and small local tokenizers, for tests and CPU benchmarks.
+"""Tiny random policies for tests and CPU benchmarks: ACT options, π0 / π0-FAST bases and small local tokenizers.
 
 LeRobot 0.6 fixes the π-family sizes in code: `get_gemma_config` knows only gemma_300m / gemma_2b and the
 SigLIP tower is PaliGemma's default so400m. `tiny_pi_sizes()` swaps those two size tables for small ones
@@ -11,6 +11,10 @@ Loading a tiny checkpoint elsewhere needs the same context (its config names the
 import contextlib
 from pathlib import Path
 
+# a LeRobot ACT small enough for a CPU update in milliseconds (no pretrained backbone: nothing to download)
+TINY_ACT = {"chunk_size": 4, "n_action_steps": 4, "dim_model": 32, "dim_feedforward": 64, "n_heads": 2,
+            "n_encoder_layers": 1, "n_decoder_layers": 1, "latent_dim": 8, "pretrained_backbone_weights": None,
+            "vision_backbone": "resnet18"}
 TEXT_VOCAB = 257152  # PaliGemma's vocabulary size, which LeRobot hard-codes in the model: every id decodes
 TEXT_MERGES = 512  # learnt BPE entries; the rest are reserved <unused*> ids as in PaliGemma
 FAST_VOCAB = 256  # FAST action BPE vocabulary (the real one has 2048)
@@ -115,8 +119,9 @@ def build_tiny_base(kind: str, store, out_dir: str | Path, chunk_size: int = 4) 
     import numpy as np
     import torch
 
+    from srpo.policy_loading import make_processors
     from srpo_offline.awr.data import compute_stats
-    from srpo_offline.awr.policy import make_config, make_policy_for_store, make_processors
+    from srpo_offline.awr.policy import make_config, make_policy_for_store
 
     out_dir = Path(out_dir)
     text_dir = build_text_tokenizer(out_dir / "tokenizers" / "text")

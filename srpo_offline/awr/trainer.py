@@ -7,7 +7,6 @@ What is ours: reading the store (data.py), the weights (weighting.py), per-sampl
 none (losses.py), the held-out split and the log.
 """
 
-import json
 import logging
 import time
 from pathlib import Path
@@ -16,18 +15,17 @@ import numpy as np
 import torch
 
 from srpo.errors import UserFacingError
+from srpo.policy_loading import make_processors
+from srpo.run_log import RunLog
 from srpo.store import EpisodeStore
 from srpo_offline.awr import checkpoint
-from srpo_offline.awr.config import TrainConfig, TrainResult
+from srpo_offline.awr.config import DEFAULT_PRETRAINED, WEIGHTINGS, TrainConfig, TrainResult
 from srpo_offline.awr.data import StoreChunkDataset, compute_stats, split_episodes
 from srpo_offline.awr.losses import enable_per_sample_loss
-from srpo_offline.awr.policy import make_config, make_policy_for_store, make_processors, policy_type, with_lr
-from srpo_offline.awr.weighting import AWRWeighter, WeightTable, weight_summary, weight_table
+from srpo_offline.awr.policy import make_config, make_policy_for_store, parse_options, policy_type, with_lr
+from srpo_offline.awr.weighting import AWRWeighter, reward_run_weights, weight_summary
 
 log = logging.getLogger(__name__)
-DEFAULT_W_MAX = 20.0
-DEFAULT_BETA = 1.0
-WEIGHTINGS = ("awr", "uniform")
 
 
 def _device(name: str) -> str:
@@ -36,61 +34,6 @@ def _device(name: str) -> str:
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise UserFacingError("--device cuda was asked for but no CUDA GPU is visible; use --device cpu")
     return name
-
-
-def load_weights(store: EpisodeStore, cfg: TrainConfig, horizon: int) -> tuple[WeightTable, dict]:
-    """Per-step sample weights from the reward run: stored as is, or recomputed from its advantages when
-    beta / w_max / chunk_weight ask for something else. Returns (table, how they were obtained)."""
-    if not cfg.reward_run:
-        runs = store.derived_runs()
-        hint = f"its reward runs: {', '.join(runs)}" if runs else "run `srpo reward compute` on it first"
-        raise UserFacingError(f"AWR training needs --reward-run NAME ({hint}), or use --weighting uniform.")
-    arrays, attrs = store.read_derived(cfg.reward_run)
-    prov = attrs.get("provenance", {})
-    if "advantage" not in arrays:
-        raise UserFacingError(f"derived/{cfg.reward_run} has no 'advantage' array ({sorted(arrays)}); "
-                              "recompute it with `srpo reward compute`.")
-    stored_beta = prov.get("beta")
-    stored_w_max = prov.get("w_max", prov.get("weight_clip"))
-    use_stored = cfg.beta is None and cfg.w_max is None and cfg.chunk_weight == "start" and "weight" in arrays
-    if use_stored:
-        weight = np.asarray(arrays["weight"], dtype=np.float32)
-        if not np.all(np.isfinite(weight)) or (weight < 0).any():
-            raise UserFacingError(f"derived/{cfg.reward_run}/weight has negative or non-finite values; "
-                                  "recompute it, or pass --beta to recompute weights from the advantages.")
-        clip = stored_w_max if stored_w_max is not None else float(weight.max())
-        table = WeightTable(weight=weight, clipped=weight >= np.float32(clip) * (1 - 1e-6))
-        return table, {"source": "stored", "beta": stored_beta, "w_max": stored_w_max}
-    beta = cfg.beta if cfg.beta is not None else (stored_beta or DEFAULT_BETA)
-    w_max = cfg.w_max if cfg.w_max is not None else (stored_w_max or DEFAULT_W_MAX)
-    table = weight_table(arrays["advantage"], store.episode_ends, horizon, beta, w_max, cfg.chunk_weight)
-    return table, {"source": "recomputed from advantage", "beta": beta, "w_max": w_max}
-
-
-class _Log:
-    """The JSON log (rewritten as it grows) and TensorBoard scalars when tensorboard is installed."""
-
-    def __init__(self, out: Path, header: dict, resume: bool):
-        self.path = out / "log.json"
-        self.data = json.loads(self.path.read_text()) if resume and self.path.exists() else {"train": [], "val": []}
-        self.data.update(header)
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-
-            self.tb = SummaryWriter(str(out / "tensorboard"))
-        except ImportError:
-            self.tb = None
-
-    def add(self, kind: str, step: int, values: dict) -> None:
-        self.data[kind].append({"step": step, **values})
-        if self.tb is not None:
-            for key, value in values.items():
-                self.tb.add_scalar(f"{kind}/{key}", value, step)
-
-    def flush(self) -> None:
-        self.path.write_text(json.dumps(self.data, indent=1, default=float))
-        if self.tb is not None:
-            self.tb.flush()
 
 
 def _validate(policy, preprocessor, loader, weights: torch.Tensor | None, max_batches: int) -> dict:
@@ -126,8 +69,9 @@ def train_awr(cfg: TrainConfig) -> TrainResult:
     from accelerate import Accelerator
     from lerobot.scripts.lerobot_train import update_policy
     from lerobot.utils.logging_utils import AverageMeter, MetricsTracker
-    from tqdm.auto import tqdm
 
+    if not cfg.store or not cfg.out:
+        raise UserFacingError("name the episode store (STORE) and the output directory (--out DIR)")
     if cfg.weighting not in WEIGHTINGS:
         raise UserFacingError(f"--weighting must be one of {', '.join(WEIGHTINGS)}, not {cfg.weighting!r}")
     if cfg.steps < 1 or cfg.batch_size < 1:
@@ -144,7 +88,8 @@ def train_awr(cfg: TrainConfig) -> TrainResult:
     else:
         if (out / "checkpoints").exists():
             raise UserFacingError(f"{out} already holds a training run; pass --resume or choose another --out")
-        ckpt, source, options = None, cfg.pretrained, dict(cfg.policy_options)
+        source = None if cfg.from_scratch else (cfg.pretrained or DEFAULT_PRETRAINED.get(kind))
+        ckpt, options = None, parse_options(cfg.policy_options)
     torch.manual_seed(cfg.seed)
     policy_cfg = make_config(kind, source, options, device)
     if policy_cfg.observation_delta_indices not in (None, [0]):
@@ -156,7 +101,8 @@ def train_awr(cfg: TrainConfig) -> TrainResult:
     train_ds = StoreChunkDataset(store, train_eps, horizon)
     val_ds = StoreChunkDataset(store, val_eps, horizon) if val_eps else None
     train_steps = train_ds.global_indices()
-    table, weight_source = load_weights(store, cfg, horizon) if cfg.weighting == "awr" else (None, {})
+    table, weight_source = (reward_run_weights(store, cfg.reward_run, horizon, cfg.beta, cfg.w_max, cfg.chunk_weight)
+                            if cfg.weighting == "awr" else (None, {}))
     stats = compute_stats(store, train_steps, cfg.seed)
 
     policy = make_policy_for_store(policy_cfg, store, stats)
@@ -178,8 +124,8 @@ def train_awr(cfg: TrainConfig) -> TrainResult:
 
     out.mkdir(parents=True, exist_ok=True)
     run_json = {**cfg.to_json(), "policy": kind, "loss_mode": loss_mode, "weights": weight_source}
-    logbook = _Log(out, {"config": run_json, "weight_stats": weight_stats, "train_episodes": train_eps,
-                         "val_episodes": val_eps}, cfg.resume)
+    logbook = RunLog(out, {"config": run_json, "weight_stats": weight_stats, "train_episodes": train_eps,
+                           "val_episodes": val_eps}, cfg.resume, enabled=accelerator.is_main_process)
     log.info("training %s on %d steps (%d episodes), weighting=%s, ESS fraction %.3f", kind, len(train_ds),
              len(train_eps), cfg.weighting, weight_stats["ess_fraction"])
     meters = {k: AverageMeter(k, ":.3f") for k in ("loss", "grad_norm", "lr", "update_s")}
@@ -187,7 +133,7 @@ def train_awr(cfg: TrainConfig) -> TrainResult:
                              accelerator=accelerator)
     unwrapped = accelerator.unwrap_model(policy)
     model_dir, update_times = source, []
-    bar = tqdm(total=cfg.steps, initial=step, desc=f"{cfg.weighting} {kind}", disable=not cfg.progress)
+    bar = logbook.progress(cfg.steps, step, f"{cfg.weighting} {kind}", enabled=cfg.progress)
     data_iter = iter(train_loader)
     policy.train()
     while step < cfg.steps:
@@ -207,7 +153,6 @@ def train_awr(cfg: TrainConfig) -> TrainResult:
             values = {"loss": metrics.loss.val, "grad_norm": metrics.grad_norm.val, "lr": metrics.lr.val}
             values.update({k: float(v) for k, v in (out_dict or {}).items() if k.startswith("sample_weight_")})
             logbook.add("train", step, values)
-            bar.set_postfix(loss=f"{values['loss']:.4f}")
         if val_loader is not None and (step % cfg.val_every == 0 or step == cfg.steps):
             logbook.add("val", step, _validate(unwrapped, preprocessor, val_loader,
                                                weighter.weights if weighter else None, cfg.val_batches))
@@ -215,14 +160,14 @@ def train_awr(cfg: TrainConfig) -> TrainResult:
             model_dir = checkpoint.save(out, step, cfg.steps, unwrapped, optimizer, scheduler, preprocessor,
                                         postprocessor, run_json, cfg.batch_size, accelerator.num_processes)
         logbook.flush()
-    bar.close()
+    logbook.close()
     if ckpt is not None and model_dir == source:  # resumed at or past the requested steps: nothing new
         model_dir = ckpt / "pretrained_model"
-    data = logbook.data
+    train_records, val_records = logbook.records("train"), logbook.records("val")
     return TrainResult(
         out=out, checkpoint=Path(model_dir), log=logbook.path, weight_stats=weight_stats,
-        train_loss=[(r["step"], r["loss"]) for r in data["train"]],
-        val_loss=[(r["step"], r["loss"]) for r in data["val"]],
-        val_weighted_loss=[(r["step"], r["weighted_loss"]) for r in data["val"]],
+        train_loss=[(r["step"], r["loss"]) for r in train_records],
+        val_loss=[(r["step"], r["loss"]) for r in val_records],
+        val_weighted_loss=[(r["step"], r["weighted_loss"]) for r in val_records],
         step_seconds=float(np.mean(update_times)) if update_times else float("nan"),
     )

@@ -1,13 +1,14 @@
-"""AWR weights (Peng et al. 2019) from the reward stage's per-step advantages, as a LeRobot `SampleWeighter`.
+"""AWR weights (Peng et al. 2019) of a reward run, as a LeRobot `SampleWeighter`.
 
-A step's weight is w = min(exp(A / beta), w_max). A training sample is (observation at step t, action chunk
-a[t : t+H]); its weight is the weight of step t by default ("start": the chunk is the policy's decision at
-t, and the advantage the reward stage stored for t is that decision's score). With chunk_weight="mean" the
-chunk's advantage is the mean of A over its real (unpadded) steps instead, then exponentiated and clipped.
+A step's weight is w = min(exp(A / beta), w_max) (`srpo_offline.advantages.awr_weight_table`, the one
+definition). A training sample is (observation at step t, action chunk a[t : t+H]); its weight is the weight
+the reward stage stored for step t, with the clip flags it stored ("start": the chunk is the policy's
+decision at t, and the advantage stored for t is that decision's score). Only when training asks for
+another beta or w_max, or for chunk_weight="mean" (the mean of A over the chunk's real steps, then
+exponentiated and clipped), are the weights recomputed from the stored advantages, by the same function.
 
-Per batch the weights are rescaled to sum to the batch size (as LeRobot's RA-BC weighter does), so the
-training update loss = sum(w * l) / sum(w) sees the same scale whatever beta is, and multiplying every
-weight by a constant changes nothing.
+Per batch the weights are rescaled to sum to the batch size (as LeRobot's RA-BC weighter does). LeRobot's
+update divides by sum(w) anyway, so this changes no update; it keeps the logged batch weights on one scale.
 """
 
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ import torch
 from lerobot.utils.sample_weighting import SampleWeighter
 
 from srpo.errors import UserFacingError
-from srpo_offline.advantages import awr_weights
+from srpo_offline.advantages import DEFAULT_BETA, DEFAULT_W_MAX, awr_weight_table
 
 CHUNK_WEIGHTS = ("start", "mean")
 
@@ -40,7 +41,7 @@ def chunk_mean_advantage(advantage: np.ndarray, episode_ends: np.ndarray, horizo
 class WeightTable:
     """Per global step: the sample weight and whether it hit the clip."""
 
-    weight: np.ndarray  # float32 [num_steps]
+    weight: np.ndarray  # float [num_steps]
     clipped: np.ndarray  # bool [num_steps]
 
 
@@ -51,8 +52,42 @@ def weight_table(advantage: np.ndarray, episode_ends: np.ndarray, horizon: int, 
     adv = advantage if chunk_weight == "start" else chunk_mean_advantage(advantage, episode_ends, horizon)
     if not np.all(np.isfinite(adv)):
         raise UserFacingError("the reward run's advantages contain NaN or inf; recompute them (`srpo reward compute`).")
-    weight = awr_weights(adv, beta, w_max)
-    return WeightTable(weight=weight, clipped=np.asarray(adv, dtype=np.float64) / beta >= np.log(w_max))
+    weight, clipped = awr_weight_table(adv, beta, w_max)
+    return WeightTable(weight=weight, clipped=clipped)
+
+
+def reward_run_weights(store, run: str | None, horizon: int, beta: float | None = None, w_max: float | None = None,
+                       chunk_weight: str = "start") -> tuple[WeightTable, dict]:
+    """Per-step sample weights of a reward run: the stored weights and clip flags as they are, or (when beta,
+    w_max or chunk_weight ask for something else) recomputed from its advantages. Returns (table, how)."""
+    if not run:
+        runs = store.derived_runs()
+        hint = f"its reward runs: {', '.join(runs)}" if runs else "run `srpo reward compute` on it first"
+        raise UserFacingError(f"AWR training needs --reward-run NAME ({hint}), or use --weighting uniform.")
+    arrays, attrs = store.read_derived(run)
+    prov = attrs.get("provenance", {})
+    if "advantage" not in arrays:
+        raise UserFacingError(f"derived/{run} has no 'advantage' array ({sorted(arrays)}); "
+                              "recompute it with `srpo reward compute`.")
+    stored_beta, stored_w_max = prov.get("beta"), prov.get("w_max")
+    if beta is None and w_max is None and chunk_weight == "start" and "weight" in arrays:
+        weight = np.asarray(arrays["weight"], dtype=np.float32)
+        if not np.all(np.isfinite(weight)) or (weight < 0).any():
+            raise UserFacingError(f"derived/{run}/weight has negative or non-finite values; "
+                                  "recompute it, or pass --beta to recompute weights from the advantages.")
+        if "clipped" in arrays:
+            clipped = np.asarray(arrays["clipped"]) > 0
+        elif stored_beta is not None and stored_w_max is not None:  # runs written before the flags were stored
+            clipped = awr_weight_table(arrays["advantage"], stored_beta, stored_w_max)[1]
+        else:
+            raise UserFacingError(f"derived/{run} stores weights without their clip flags or beta/w_max; "
+                                  "recompute it with `srpo reward compute`, or pass --beta and --w-max.")
+        return WeightTable(weight=weight, clipped=clipped), {"source": "stored", "beta": stored_beta,
+                                                             "w_max": stored_w_max}
+    beta = beta if beta is not None else (stored_beta or DEFAULT_BETA)
+    w_max = w_max if w_max is not None else (stored_w_max or DEFAULT_W_MAX)
+    table = weight_table(arrays["advantage"], store.episode_ends, horizon, beta, w_max, chunk_weight)
+    return table, {"source": "recomputed from advantage", "beta": beta, "w_max": w_max}
 
 
 def weight_summary(weights: np.ndarray, clipped: np.ndarray) -> dict:

@@ -1,17 +1,20 @@
-"""`srpo demo`: the whole offline SRPO loop on the simulated xArm 7, composed from the other subcommands.
+"""`srpo demo`: the whole offline SRPO loop on the simulated xArm 7, composed from the stages' Python APIs.
 
-    record (scripted noisy expert: successes and failures, labelled by the sim's success predicate)
-      -> score (world-progress R, increments D, advantages A, AWR weights w; `srpo reward compute`)
-      -> train the same small LeRobot policy twice on the same data: AWR-weighted and uniform (`srpo train awr`)
-      -> deploy both in the simulator (`srpo robot deploy`), for each seed
+    record (scripted noisy expert: successes and failures, labelled by the sim's success predicate;
+            srpo.robot.runner.record_episodes)
+      -> score (world-progress R, increments D, advantages A, AWR weights w; srpo_offline.reward_run.compute_reward_run)
+      -> train the same small LeRobot policy twice on the same data: AWR-weighted and uniform (srpo_offline.awr.train_awr)
+      -> deploy both in the simulator (srpo.robot.runner.deploy_policy), for each seed
       -> report (outputs/demo/report.md): progress curves, advantages, training curves, success rates + CIs
 """
 
-import argparse
 import json
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+
+from srpo.errors import UserFacingError
+from srpo_offline.advantages import DEFAULT_BETA, DEFAULT_W_MAX
 
 # A policy small enough to train in about a minute on 2 CPU cores (LeRobot ACT, no pretrained backbone).
 SMALL_ACT = {
@@ -29,19 +32,20 @@ SMALL_ACT = {
 
 @dataclass(frozen=True)
 class DemoConfig:
-    """What the demo runs; every field has a CLI option of the same name."""
+    """The whole offline SRPO loop on the simulated xArm 7: record, score, train AWR and uniform, deploy, report
+    (outputs/demo/report.md)."""
 
     out: str = "outputs/demo"  # run directory: store, checkpoints, report
     task: str = "lift"  # simulated xArm task
     episodes: int = 40  # recorded episodes (scripted noisy expert)
     max_steps: int = 120  # control ticks per episode at most
     expert_noise: float = 1.0  # expert's noise scale: ~half of the episodes fail at 1.0
-    encoder: str = "auto"  # progress encoder: auto (vjepa2 when its weights are local, else pixel), vjepa2, image, pixel
+    encoder: str = "auto"  # progress encoder: auto (vjepa2 when its weights are local, else pixel) or a name in srpo_offline.encoders.ENCODERS
     model: str | None = None  # encoder weights: hub id or local directory
     reward_camera: str = "auto"  # camera whose video is scored: auto = camera0 (front) for vjepa2/image, camera1 (wrist) for pixel
     stride: int = 2  # encode every stride-th prefix (interpolate between)
-    beta: float = 1.0  # AWR temperature
-    w_max: float = 20.0  # AWR weight clip
+    beta: float = DEFAULT_BETA  # AWR temperature
+    w_max: float = DEFAULT_W_MAX  # AWR weight clip
     policy: str = "act"  # LeRobot policy type trained (act by default: small and fast on CPU)
     train_steps: int = 300  # optimiser updates per training run (~0.2 s each for the small ACT on 2 CPU cores)
     batch_size: int = 8  # samples per update
@@ -49,7 +53,7 @@ class DemoConfig:
     seeds: tuple[int, ...] = (0, 1, 2)  # training + evaluation seeds; each trains AWR and uniform
     eval_episodes: int = 20  # deployment episodes per trained policy
     device: str = "cpu"  # torch device for training and deployment
-    policy_options: dict = field(default_factory=lambda: dict(SMALL_ACT))  # LeRobot config overrides
+    policy_options: tuple[str, ...] | None = None  # LeRobot config overrides KEY=VALUE; None: SMALL_ACT for act, none otherwise
 
 
 def vjepa2_available(model: str | None) -> bool:
@@ -71,6 +75,10 @@ def choose_encoder(config: DemoConfig) -> tuple[str, str, str]:
     pixel distances, so starts look closer to the successes' mean than successful endings do (flat progress);
     the wrist view, where the grasped cube fills the image, does track progress (measured: docs/reward.md).
     """
+    from srpo_offline.encoders import ENCODERS
+
+    if config.encoder not in ("auto", *ENCODERS):
+        raise UserFacingError(f"unknown encoder {config.encoder!r}; use auto or one of {', '.join(ENCODERS)}")
     if config.encoder != "auto":
         encoder, why = config.encoder, f"chosen with --encoder {config.encoder}"
     elif vjepa2_available(config.model):
@@ -90,12 +98,13 @@ def run_demo(config: DemoConfig) -> Path:
     """Run every stage; returns the path of the report."""
     import numpy as np
 
-    from srpo.cli import main as srpo_main
     from srpo.robot.runner import DeployConfig, RecordConfig, deploy_policy, record_episodes
     from srpo.store import EpisodeStore
     from srpo_offline.awr import TrainConfig, train_awr
     from srpo_offline.demo.report import DemoReport, PolicyResult, write_report
+    from srpo_offline.reward_run import RewardConfig, compute_reward_run, summary_lines
 
+    encoder, camera, encoder_note = choose_encoder(config)  # a bad --encoder fails before anything runs
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(asdict(config), indent=2))
@@ -121,16 +130,12 @@ def run_demo(config: DemoConfig) -> Path:
     print(f"{len(episodes)} episodes, {n_success} successful", flush=True)
 
     t = stage("score: world-progress rewards, advantages, AWR weights")
-    encoder, camera, encoder_note = choose_encoder(config)
     print(f"encoder: {encoder} on {camera} ({encoder_note})", flush=True)
-    run_name = f"srpo_{encoder}"
-    args = ["reward", "compute", str(store_path), "--encoder", encoder, "--stride", str(config.stride),
-            "--beta", str(config.beta), "--w-max", str(config.w_max), "--run-name", run_name, "--device",
-            config.device, "--camera", camera]
-    if config.model:
-        args += ["--model", config.model]
-    if srpo_main(args) != 0:
-        raise RuntimeError("srpo reward compute failed")
+    scored = compute_reward_run(RewardConfig(store=str(store_path), encoder=encoder, model=config.model,
+                                             stride=config.stride, beta=config.beta, w_max=config.w_max,
+                                             device=config.device, camera=camera))
+    print("\n".join(summary_lines(scored)), flush=True)
+    run_name = scored.name
     seconds["score"] = time.perf_counter() - t
     derived, _ = EpisodeStore.open(store_path).read_derived(run_name)
     curves = [(derived["progress"][e.start : e.end], e.success is True) for e in episodes]
@@ -138,16 +143,21 @@ def run_demo(config: DemoConfig) -> Path:
     report = DemoReport(task=config.task, encoder=encoder, encoder_note=encoder_note, policy_type=config.policy,
                         n_episodes=len(episodes), n_success=n_success, progress_curves=curves,
                         advantages=derived["advantage"], weights=derived["weight"], stage_seconds=seconds)
-    base_train = TrainConfig(store=store_path, out=out, policy=config.policy, reward_run=run_name,
+    if config.policy_options is not None:
+        options = config.policy_options
+    else:
+        options = SMALL_ACT if config.policy == "act" else {}
+    base_train = TrainConfig(store=str(store_path), out=str(out), policy=config.policy, reward_run=run_name,
+                             from_scratch=True,
                              steps=config.train_steps, batch_size=config.batch_size, lr=config.lr,
                              device=config.device,
-                             policy_options=dict(config.policy_options), val_every=max(config.train_steps // 4, 1),
+                             policy_options=options, val_every=max(config.train_steps // 4, 1),
                              save_every=config.train_steps, progress=True)
     for seed in config.seeds:
         for weighting in ("awr", "uniform"):
             t = stage(f"train {weighting}, seed {seed}")
             result = train_awr(replace(base_train, weighting=weighting, seed=seed,
-                                       out=out / f"{weighting}_seed{seed}"))
+                                       out=str(out / f"{weighting}_seed{seed}")))
             seconds[f"train {weighting} s{seed}"] = time.perf_counter() - t
 
             t = stage(f"deploy {weighting}, seed {seed}")
@@ -167,41 +177,10 @@ def run_demo(config: DemoConfig) -> Path:
     return path
 
 
-def _cmd_demo(args) -> int:
-    config = DemoConfig(out=args.out, task=args.task, episodes=args.episodes, max_steps=args.max_steps,
-                        expert_noise=args.expert_noise, encoder=args.encoder, model=args.model,
-                        reward_camera=args.reward_camera, stride=args.stride,
-                        beta=args.beta, w_max=args.w_max, policy=args.policy, train_steps=args.train_steps,
-                        batch_size=args.batch_size, lr=args.lr, seeds=tuple(args.seeds), eval_episodes=args.eval_episodes,
-                        device=args.device,
-                        policy_options=dict(SMALL_ACT) if args.policy == "act" else {})
+def demo(config: DemoConfig) -> int:
+    """the whole loop on the simulated xArm: record, score, train, deploy, report"""
     run_demo(config)
     return 0
 
 
-def configure(parser: argparse.ArgumentParser) -> None:
-    d = DemoConfig()
-    parser.description = (__doc__ or "").strip()
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("--out", default=d.out, help="run directory (store, checkpoints, report.md)")
-    parser.add_argument("--task", default=d.task, help="simulated xArm task (see `srpo robot record --help`)")
-    parser.add_argument("--episodes", type=int, default=d.episodes, help="episodes to record")
-    parser.add_argument("--max-steps", type=int, default=d.max_steps, help="control ticks per episode at most")
-    parser.add_argument("--expert-noise", type=float, default=d.expert_noise,
-                        help="scripted expert noise (0 = clean; ~1 gives a mix of successes and failures)")
-    parser.add_argument("--encoder", default=d.encoder, choices=("auto", "vjepa2", "image", "pixel"),
-                        help="progress encoder; auto uses V-JEPA 2 when its weights are local, else pixel")
-    parser.add_argument("--model", default=d.model, help="encoder weights: hub id or local directory")
-    parser.add_argument("--reward-camera", default=d.reward_camera,
-                        help="camera scored by the encoder: auto (front for vjepa2/image, wrist for pixel), camera0, camera1")
-    parser.add_argument("--stride", type=int, default=d.stride, help="encode every K-th prefix")
-    parser.add_argument("--beta", type=float, default=d.beta, help="AWR temperature")
-    parser.add_argument("--w-max", type=float, default=d.w_max, help="AWR weight clip")
-    parser.add_argument("--policy", default=d.policy, help="LeRobot policy type to train (act, pi0, pi0fast, ...)")
-    parser.add_argument("--train-steps", type=int, default=d.train_steps, help="updates per training run")
-    parser.add_argument("--batch-size", type=int, default=d.batch_size, help="samples per update")
-    parser.add_argument("--lr", type=float, default=d.lr, help="peak learning rate")
-    parser.add_argument("--seeds", type=int, nargs="+", default=list(d.seeds), help="seeds (each trains both)")
-    parser.add_argument("--eval-episodes", type=int, default=d.eval_episodes, help="deployment episodes each")
-    parser.add_argument("--device", default=d.device, help="torch device")
-    parser.set_defaults(func=_cmd_demo)
+COMMAND = demo

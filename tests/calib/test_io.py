@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 import yaml
 
-from calibration import io, load_calibration
 from calibration.check import CheckReport
 from calibration.geometry import make_T, rotation_about
 from calibration.handeye import HandEyeResult
-from calibration.intrinsics import Intrinsics
 from srpo.errors import UserFacingError
+from srpo.robot import calibration_file as io
+from srpo.robot.calibration_file import Intrinsics, load_calibration
 from srpo.store import CameraSpec, EpisodeStore, StoreConfig
 
 INTR = Intrinsics(
@@ -62,7 +62,7 @@ def test_recorder_calibration_goes_into_store_attrs(tmp_path):
         (CameraSpec("camera0", 480, 640, serial="135122071234"), CameraSpec("camera2", 240, 320))
     )
     assert cameras[0].intrinsics["cy"] == 242.25 and cameras[1].intrinsics is None
-    config = StoreConfig(cameras=cameras, calibration=calib.store_attrs)
+    config = StoreConfig(cameras=cameras, calibration=calib.store_attrs, control_rate_hz=30.0)
     EpisodeStore.create(tmp_path / "s.zarr", config)
     stored = EpisodeStore.open(tmp_path / "s.zarr", mode="r").config
     assert stored.calibration["sha256"] == calib.store_attrs["sha256"]

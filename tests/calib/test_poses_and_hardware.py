@@ -13,7 +13,7 @@ from calibration.geometry import (
     to_pos_axis_angle,
 )
 from calibration.handeye import check_motion_diversity
-from calibration.hardware import matrix_to_rpy, rpy_to_matrix
+from srpo.robot.xarm_backend import matrix_to_rpy, rpy_to_matrix
 
 
 def test_xarm_rpy_is_fixed_axis_xyz():
@@ -54,7 +54,7 @@ def test_realsense_factory_values_convert():
     """The SDK's own intrinsics struct (as a connected camera fills it) -> Intrinsics."""
     import pyrealsense2 as rs
 
-    from calibration.intrinsics import realsense_to_intrinsics
+    from srpo.robot.calibration_file import realsense_to_intrinsics
 
     intr = rs.intrinsics()
     intr.width, intr.height, intr.fx, intr.fy, intr.ppx, intr.ppy = 640, 480, 606.1, 605.9, 322.4, 241.7

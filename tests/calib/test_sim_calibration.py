@@ -89,7 +89,7 @@ def test_check_small_for_true_calibration_large_for_a_wrong_one(eye_in_hand):
 
 def test_true_intrinsics_and_pose_predict_corners_exactly(eye_in_hand):
     """The rig's ground truth itself reprojects to the detected corners (validates the sim conventions)."""
-    from calibration.intrinsics import Intrinsics
+    from srpo.robot.calibration_file import Intrinsics
 
     t = eye_in_hand.rig.true_intrinsics()
     truth = Intrinsics(640, 480, t["fx"], t["fy"], t["cx"], t["cy"])

@@ -198,8 +198,8 @@ def test_sigkill_mid_episode_loses_no_committed_episode(tmp_path):
 
 
 def test_recording_with_a_calibration_file_stores_it(tmp_path, capsys):
-    from calibration import io
-    from calibration.intrinsics import Intrinsics
+    from srpo.robot import calibration_file as io
+    from srpo.robot.calibration_file import Intrinsics
 
     doc = io.new_calibration("ufactory_xarm7", {"squares_x": 8})
     io.set_intrinsics(doc, "camera0", Intrinsics(128, 96, 110.5, 110.25, 63.5, 47.5, (0.0,) * 5, rms_px=0.2, n_views=16))

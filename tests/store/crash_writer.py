@@ -14,7 +14,8 @@ import numpy as np
 
 from srpo.store import CameraSpec, EpisodeStore, StoreConfig
 
-CONFIG = StoreConfig(cameras=(CameraSpec("camera0", 16, 20, depth=True), CameraSpec("camera1", 16, 20)))
+CONFIG = StoreConfig(cameras=(CameraSpec("camera0", 16, 20, depth=True), CameraSpec("camera1", 16, 20)),
+                     control_rate_hz=30.0)
 
 
 def episode_steps(store_keys: dict, task: str) -> list[dict]:

@@ -47,14 +47,14 @@ def test_paths_that_are_not_stores(tmp_path):
     (tmp_path / "photos" / "a.png").write_bytes(b"x")
     with pytest.raises(StoreError, match="is not an episode store"):
         EpisodeStore.open(tmp_path / "photos")
-    cfg = StoreConfig(cameras=(CameraSpec("camera0", 4, 4),))
+    cfg = StoreConfig(cameras=(CameraSpec("camera0", 4, 4),), control_rate_hz=30.0)
     with pytest.raises(StoreError, match="already exists"):
         EpisodeStore.create(tmp_path / "photos", cfg)
     (tmp_path / "blocker").write_text("a file where a directory should be")
     with pytest.raises(StoreError, match="a file is in the way"):
         EpisodeStore.create(tmp_path / "blocker" / "store.zarr", cfg)
     with pytest.raises(StoreError, match="at least one camera"):
-        EpisodeStore.create(tmp_path / "nocam", StoreConfig(cameras=()))
+        EpisodeStore.create(tmp_path / "nocam", StoreConfig(cameras=(), control_rate_hz=30.0))
 
 
 def test_unknown_keys_episode_and_source(store):

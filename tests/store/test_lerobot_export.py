@@ -5,23 +5,20 @@ import json
 import numpy as np
 import pytest
 
+from srpo.cli import main
 from srpo.errors import StoreError
+from srpo.policy_io import action_names
 from srpo.store import CameraSpec, EpisodeStore, StoreConfig
-from srpo.store.cli import configure
-from srpo.store.lerobot_export import action_names
 
 
 @pytest.fixture(scope="module")
-def source(tmp_path_factory, random_step):
+def source(tmp_path_factory, record_random_store, random_step):
     """3 episodes (4, 6, 3 steps), two tasks, the last one aborted."""
     path = tmp_path_factory.mktemp("lerobot") / "src.zarr"
-    cfg = StoreConfig(cameras=(CameraSpec("camera0", 24, 32, depth=True), CameraSpec("wrist", 16, 16)))
-    store = EpisodeStore.create(path, cfg)
-    rng = np.random.default_rng(5)
-    for length, task in ((4, "pick the cube"), (6, "open the drawer")):
-        with store.recorder(task=task, source="teleop") as ep:
-            for t in range(length):
-                ep.add_step(random_step(store, rng, t / 30.0))
+    store = record_random_store(path, (4, 6), (None, None), ("pick the cube", "open the drawer"), seed=5,
+                                cameras=(CameraSpec("camera0", 24, 32, depth=True), CameraSpec("wrist", 16, 16)),
+                                source="teleop")
+    rng = np.random.default_rng(6)
     ep = store.recorder(task="pick the cube", source="teleop")
     for t in range(3):
         ep.add_step(random_step(store, rng, t / 30.0))
@@ -69,7 +66,7 @@ def test_export_video_loads_and_is_close(source, tmp_path, random_step):
     from srpo.store.lerobot_export import export_to_lerobot
 
     path = tmp_path / "smooth.zarr"
-    store = EpisodeStore.create(path, StoreConfig(cameras=(CameraSpec("camera0", 64, 64),)))
+    store = EpisodeStore.create(path, StoreConfig(cameras=(CameraSpec("camera0", 64, 64),), control_rate_hz=30.0))
     yy, xx = np.mgrid[0:64, 0:64]
     with store.recorder(task="t", source="sim") as ep:
         for t in range(8):  # smooth frames: what a video codec is meant for
@@ -99,12 +96,7 @@ def test_export_refuses_existing_out_and_bad_selection(source, tmp_path):
 
 
 def test_cli_to_lerobot(source, tmp_path, capsys):
-    import argparse
-
-    parser = argparse.ArgumentParser()
-    configure(parser)
-    args = parser.parse_args(["to-lerobot", str(source), str(tmp_path / "cli"), "--repo-id", "tester/cli",
-                              "--episodes", "1", "2", "--include-incomplete"])
-    assert args.func(args) == 0
+    assert main(["data", "to-lerobot", str(source), str(tmp_path / "cli"), "--repo-id", "tester/cli",
+                 "--episodes", "1", "2", "--include-incomplete"]) == 0
     assert "2 episodes, 9 frames" in capsys.readouterr().out
     assert _load("tester/cli", tmp_path / "cli").num_frames == 9

@@ -1,16 +1,15 @@
 """rosbag2 import: bags written here with `rosbags` (sqlite3 and MCAP), imported, and every tick checked against
 an independent computation of "latest sample at or before the tick"."""
 
-import argparse
 
 import numpy as np
 import pytest
 from rosbags.rosbag2 import StoragePlugin, Writer
 from rosbags.typesys import Stores, get_typestore
 
+from srpo.cli import main
 from srpo.errors import UserFacingError
 from srpo.store import EpisodeStore
-from srpo.store.cli import configure
 from srpo.store.rosbag_import import RosbagImportConfig, import_rosbags
 from srpo.store.validate import validate_store
 
@@ -154,11 +153,8 @@ def test_two_camera_import_matches_independent_alignment(tmp_path, storage):
 def test_default_topics_two_bags_two_episodes_via_cli(tmp_path, capsys):
     for i, storage in enumerate((StoragePlugin.MCAP, StoragePlugin.SQLITE3)):
         Recording(seed=10 + i, duration=0.6 + 0.3 * i).write(tmp_path / f"bag{i}", storage, eef=False)
-    parser = argparse.ArgumentParser()
-    configure(parser)
-    args = parser.parse_args(["from-rosbag", str(tmp_path / "bag0"), str(tmp_path / "bag1"), str(tmp_path / "o.zarr"),
-                              "--rate", "10", "--task", "wipe", "--success", "false"])
-    assert args.func(args) == 0
+    assert main(["data", "from-rosbag", str(tmp_path / "bag0"), str(tmp_path / "bag1"), str(tmp_path / "o.zarr"),
+                 "--rate", "10", "--task", "wipe", "--success", "false"]) == 0
     assert "episode 1" in capsys.readouterr().out
     store = EpisodeStore.open(tmp_path / "o.zarr")
     assert store.num_episodes == 2 and [e.success for e in store.episodes()] == [False, False]

@@ -8,23 +8,15 @@ import numpy as np
 import pytest
 import zarr
 
-from srpo.store import CameraSpec, EpisodeStore, StoreConfig
+from srpo.store import EpisodeStore
 from srpo.store.validate import repair_store, validate_store
 
 
 @pytest.fixture(scope="module")
-def clean_template(tmp_path_factory, random_step):
+def clean_template(tmp_path_factory, record_random_store):
     """Episodes of 12, 15, 9 steps (ends 12, 27, 36), all labelled, camera timestamps monotonic."""
     path = tmp_path_factory.mktemp("validate") / "template.zarr"
-    store = EpisodeStore.create(path, StoreConfig(cameras=(CameraSpec("camera0", 24, 32), CameraSpec("camera1", 24, 32))))
-    rng = np.random.default_rng(0)
-    for length, success in zip((12, 15, 9), (True, False, True)):
-        with store.recorder(task="pick the cube", source="sim", flush_every=16) as ep:
-            for t in range(length):
-                step = random_step(store, rng, t / 30.0)
-                step["camera0_timestamp"] = step["camera1_timestamp"] = t / 30.0 - 0.01
-                ep.add_step(step)
-            ep.success = success
+    record_random_store(path, (12, 15, 9), (True, False, True), camera_offset=-0.01, flush_every=16)
     return path
 
 

@@ -7,7 +7,6 @@ import pytest
 import torch
 from train_helpers import (
     RUN,
-    TINY_ACT,
     assert_params_differ,
     assert_same_params,
     batch_of,
@@ -17,9 +16,9 @@ from train_helpers import (
 )
 
 from srpo.errors import UserFacingError
-from srpo.store import CameraSpec, EpisodeStore, StoreConfig
+from srpo.policy_loading import load_policy
 from srpo_offline.awr import TrainConfig, train_awr
-from srpo_offline.awr.checkpoint import load_policy
+from srpo_offline.awr.tiny import TINY_ACT
 
 
 def _config(store, out, **kw):
@@ -100,14 +99,7 @@ def test_bad_inputs_give_clear_errors(make_store, reward_store, tmp_path):
         train_awr(_config(reward_store, tmp_path / "d", resume=True))
     # a checkpoint for 7-dim actions cannot fine-tune on a store with 6-dim actions
     ckpt = train_awr(_config(reward_store, tmp_path / "e", steps=1, val_fraction=0.0)).checkpoint
-    cfg6 = StoreConfig(cameras=(CameraSpec("camera0", 16, 16), CameraSpec("camera1", 16, 16)), action_dim=6)
-    six = EpisodeStore.create(tmp_path / "six.zarr", cfg6)
-    rng = np.random.default_rng(0)
-    with six.recorder(task="t", source="sim") as ep:
-        for t in range(4):
-            ep.add_step({k: rng.normal(size=s.shape).astype(s.dtype) if not s.image else
-                         rng.integers(0, 255, s.shape, dtype=np.uint8) for k, s in six.keys.items()} |
-                        {"timestamp": t / 30})
+    six = make_store(lengths=(4,), successes=(None,), size=(16, 16), action_dim=6, name="six.zarr")
     with pytest.raises(UserFacingError, match="7-dim actions but the store records 6-dim"):
         train_awr(_config(six, tmp_path / "f", pretrained=str(ckpt), weighting="uniform", reward_run=None,
                           policy_options={}))

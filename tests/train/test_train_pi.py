@@ -12,20 +12,20 @@ from train_helpers import (
     batch_of,
     build,
     first_observation,
-    record_store,
     update_once,
 )
 
+from srpo.policy_loading import load_policy
 from srpo.store import EpisodeStore
 from srpo_offline.awr import TrainConfig, train_awr
-from srpo_offline.awr.checkpoint import load_policy
 from srpo_offline.awr.tiny import build_tiny_base, tiny_pi_sizes
 
 
 @pytest.fixture(scope="module")
-def pi_setup(tmp_path_factory):
+def pi_setup(tmp_path_factory, record_random_store):
     root = tmp_path_factory.mktemp("pi")
-    store = record_store(root / "store.zarr")
+    store = record_random_store(root / "store.zarr", lengths=(8, 7, 9, 6), successes=(True, False, True, False),
+                                size=(16, 16))
     add_reward_run(store)
     store = EpisodeStore.open(store.path)
     bases = {kind: build_tiny_base(kind, store, root / kind) for kind in ("pi0", "pi0_fast")}

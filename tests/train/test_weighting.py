@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from srpo.errors import UserFacingError
-from srpo_offline.awr.weighting import AWRWeighter, awr_weights, chunk_mean_advantage, weight_table
+from srpo_offline.advantages import awr_weights
+from srpo_offline.awr.weighting import AWRWeighter, chunk_mean_advantage, weight_table
 
 
 def test_awr_weights_exponentiate_and_clip_without_overflow():

@@ -1,4 +1,6 @@
-"""Build a policy + preprocessor for a store through the trainer's own functions, and run LeRobot updates."""
+"""Build a policy + preprocessor for a store through the trainer's own functions, and run LeRobot updates.
+
+Random stores come from tests/conftest.py (`make_store`, `record_random_store`)."""
 
 import copy
 
@@ -6,16 +8,15 @@ import numpy as np
 import torch
 from torch.utils.data import default_collate
 
+from srpo.policy_loading import make_processors
 from srpo.store import EpisodeStore
+from srpo_offline.advantages import awr_weight_table
 from srpo_offline.awr.data import StoreChunkDataset, compute_stats
 from srpo_offline.awr.losses import enable_per_sample_loss
-from srpo_offline.awr.policy import make_config, make_policy_for_store, make_processors, with_lr
+from srpo_offline.awr.policy import make_config, make_policy_for_store, with_lr
 from srpo_offline.awr.weighting import AWRWeighter, WeightTable
 
 RUN = "srpo_test"
-TINY_ACT = {"chunk_size": 4, "n_action_steps": 4, "dim_model": 32, "dim_feedforward": 64, "n_heads": 2,
-            "n_encoder_layers": 1, "n_decoder_layers": 1, "latent_dim": 8, "pretrained_backbone_weights": None,
-            "vision_backbone": "resnet18"}
 
 
 def build(store, kind="act", options=None, pretrained=None, tokenizer=None):
@@ -63,24 +64,6 @@ def assert_params_differ(a: dict, b: dict) -> None:
     assert any(not torch.equal(a[k], b[k]) for k in a)
 
 
-def record_store(path, lengths=(8, 7, 9, 6), size=(16, 16), action_dim=7, seed=0):
-    """A store with random episodes (the module-scoped twin of tests/conftest.py's make_store)."""
-    from srpo.store import CameraSpec, StoreConfig
-
-    cfg = StoreConfig(cameras=(CameraSpec("camera0", *size), CameraSpec("camera1", *size)), action_dim=action_dim)
-    store = EpisodeStore.create(path, cfg)
-    rng = np.random.default_rng(seed)
-    for i, length in enumerate(lengths):
-        with store.recorder(task="pick the cube", source="sim") as ep:
-            for t in range(length):
-                step = {k: rng.integers(0, 256, s.shape, dtype=np.uint8) if s.image
-                        else rng.normal(size=s.shape).astype(s.dtype) for k, s in store.keys.items()}
-                step["timestamp"] = t / 30.0
-                ep.add_step(step)
-            ep.success = i % 2 == 0
-    return store
-
-
 def first_observation(store):
     """The observation of episode 0, step 0, as the robot's policy runner would pass it (unbatched)."""
     item = StoreChunkDataset(store, [0], horizon=1)[0]
@@ -90,14 +73,16 @@ def first_observation(store):
 
 
 def add_reward_run(store: EpisodeStore, seed: int = 0, name: str = RUN) -> dict:
-    """Write a derived run with random advantages and AWR weights exp(A) clipped at 5."""
+    """Write a derived run with random advantages and AWR weights exp(A) clipped at 5 (and their clip flags)."""
     rng = np.random.default_rng(seed)
     adv = rng.normal(size=store.num_steps).astype(np.float32)
+    weight, clipped = awr_weight_table(adv, beta=1.0, w_max=5.0)
     arrays = {
         "progress": np.cumsum(np.abs(adv)).astype(np.float32),
         "increment": adv.copy(),
         "advantage": adv,
-        "weight": np.minimum(np.exp(adv), 5.0).astype(np.float32),
+        "weight": weight.astype(np.float32),
+        "clipped": clipped.astype(np.float32),
     }
     rw = EpisodeStore.open(store.path, mode="a")
     rw.write_derived(name, arrays, {"encoder": "synthetic", "beta": 1.0, "w_max": 5.0, "version": 1})

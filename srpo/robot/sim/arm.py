@@ -12,9 +12,10 @@ import mujoco
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from srpo.robot.arm import ACTION_DIM, Arm, ArmError
-from srpo.robot.sim.scene import GRIPPER_MAX_WIDTH, HOME_QPOS, SceneOptions, scene_xml
+from srpo.robot.arm import ACTION_DIM, CONTROL_RATE_HZ, Arm, ArmError
+from srpo.robot.sim.scene import HOME_QPOS, SceneOptions, scene_xml
 from srpo.robot.sim.tasks import TASKS, SimTask, get_task
+from srpo.robot.xarm_backend import GRIPPER_MAX_WIDTH
 
 TOOL_DOWN = Rotation.from_euler("x", np.pi)  # tool z pointing at the table, fingers closing along base y
 
@@ -24,7 +25,7 @@ class SimArmConfig:
     """How the simulated arm and its scene behave."""
 
     task: str = "lift"  # one of sim.tasks.TASKS
-    control_rate_hz: float = 20.0  # control ticks per simulated second
+    control_rate_hz: float = CONTROL_RATE_HZ  # control ticks per simulated second
     camera_height: int = 96  # rows of the simulated camera renders
     camera_width: int = 128  # columns of the simulated camera renders
     seed: int = 0  # seed of the first reset; later resets draw from the same generator

@@ -8,6 +8,8 @@ meshes: the camera sees a plausible arm and the model needs no asset files. The 
 
 from dataclasses import dataclass
 
+from srpo.robot.xarm_backend import GRIPPER_MAX_WIDTH  # the simulated gripper is the real one's stroke
+
 # (body name, position in the parent frame, rotation about x in degrees, joint limits in rad)
 XARM7_CHAIN: tuple[tuple[str, tuple[float, float, float], float, tuple[float, float]], ...] = (
     ("link1", (0.0, 0.0, 0.267), 0.0, (-6.28319, 6.28319)),
@@ -18,7 +20,6 @@ XARM7_CHAIN: tuple[tuple[str, tuple[float, float, float], float, tuple[float, fl
     ("link6", (0.0, 0.0, 0.0), 90.0, (-1.69297, 3.14159)),
     ("link7", (0.076, 0.097, 0.0), -90.0, (-6.28319, 6.28319)),
 )
-GRIPPER_MAX_WIDTH = 0.085  # m, the xArm Gripper's stroke
 TCP_OFFSET = 0.172  # m from the link7 flange to the fingertip centre (xArm Gripper TCP)
 HOME_QPOS = (0.0, -0.25, 0.0, 0.9, 0.0, 1.15, 0.0)  # rad, a tool-down pose above the table
 CUBE_HALF = 0.02  # m, half edge of the cube

@@ -17,7 +17,9 @@ from sensor_msgs.msg import CameraInfo, Image, JointState
 from std_msgs.msg import Bool, Float32, Float32MultiArray
 from std_srvs.srv import Trigger
 
+from srpo.robot.arm import CONTROL_RATE_HZ
 from srpo.robot.safety import SafetyFilter
+from srpo.robot.xarm_backend import XArmConfig
 from srpo_ros import msgs
 from srpo_ros.spin import spin
 
@@ -26,18 +28,20 @@ class ArmNode(Node):
     def __init__(self):
         super().__init__("arm_node")
         p = {name: self.declare_parameter(name, default).value for name, default in {
-            "backend": "sim", "task": "lift", "xarm_ip": "192.168.1.185", "control_rate_hz": 20.0,
+            "backend": "sim", "task": "lift", "xarm_ip": XArmConfig.ip, "control_rate_hz": CONTROL_RATE_HZ,
             "image_height": 96, "image_width": 128, "publish_sim_cameras": True, "seed": 0}.items()}
-        from srpo.robot.runner import RigConfig, build_rig
+        from srpo.robot.rig import RigConfig, backend_config, build_rig
 
-        rig = RigConfig(backend=p["backend"], task=p["task"], xarm_ip=p["xarm_ip"], seed=p["seed"],
-                        control_rate_hz=p["control_rate_hz"], camera_height=p["image_height"],
-                        camera_width=p["image_width"])
-        self.arm, cameras, self.success_fn = build_rig(rig)
+        config = RigConfig(backend=backend_config(p["backend"], ip=p["xarm_ip"]), task=p["task"], seed=p["seed"],
+                           control_rate_hz=p["control_rate_hz"], camera_height=p["image_height"],
+                           camera_width=p["image_width"])
+        rig = build_rig(config)
+        self.rig, self.arm, self.success_fn = rig, rig.arm, rig.success_fn
         self.arm.connect()
-        self.safety = SafetyFilter(rig.safety, rig.control_rate_hz)
+        self.safety = SafetyFilter(config.safety, config.control_rate_hz)
         self.safety.reset(self.arm.get_observation()["robot0_eef_pos"])
-        self.cameras = cameras if (p["backend"] == "sim" and p["publish_sim_cameras"]) else {}
+        # a simulator's cameras live in this process; a real arm's come from realsense-ros or camera_node
+        self.cameras = rig.cameras if (rig.is_simulated and p["publish_sim_cameras"]) else {}
         for cam in self.cameras.values():
             cam.connect()
         self.command: np.ndarray | None = None
@@ -51,14 +55,14 @@ class ArmNode(Node):
         self.pub_info = {n: self.create_publisher(CameraInfo, f"{n}/color/camera_info", 10) for n in self.cameras}
         self.specs = {n: c.spec(n) for n, c in self.cameras.items()}
         self.create_service(Trigger, "arm/reset", self._on_reset)
-        self.create_timer(1.0 / rig.control_rate_hz, self._tick)
+        self.create_timer(1.0 / config.control_rate_hz, self._tick)
 
     def _on_command(self, msg: Float32MultiArray) -> None:
         self.command = np.asarray(msg.data, dtype=np.float64)
 
     def _on_reset(self, request, response):
-        if hasattr(self.arm, "reset"):
-            self.arm.reset()
+        if self.rig.is_simulated:
+            self.rig.reset()
             self.safety.reset(self.arm.get_observation()["robot0_eef_pos"])
             response.success, response.message = True, "sim episode reset"
         else:

@@ -16,14 +16,10 @@ class CameraNode(Node):
         p = {name: self.declare_parameter(name, default).value for name, default in {
             "kind": "opencv", "device": "0", "serial": "", "name": "camera0", "height": 480, "width": 640,
             "fps": 30}.items()}
-        from srpo.robot.cameras import OpenCVCamera, RealSenseCamera, ThreadedCamera
+        from srpo.robot.cameras import ThreadedCamera, camera_config
 
-        if p["kind"] == "realsense":
-            camera = RealSenseCamera(p["serial"] or None, p["height"], p["width"], p["fps"])
-        else:
-            device = int(p["device"]) if str(p["device"]).isdigit() else p["device"]
-            camera = OpenCVCamera(device, p["height"], p["width"], p["fps"])
-        self.camera = ThreadedCamera(camera, p["fps"])
+        config = camera_config(p["kind"], serial=p["serial"] or None, device=str(p["device"]), fps=p["fps"])
+        self.camera = ThreadedCamera(config.build(p["height"], p["width"]), p["fps"])
         self.camera.connect()
         self.name = p["name"]
         self.spec = self.camera.spec(self.name)

@@ -11,10 +11,12 @@ from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Bool, Float32, Float32MultiArray
 
+from srpo.robot.arm import CONTROL_RATE_HZ
+from srpo.robot.xarm_backend import XArmConfig
 from srpo_ros import msgs
 
-COMMON = {"arm": "topics", "task": "lift the red cube", "sim_task": "lift", "control_rate_hz": 20.0,
-          "max_steps": 200, "image_height": 96, "image_width": 128, "xarm_ip": "192.168.1.185", "seed": 0,
+COMMON = {"arm": "topics", "task": "lift the red cube", "sim_task": "lift", "control_rate_hz": CONTROL_RATE_HZ,
+          "max_steps": 200, "image_height": 96, "image_width": 128, "xarm_ip": XArmConfig.ip, "seed": 0,
           "image_topics": ["/camera0/color/image_raw", "/camera1/color/image_raw"],
           "depth_topics": [""], "joint_states_topic": "/xarm/joint_states", "out": "", "calibration": "",
           "use_task_success": False}  # use_task_success: label from arm/task_success (sim arm_node); calibration: YAML from `srpo calib`
@@ -25,16 +27,19 @@ class LoopNode(Node):
         super().__init__(name)
         self.p = {k: self.declare_parameter(k, v).value for k, v in {**COMMON, **extra}.items()}
         from srpo.robot.recorder import EpisodeRecorder, LoopConfig
-        from srpo.robot.runner import RigConfig, build_rig, open_store
+        from srpo.robot.rig import RigConfig, backend_config, build_rig
+        from srpo.robot.runner import open_store
         from srpo.robot.safety import SafetyFilter
 
         p = self.p
         self.success_value: bool | None = None
-        if p["arm"] in ("sim", "xarm"):
-            rig = RigConfig(backend=p["arm"], task=p["sim_task"], xarm_ip=p["xarm_ip"], seed=p["seed"],
-                            control_rate_hz=p["control_rate_hz"], camera_height=p["image_height"],
-                            camera_width=p["image_width"], realtime=True)
-            self.arm, self.cameras, success_fn = build_rig(rig)
+        clock, self.reset_arm, self.make_expert = None, lambda: None, None
+        if p["arm"] != "topics":  # a backend in this process (sim, xarm, ...) instead of the arm_node's topics
+            rig = build_rig(RigConfig(backend=backend_config(p["arm"], ip=p["xarm_ip"]), task=p["sim_task"],
+                                      seed=p["seed"], control_rate_hz=p["control_rate_hz"],
+                                      camera_height=p["image_height"], camera_width=p["image_width"]))
+            self.arm, self.cameras, success_fn, clock = rig.arm, rig.cameras, rig.success_fn, rig.clock
+            self.reset_arm, self.make_expert = rig.reset, rig.make_expert
         else:
             self.arm, self.cameras, success_fn = self._topic_rig()
         self.arm.connect()
@@ -42,7 +47,6 @@ class LoopNode(Node):
             cam.connect()
         store = open_store(p["out"], self.cameras, p["control_rate_hz"], p.get("calibration") or None) if p["out"] else None
         loop = LoopConfig(control_rate_hz=p["control_rate_hz"], max_steps=p["max_steps"], realtime=True)
-        clock = (lambda: self.arm.time) if p["arm"] == "sim" else None
         self.recorder = EpisodeRecorder(self.arm, self.cameras, SafetyFilter(control_rate_hz=p["control_rate_hz"]),
                                         store, loop, success_fn=success_fn, clock=clock)
         self.create_timer(1.0 / p["control_rate_hz"], self._tick)

@@ -9,6 +9,7 @@ Action source: teleop/action + teleop/event topics (teleop_node), or source:=exp
 from std_msgs.msg import Float32MultiArray, String
 from std_srvs.srv import SetBool, Trigger
 
+from srpo.errors import UserFacingError
 from srpo_ros.loop_node import LoopNode
 from srpo_ros.spin import spin
 
@@ -30,18 +31,16 @@ class RecorderNode(LoopNode):
 
     def _source(self):
         if self.p["source"] == "expert":
-            from srpo.robot.teleop import ExpertConfig, ScriptedExpert
-
-            return ScriptedExpert(self.p["sim_task"], ExpertConfig(noise=self.p["expert_noise"]),
-                                  seed=self.p["seed"] * 100_003 + self.episode_count)
+            if self.make_expert is None:
+                raise UserFacingError("source expert needs a simulated arm in this node: set arm:=sim")
+            return self.make_expert(self.p["expert_noise"], self.p["seed"] * 100_003 + self.episode_count)
         return self.teleop
 
     def _start(self, request, response):
         if self.recorder.active:
             response.success, response.message = False, "an episode is already running; call recorder/stop"
             return response
-        if hasattr(self.arm, "reset"):
-            self.arm.reset()
+        self.reset_arm()
         self.recorder.start(self.p["task"], self._source(), self.p["source_name"])
         self.episode_count += 1
         response.success, response.message = True, "recording"

@@ -5,6 +5,7 @@ released, so the recorder and the arm hold."""
 from rclpy.node import Node
 from std_msgs.msg import Float32MultiArray, String
 
+from srpo.robot.arm import CONTROL_RATE_HZ
 from srpo_ros import msgs
 from srpo_ros.spin import spin
 
@@ -13,16 +14,14 @@ class TeleopNode(Node):
     def __init__(self):
         super().__init__("teleop_node")
         p = {name: self.declare_parameter(name, default).value for name, default in {
-            "source": "keyboard", "rate_hz": 20.0, "step": 0.01}.items()}
-        from srpo.robot.teleop import KeyboardTeleop, SpaceMouseTeleop
+            "source": "keyboard", "rate_hz": CONTROL_RATE_HZ, "step": 0.01}.items()}
+        from srpo.robot.teleop import ExpertTeleopConfig, teleop_config
 
-        if p["source"] == "spacemouse":
-            self.teleop = SpaceMouseTeleop(max_step=p["step"])
-        elif p["source"] == "keyboard":
-            self.teleop = KeyboardTeleop(step=p["step"])
-        else:
-            raise SystemExit(f"teleop_node source {p['source']!r}: use keyboard or spacemouse "
+        config = teleop_config(p["source"], step=p["step"], max_step=p["step"])
+        if isinstance(config, ExpertTeleopConfig):
+            raise SystemExit("teleop_node source expert: use keyboard or spacemouse "
                              "(the sim expert runs inside recorder_node with source:=expert)")
+        self.teleop = config.build(None, 0.0, 0)
         self.pub = self.create_publisher(Float32MultiArray, "teleop/action", 10)
         self.pub_event = self.create_publisher(String, "teleop/event", 10)
         self.create_timer(1.0 / p["rate_hz"], self._tick)

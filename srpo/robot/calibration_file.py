@@ -1,4 +1,7 @@
-"""The calibration file (human-readable YAML) and what the recorder stores from it.
+"""The calibration file format (human-readable YAML), the intrinsics it holds, and what the recorder stores from it.
+
+`srpo calib` (the calibration package) writes these files; recording reads them. The format lives in the core
+so that recording never imports the calibration procedures.
 
 format: srpo-calibration/1
 date: '2026-11-23T14:30:00+00:00'     # last change
@@ -14,17 +17,67 @@ cameras:
 """
 
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import yaml
 
-from calibration.intrinsics import Intrinsics
 from srpo.errors import UserFacingError
 
 FORMAT = "srpo-calibration/1"
+
+
+@dataclass(frozen=True)
+class Intrinsics:
+    """Pinhole camera with OpenCV (Brown-Conrady) distortion, in pixels."""
+
+    width: int  # image width the values refer to
+    height: int  # image height the values refer to
+    fx: float  # focal length along x, pixels
+    fy: float  # focal length along y, pixels
+    cx: float  # principal point x, pixels (OpenCV convention: pixel centres at integers)
+    cy: float  # principal point y, pixels
+    distortion: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0, 0.0)  # k1 k2 p1 p2 k3
+    model: str = "opencv"  # distortion model the coefficients belong to
+    source: str = "board"  # "board" (fitted here), "realsense_factory", or "file"
+    rms_px: float | None = None  # RMS reprojection error of the fit, pixels (board only)
+    n_views: int | None = None  # number of board views the fit used (board only)
+
+    @property
+    def K(self) -> np.ndarray:
+        return np.array([[self.fx, 0.0, self.cx], [0.0, self.fy, self.cy], [0.0, 0.0, 1.0]])
+
+    @property
+    def dist(self) -> np.ndarray:
+        return np.array(self.distortion, dtype=float)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["distortion"] = [float(v) for v in self.distortion]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Intrinsics":
+        fields = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
+        fields["distortion"] = tuple(float(v) for v in d.get("distortion", ()))
+        return cls(**fields)
+
+
+def realsense_to_intrinsics(intr) -> Intrinsics:
+    """Convert a pyrealsense2 `intrinsics` object (Brown-Conrady coefficients k1 k2 p1 p2 k3)."""
+    return Intrinsics(
+        width=int(intr.width),
+        height=int(intr.height),
+        fx=float(intr.fx),
+        fy=float(intr.fy),
+        cx=float(intr.ppx),
+        cy=float(intr.ppy),
+        distortion=tuple(float(c) for c in intr.coeffs),
+        model=f"opencv (realsense {str(intr.model).split('.')[-1]})",
+        source="realsense_factory",
+    )
 
 
 def now() -> str:

@@ -1,0 +1,1 @@
+"""One module per robot backend; each registers its `BackendConfig` subclass (listed in srpo.robot.rig)."""

@@ -1,0 +1,149 @@
+"""The reward stage as one call: `compute_reward_run(RewardConfig(store=..., encoder=...))` scores every
+episode of a store (per-step progress R, increments D, advantages A, AWR weights w and their clip flags) and
+writes them under derived/<run> with their provenance. `srpo reward compute` and `srpo demo` both call it.
+"""
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from srpo.configs import POSITIONAL
+from srpo.errors import UserFacingError
+from srpo_offline.advantages import DEFAULT_BETA, DEFAULT_W_MAX
+from srpo_offline.progress import StepProgress
+
+REWARD_VERSION = 1  # bump when the computation of stored progress/advantages/weights changes
+DERIVED_ARRAYS = ("progress", "increment", "advantage", "weight", "clipped", "distance")  # clipped: 1.0 / 0.0
+
+
+@dataclass(frozen=True)
+class EncodeOptions:
+    """How the store's videos are encoded and turned into progress (shared by `compute` and `bench`)."""
+
+    device: str = "cpu"  # torch device for the encoder, e.g. cuda (fp16 on GPU)
+    batch_size: int = 8  # videos (prefixes) per encoder call
+    num_frames: int | None = None  # frames sampled per video; None: the encoder's own (vjepa2: 64, image: 8)
+    camera: str = "camera0"  # which camera's video to encode
+    stride: int = 1  # encode every K-th prefix and interpolate between (cost / K; see docs/reward.md)
+    normalise: str = "task"  # task: progress comparable across a task's episodes (training); trajectory: min-max per episode (the paper's plots)
+
+
+@dataclass(frozen=True)
+class RewardConfig(EncodeOptions):
+    """Encode growing prefixes (frames 0..t) of every episode, measure their distance to the DBSCAN centres of
+    the task's successful episodes, and store progress R, increments D, advantages A and AWR weights
+    w = min(exp(A/beta), w_max) under derived/<run> with their provenance. Only episodes labelled successful
+    are references; unlabelled episodes are scored and reported."""
+
+    store: str = field(default="", metadata=POSITIONAL)  # episode store directory
+    encoder: str = "vjepa2"  # world model (vjepa2) or a baseline (image, pixel): srpo_offline.encoders.ENCODERS
+    model: str | None = None  # hub id or local directory; None: the encoder's default (vjepa2: facebook/vjepa2-vitl-fpc64-256)
+    beta: float = DEFAULT_BETA  # AWR temperature
+    w_max: float = DEFAULT_W_MAX  # AWR weight clip
+    run_name: str | None = None  # derived group name; None: srpo_<encoder>
+    overwrite: bool = False  # replace an existing run of that name
+
+
+@dataclass(frozen=True, eq=False)
+class RewardRun:
+    """What `compute_reward_run` wrote."""
+
+    name: str  # derived/<name> in the store
+    store: Path  # the store
+    result: StepProgress  # per-episode arrays and the task references
+    provenance: dict  # what the run was computed from (also stored in the derived group's attrs)
+    labels: list  # success label per episode (True / False / None)
+
+
+class StoreVideos:
+    """The episodes of one camera of a store as a lazily loaded sequence of uint8 T x H x W x 3 videos."""
+
+    def __init__(self, store, camera: str):
+        self.store = store
+        self.key = f"{camera}_rgb"
+        if self.key not in store.keys:
+            cams = [c.name for c in store.config.cameras]
+            raise UserFacingError(f"{store.path} has no camera {camera!r}; choose --camera from {', '.join(cams)}")
+
+    def __len__(self) -> int:
+        return self.store.num_episodes
+
+    def __getitem__(self, i: int):
+        return self.store.episode(i, keys=[self.key])[self.key]
+
+
+def make_encoder(options: EncodeOptions, name: str, model: str | None):
+    from srpo_offline.encoders import build_encoder
+
+    return build_encoder(name, model=model, device=options.device, batch_size=options.batch_size,
+                         num_frames=options.num_frames)
+
+
+def store_progress(store, options: EncodeOptions, encoder, beta: float = DEFAULT_BETA, w_max: float = DEFAULT_W_MAX):
+    """step_progress over every episode of an open store; returns (StepProgress, StepProgressConfig, labels)."""
+    from srpo_offline.progress import StepProgressConfig, step_progress
+
+    episodes = store.episodes()
+    if not episodes:
+        raise UserFacingError(f"{store.path} holds no episodes; record some first")
+    config = StepProgressConfig(stride=options.stride, beta=beta, w_max=w_max, normalise=options.normalise,
+                                batch_size=options.batch_size)
+    labels = [e.success for e in episodes]
+    if not any(labels):
+        raise UserFacingError(
+            f"{store.path} has no episode labelled successful: progress needs successful references. "
+            "Label episodes with `srpo data label` (or EpisodeStore.set_success) first."
+        )
+    videos = StoreVideos(store, options.camera)
+    return step_progress(videos, labels, [e.task for e in episodes], encoder, config), config, labels
+
+
+def references_summary(result) -> dict:
+    return {t: {"episodes": r.episodes, "n_clusters": r.n_clusters, "n_noise": r.n_noise,
+                "fell_back_to_mean": r.fell_back_to_mean, "d_start": r.d_start, "d_end": r.d_end}
+            for t, r in result.references.items()}
+
+
+def compute_reward_run(cfg: RewardConfig) -> RewardRun:
+    """Score every episode of cfg.store and write derived/<run> with its provenance; returns what was written."""
+    import srpo
+    from srpo.store import EpisodeStore
+
+    if not cfg.store:
+        raise UserFacingError("name the episode store to score (STORE)")
+    store = EpisodeStore.open(cfg.store, mode="a")
+    run = cfg.run_name or f"srpo_{cfg.encoder}"
+    if run in store.derived_runs() and not cfg.overwrite:
+        prov = store.root["derived"][run].attrs.get("provenance", {})
+        raise UserFacingError(
+            f"derived/{run} already exists in {cfg.store} (encoder {prov.get('encoder')}, stride "
+            f"{prov.get('stride')}, beta {prov.get('beta')}); pass --run-name OTHER to keep both results, "
+            "or --overwrite to replace it"
+        )
+    encoder = make_encoder(cfg, cfg.encoder, cfg.model)
+    result, config, labels = store_progress(store, cfg, encoder, cfg.beta, cfg.w_max)
+    provenance = {
+        "encoder": encoder.name, "model": encoder.model_id, "camera": cfg.camera,
+        "stride": config.stride, "beta": config.beta, "w_max": config.w_max, "normalise": config.normalise,
+        "cluster": asdict(config.cluster), "mu": result.mu, "sigma": result.sigma,
+        "references": references_summary(result), "unlabelled": result.unlabelled,
+        "unreferenced": result.unreferenced, "encoded_prefixes": result.encoded_prefixes,
+        "version": REWARD_VERSION, "srpo_version": srpo.__version__,
+    }
+    store.write_derived(run, {k: result.concat(k) for k in DERIVED_ARRAYS}, provenance, overwrite=cfg.overwrite)
+    return RewardRun(name=run, store=Path(cfg.store), result=result, provenance=provenance, labels=labels)
+
+
+def summary_lines(run: RewardRun) -> list[str]:
+    """What a person reads after scoring: counts, references per task, and the run's name."""
+    result, prov, labels = run.result, run.provenance, run.labels
+    lines = [f"scored {len(labels)} episodes ({sum(s is True for s in labels)} successful references, "
+             f"{len(result.unlabelled)} unlabelled, {len(result.unreferenced)} without a task reference) "
+             f"with {prov['encoder']} ({prov['model']}), {result.encoded_prefixes} prefixes encoded"]
+    for task, r in result.references.items():
+        how = "mean (no DBSCAN cluster)" if r.fell_back_to_mean else f"{r.n_clusters} clusters, {r.n_noise} noise"
+        lines.append(f"  task {task!r}: {len(r.episodes)} references -> {how}")
+    if result.unreferenced:
+        lines.append(f"  episodes without a labelled success in their task (progress NaN, weight 1): "
+                     f"{result.unreferenced}")
+    lines.append(f"run name: {run.name}")
+    return lines
