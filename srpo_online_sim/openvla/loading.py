@@ -34,6 +34,15 @@ SUITE_CHECKPOINTS = {
     "goal": "Sylvest/OpenVLA-AC-PD-1traj-libero-goal",
     "10": "Sylvest/OpenVLA-AC-PD-1traj-libero-long",
 }
+
+
+def default_policy(suite: str) -> str:
+    """The published OpenVLA* checkpoint of a LIBERO suite (there is none for LIBERO-90)."""
+    if suite not in SUITE_CHECKPOINTS:
+        raise UserFacingError(f"no published OpenVLA* checkpoint for libero_{suite}: pass --policy")
+    return SUITE_CHECKPOINTS[suite]
+
+
 OWN_CONFIG = "srpo_openvla_star.json"  # written by save_policy
 LLAMA_EMPTY_TOKEN = 29871  # OpenVLA appends it after "Out:" for Llama 2 tokenizers
 HF_LAYER_SCALE = re.compile(r"\.ls(\d+)\.scale_factor$")  # HF-format name of timm's LayerScale `lsN.gamma`

@@ -10,6 +10,7 @@ left: OFT round-trips the frame through JPEG before its TensorFlow lanczos3 resi
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,6 +73,7 @@ class OpenVLAStarPolicy:
         self.append_token_id = append_token_id  # OpenVLA appends Llama's empty token 29871 after "Out:"
         self.action_tokenizer = ActionTokenizer(model.config.vocab_size, model.config.n_bins)
         self.load_report = None  # set by loading.load_policy: what the loader mapped
+        self.autocast = False  # bf16 autocast of forward passes on CUDA (siiRL's rollout and actor use it)
 
     @property
     def device(self) -> torch.device:
@@ -98,8 +100,15 @@ class OpenVLAStarPolicy:
             "attention_mask": mask.to(self.device),
         }
 
+    def autocast_context(self):
+        """torch.autocast(cuda, bfloat16) when enabled and on a GPU (siiRL: embodied_rollout.py, embodied_actor.py)."""
+        if self.autocast and self.device.type == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
     def logits(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
-        return self.model.action_logits(inputs["pixel_values"], inputs["input_ids"], inputs["attention_mask"])
+        with self.autocast_context():
+            return self.model.action_logits(inputs["pixel_values"], inputs["input_ids"], inputs["attention_mask"])
 
     @torch.no_grad()
     def act(self, inputs: dict[str, torch.Tensor], temperature: float, generator=None) -> ActOutput:
