@@ -59,6 +59,7 @@ class ActionTokenizer:
 
 
 def unnormalize(actions: np.ndarray, stats: ActionStats) -> np.ndarray:
-    """[-1, 1] -> the robot's action space: 0.5 (a + 1)(q99 - q01) + q01 on masked dims, identity elsewhere."""
-    scaled = 0.5 * (actions + 1.0) * (stats.q99 - stats.q01) + stats.q01
+    """[-1, 1] -> the robot's action space: 0.5 (a + 1)(q99 - q01 + 1e-8) + q01 on masked dims, identity elsewhere
+    (OFT's _unnormalize_actions, including its 1e-8)."""
+    scaled = 0.5 * (actions + 1.0) * (stats.q99 - stats.q01 + 1e-8) + stats.q01
     return np.where(stats.mask, scaled, actions)
