@@ -2,7 +2,8 @@
 
 Image preprocessing follows OpenVLA-OFT's LIBERO evaluation (moojink/openvla-oft experiments/robot/openvla_utils.py:
 `resize_image_for_policy`, then `center_crop_image` / `crop_and_resize`, which `run_libero_eval.py` asserts for
-models trained with image augmentation, as these were; siiRL's embodied_rollout.py crops the same way). The
+models trained with image augmentation, as these were; siiRL's embodied_rollout.py crops the same way but
+straight from the 256-px frame, without the lanczos step). The
 agentview frame arrives already rotated by 180 degrees (envs.py, as OFT's `get_libero_image`). Differences
 left: OFT round-trips the frame through JPEG before its TensorFlow lanczos3 resize; here PIL's LANCZOS
 (also lanczos3, antialiased) resizes the raw frame.
