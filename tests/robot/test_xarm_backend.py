@@ -4,13 +4,15 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
+from srpo.errors import UserFacingError
 from srpo.robot.xarm_backend import XArmBackend, XArmConfig, XArmError
 
 
 class XArmAPIDouble:
     """Test double of xarm.wrapper.XArmAPI: records every call, answers like a healthy controller.
 
-    `codes[name]` makes a method return that SDK code; `error_code` / `warn_code` mimic the controller report.
+    `codes[name]` makes a method return that SDK code; `error_code` / `warn_code` mimic the SDK's values cached
+    from the report stream, `live_error` (when set) what the controller answers to get_err_warn_code now.
     """
 
     def __init__(self, ip, connected=True):
@@ -20,6 +22,7 @@ class XArmAPIDouble:
         self.codes: dict[str, int] = {}
         self.error_code = 0
         self.warn_code = 0
+        self.live_error: int | None = None
         self.pose = [400.0, 0.0, 200.0, np.pi, 0.0, 0.0]  # mm, axis-angle rad
         self.angles = [0.0, -0.25, 0.0, 0.9, 0.0, 1.15, 0.0]
         self.gripper = 850.0
@@ -38,6 +41,10 @@ class XArmAPIDouble:
 
     def get_servo_angle(self, is_radian=None):
         return self._call("get_servo_angle", is_radian=is_radian), list(self.angles)
+
+    def get_err_warn_code(self):
+        error = self.error_code if self.live_error is None else self.live_error
+        return 0, [error, self.warn_code]
 
     def get_gripper_position(self):
         return self._call("get_gripper_position"), self.gripper
@@ -66,7 +73,7 @@ def test_connect_sequence_applies_sdk_safety_then_servo_mode(double):
     calls = {c[0]: c for c in double.calls}
     assert calls["set_collision_sensitivity"][1] == (4,)
     assert calls["set_reduced_max_tcp_speed"][1] == (200,)
-    assert calls["set_reduced_tcp_boundary"][1] == ([750, 200, 400, -400, 550, 5],)
+    assert calls["set_reduced_tcp_boundary"][1] == ([680, 200, 400, -400, 550, 5],)  # x_max inside the reach
     assert calls["set_mode"][1] == (1,)  # servo mode
     np.testing.assert_allclose(arm.target_pos, [0.4, 0.0, 0.2])
 
@@ -139,3 +146,28 @@ def test_disconnect_stops_then_closes_once(double):
     arm.disconnect()
     assert double.names() == ["set_state", "set_mode", "set_state", "disconnect"]
     assert double.calls[0][1] == (4,)  # state 4: stop
+
+
+def test_connect_does_not_trust_the_lagging_error_cache(double):
+    """After clean_error the SDK still caches the old error until its next report (200 ms): connect() asks."""
+    double.error_code, double.live_error = 31, 0
+    arm = _arm(double)
+    arm.connect()
+    assert arm.get_observation()["robot0_eef_pos"].shape == (3,)
+
+
+def test_refused_command_carries_the_controllers_own_error(double):
+    """The cache has not caught up yet when a servo command is refused: the reason still names C31."""
+    arm = _arm(double)
+    arm.connect()
+    double.codes["set_servo_cartesian_aa"] = 1  # HAS_ERROR
+    double.live_error = 31
+    with pytest.raises(XArmError, match="C31.*[Cc]ollision"):
+        arm.send_action(np.zeros(7))
+
+
+def test_boundary_past_the_reach_is_refused():
+    with pytest.raises(UserFacingError, match="reach"):
+        XArmConfig(tcp_boundary_mm=(750, 200, 400, -400, 550, 5))
+    with pytest.raises(UserFacingError, match="empty"):
+        XArmConfig(tcp_boundary_mm=(200, 680, 400, -400, 550, 5))
