@@ -38,6 +38,7 @@ class XArmConfig:
     use_gripper: bool = True  # drive the xArm Gripper
     gripper_speed: int = 3000  # gripper speed (pulses/s)
     gripper_deadband: float = 0.02  # closure change below which no new gripper command is sent
+    control_port: int = 502  # the controller's command port; another only for the fake one (srpo robot fake-xarm)
 
     def __post_init__(self):
         # a face past the reach never trips: the arm faults on IK (C21) before its TCP gets there
@@ -62,6 +63,12 @@ def _sdk_module(name: str):
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
         return importlib.import_module(name)
+
+
+def _use_control_port(port: int) -> None:
+    """Point the SDK at this command port; it reads XCONF.SocketConf (process-wide) when it connects. The
+    report ports stay 30001-30003: the SDK only parses reports arriving on those numbers."""
+    _sdk_module("xarm.core.config.x_config").XCONF.SocketConf.TCP_CONTROL_PORT = port
 
 
 def _api_code_name(code: int) -> str:
@@ -110,12 +117,13 @@ class XArmBackend(Arm):
         if code == 0:
             return
         detail = ""
-        if self.api is not None:
+        if self.api is not None and code not in (-1, 3):  # no point asking a controller that does not answer
             # the SDK's cached error_code lags (it follows the report stream): ask the controller itself
             error, warn = self._read_error_state()
             if error or warn:
                 detail = "; " + _controller_error_text(error, warn)
         hint = {-1: "check the network cable and the controller IP",
+                3: "no reply from the controller within 2 s: check the network cable and that it is powered",
                 -2: "the arm is not enabled: connect() again",
                 1: "clear it in UFactory Studio or restart the episode (connect() clears errors)",
                 -9: "release the emergency stop and reconnect"}.get(code, "see the xArm API code table")
@@ -129,7 +137,12 @@ class XArmBackend(Arm):
             except ImportError as err:
                 raise XArmError("the xarm backend needs xarm-python-sdk: pip install 'srpo[robot]'") from err
             self._factory = lambda ip: XArmAPI(ip, is_radian=True)
-        self.api = self._factory(c.ip)
+            _use_control_port(c.control_port)
+        try:
+            self.api = self._factory(c.ip)
+        except Exception as err:  # noqa: BLE001 - the SDK raises a bare Exception when the socket fails
+            raise XArmError(f"could not reach the xArm controller at {c.ip} ({err}); check the IP and the "
+                            "network") from err
         api = self.api
         if not getattr(api, "connected", False):
             raise XArmError(f"could not reach the xArm controller at {c.ip}; check the IP and the network")
