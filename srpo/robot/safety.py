@@ -113,14 +113,16 @@ class SafetyFilter:
         inside = np.clip(self.target + step, self.lo, self.hi)
         if not np.allclose(inside, self.target + step):
             clamped.append("workspace")
-        reachable = self._within_reach(inside)
-        if not np.allclose(reachable, inside):
-            clamped.append("reach")
-        step = reachable - self.target
+        step = inside - self.target
         norm = np.linalg.norm(step)
         if norm > self.max_step:
             clamped.append("linear_step")
             step = step * (self.max_step / norm)
+        # projections onto convex sets holding the target never lengthen the step: the step limit still holds
+        reachable = self._within_reach(self.target + step)
+        if not np.allclose(reachable, self.target + step):
+            clamped.append("reach")
+        step = reachable - self.target
         rot = action[3:6]
         angle = np.linalg.norm(rot)
         if angle > self.max_rot:

@@ -207,3 +207,16 @@ def test_pressed_emergency_stop_fails_connect_with_its_text(fake, arm):
     fake.controller.release_estop()
     arm.connect()
     assert arm.get_observation()["robot0_eef_pos"].shape == (3,)
+
+
+def test_entry_point_serves_then_stops_by_itself(capsys):
+    from srpo.errors import UserFacingError
+    from srpo.robot.fake_xarm.server import main
+
+    host = f"127.0.{random.randint(1, 250)}.{random.randint(1, 250)}"
+    start = time.monotonic()
+    assert main(["--host", host, "--control-port", "0", "--max-lifetime-s", "0.5"]) == 0
+    assert time.monotonic() - start < 5.0
+    assert f"--xarm-ip {host}" in capsys.readouterr().out
+    with pytest.raises(UserFacingError, match="loopback"):
+        main(["--host", "10.1.2.3"])
