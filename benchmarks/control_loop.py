@@ -123,10 +123,11 @@ def run(seconds: float, rate: float, fps: float, size: tuple[int, int], kind: st
     return {"status": result.status, "reason": result.reason, "steps": result.steps,
             **tick_stats(result.tick_times, rate), "jitter_max_ms": float(jitter.max()),
             "overruns": int(np.sum(np.diff(times) > 1.5 / rate)), "dropped": drops,
-            "load": (load_before, load_after), "store_steps": EpisodeStoreSteps(out)}
+            "load": (load_before, load_after), "store_steps": store_steps(out)}
 
 
-def EpisodeStoreSteps(path: Path) -> int:  # noqa: N802 - reads like a field in the report
+def store_steps(path: Path) -> int:
+    """Steps the store holds after the run (every tick must have been written)."""
     from srpo.store import EpisodeStore
 
     return sum(e.length for e in EpisodeStore.open(path).episodes())
