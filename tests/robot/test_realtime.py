@@ -21,7 +21,10 @@ def test_pacer_keeps_the_grid_and_restarts_after_an_overrun():
         stamps.append(time.perf_counter())
     intervals = np.diff(stamps)
     assert 1 <= pacer.overruns <= 3  # the stall (and at most a late wake or two on a loaded box)
-    assert np.sum(intervals < 0.004) <= 2  # ticks never come closer than the period (5 ms), bar the overrun
+    # no burst after the stall: a short interval only follows a late wake (the grid is kept), so short ones never
+    # outnumber the late ones by more than the overrun's own; a pacer that catches up would add ~10 short ones
+    late, short = np.sum(intervals > 0.006), np.sum(intervals < 0.004)
+    assert short <= late + 2, (short, late)
     # 59 periods on the grid plus the stall (which replaces one period); never more than the late wakes add
     assert 59 * 0.005 + 0.05 - 0.001 < stamps[-1] - start < 59 * 0.005 + 0.05 + 0.05
 
