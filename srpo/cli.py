@@ -6,7 +6,6 @@ returning an exit code; a group that is one command (`srpo demo`) exposes that f
 `srpo data info` never pay for torch or MuJoCo imports they do not use.
 """
 
-import argparse
 import importlib
 import sys
 import typing
@@ -24,19 +23,6 @@ GROUPS: dict[str, tuple[str, str]] = {
     "libero": ("srpo_online_sim.cli", "online SRPO on LIBERO with OpenVLA*: train and evaluate"),
     "demo": ("srpo_offline.demo", "the whole loop on the simulated xArm: record, score, train, deploy, report"),
 }
-
-
-def build_parser(selected: str | None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="srpo",
-        description="SRPO: self-referential world-progress rewards and policy optimisation for VLA policies.",
-    )
-    sub = parser.add_subparsers(dest="group", metavar="GROUP")
-    for name, (module_name, help_text) in GROUPS.items():
-        group_parser = sub.add_parser(name, help=help_text, description=help_text)
-        if name == selected:
-            importlib.import_module(module_name).configure(group_parser)
-    return parser
 
 
 def _group_help(group: str, commands: dict) -> str:
@@ -74,27 +60,28 @@ def invoke(func, argv: list[str], prog: str) -> int:
         return 2
 
 
+def _top_help() -> str:
+    lines = ["usage: srpo GROUP [COMMAND] [options]   (srpo GROUP --help for its commands)", "",
+             "SRPO: self-referential world-progress rewards and policy optimisation for VLA policies.", "",
+             "groups:"]
+    lines += [f"  {name:<8} {help_text}" for name, (_, help_text) in GROUPS.items()]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    selected = next((a for a in argv if not a.startswith("-")), None)
-    if selected in GROUPS and argv[0] == selected and hasattr(module := importlib.import_module(GROUPS[selected][0]),
-                                                              "COMMAND"):
-        return invoke(module.COMMAND, argv[1:], f"srpo {selected}")
-    if selected in GROUPS and argv[0] == selected and hasattr(importlib.import_module(GROUPS[selected][0]),
-                                                               "COMMANDS"):
-        return run_command(selected, argv[1:])
-    parser = build_parser(selected if selected in GROUPS else None)
-    args = parser.parse_args(argv)
-    func = getattr(args, "func", None)
-    if func is None:
-        # a group without a subcommand: show that group's help
-        parser.parse_args([*argv, "--help"] if args.group else ["--help"])
+    if not argv or argv[0] in ("-h", "--help"):
+        print(_top_help())
+        return 0 if argv else 2
+    group, rest = argv[0], argv[1:]
+    if group not in GROUPS:
+        print(_top_help(), file=sys.stderr)
+        print(f"\nsrpo: error: unknown group {group!r}", file=sys.stderr)
         return 2
-    try:
-        return int(func(args) or 0)
-    except UserFacingError as err:
-        print(f"srpo {args.group}: error: {err}", file=sys.stderr)
-        return 2
+    module = importlib.import_module(GROUPS[group][0])
+    if hasattr(module, "COMMAND"):  # a group that is one command (srpo demo)
+        return invoke(module.COMMAND, rest, f"srpo {group}")
+    return run_command(group, rest)
 
 
 if __name__ == "__main__":

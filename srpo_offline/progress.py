@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 VARIANTS = ("paper", "siirl", "nearest", "fixed-reference")
 SIIRL_SCALE = 0.6  # the authors' code hard-codes 0.6 * sigmoid(10 * (0.5 - nd)); alpha does not apply
 SIIRL_SLOPE = 10.0
+SIIRL_EQUAL_RANGE = 1e-6  # siiRL: a failure-distance range below this (absolute) gives every failure nd = 0.5
 STD_FLOOR = 1e-12  # a spread at or below this (relative to the mean distance) counts as zero
 
 
@@ -82,9 +83,13 @@ def paper_phi(d_fail: np.ndarray, alpha: float) -> np.ndarray:
 
 
 def siirl_phi(d_fail: np.ndarray) -> np.ndarray:
-    """The authors' code: nd = min-max over failures, 0.6 * sigmoid(10 * (0.5 - nd)); zero range gives nd = 0."""
+    """The authors' code: nd = min-max over failures, 0.6 * sigmoid(10 * (0.5 - nd)).
+
+    A range below 1e-6 (absolute; one failure, or all at the same distance) gives nd = 0.5, i.e. reward 0.3
+    (siiRL siirl/utils/reward_score/embodied.py, compute_embodied_reward).
+    """
     span = d_fail.max() - d_fail.min()
-    nd = (d_fail - d_fail.min()) / span if span > STD_FLOOR * max(1.0, d_fail.max()) else np.zeros_like(d_fail)
+    nd = (d_fail - d_fail.min()) / span if span >= SIIRL_EQUAL_RANGE else np.full_like(d_fail, 0.5)
     return SIIRL_SCALE * sigmoid(SIIRL_SLOPE * (0.5 - nd))
 
 
@@ -103,12 +108,13 @@ def trajectory_rewards(
     phi(standardised distance to the nearest success centre) (eq. 5). Variants:
       paper            DBSCAN centres of the group's successes, alpha * sigmoid(-(d - mean_fail)/std_fail)
       siirl            the authors' code: StandardScaler + DBSCAN(eps=0.5) (unless `cluster` is given),
-                       0.6 * sigmoid(10 * (0.5 - minmax(d)))  (alpha is not used)
+                       0.6 * sigmoid(10 * (0.5 - minmax(d)))  (alpha only switches it off: alpha = 0)
       nearest          no clustering: distance to the nearest single success (ablation C.2)
       fixed-reference  centres of `reference` [M, D] (e.g. expert demos of the task) instead of the
                        group's successes (ablation C.1)
+    alpha = 0 is plain GRPO for every variant: failures get 0.0 and nothing is clustered.
     Edge cases: no failures -> all 1.0; no successes (and no fixed reference) -> failures get 0.0, i.e.
-    plain GRPO, with a warning; one failure or equal distances -> alpha / 2 (siirl: 0.6*sigmoid(5));
+    plain GRPO, with a warning; one failure or equal distances -> alpha / 2 (siirl: nd = 0.5, i.e. 0.3);
     NaN/inf embeddings -> RewardInputError naming the rows.
     """
     if variant not in VARIANTS:
@@ -124,6 +130,9 @@ def trajectory_rewards(
     ok = ok.astype(bool)
     n, fail = x.shape[0], ~ok
     rewards = np.where(ok, 1.0, 0.0)
+    if alpha == 0.0:
+        return TrajectoryRewards(rewards, np.full(n, np.nan), np.zeros((0, x.shape[1])), 0, 0, False, None,
+                                 variant, int(ok.sum()), int(fail.sum()), "alpha = 0: plain GRPO (binary rewards)")
 
     refs = check_embeddings(reference, "reference embeddings") if reference is not None else x[ok]
     if refs.shape[0] and refs.shape[1] != x.shape[1]:
@@ -150,16 +159,24 @@ def trajectory_rewards(
 
 
 def grouped_trajectory_rewards(
-    embeddings: np.ndarray, success: np.ndarray, groups: Sequence, **kwargs
+    embeddings: np.ndarray, success: np.ndarray, groups: Sequence, *, keep: np.ndarray | None = None, **kwargs
 ) -> tuple[np.ndarray, dict]:
-    """`trajectory_rewards` run separately on each task group; returns ([N] rewards, {group: result})."""
+    """`trajectory_rewards` run separately on each task group; returns ([N] rewards, {group: result}).
+
+    `keep` ([N] bool) filters BEFORE any reward is computed: only kept trajectories are references and enter the
+    failure normalisation, the others get NaN. This is siiRL's order (embodied_sampling's accuracy filter, then
+    compute_reward; siirl/execution/dag/builtin_pipelines.py, embodied_srpo_pipeline).
+    """
     x, ok, groups = np.asarray(embeddings), np.asarray(success), np.asarray(groups)
     if groups.shape != ok.shape:
         raise RewardInputError(f"groups must have one entry per trajectory ({ok.shape}), got {groups.shape}")
-    rewards = np.zeros(len(ok), dtype=np.float64)
+    keep = np.ones(len(ok), dtype=bool) if keep is None else np.asarray(keep, dtype=bool)
+    if keep.shape != ok.shape:
+        raise RewardInputError(f"keep must have one entry per trajectory ({ok.shape}), got {keep.shape}")
+    rewards = np.full(len(ok), np.nan)
     results = {}
-    for g in dict.fromkeys(groups.tolist()):
-        idx = np.flatnonzero(groups == g)
+    for g in dict.fromkeys(groups[keep].tolist()):
+        idx = np.flatnonzero((groups == g) & keep)
         results[g] = trajectory_rewards(x[idx], ok[idx], **kwargs)
         rewards[idx] = results[g].rewards
     return rewards, results

@@ -21,10 +21,25 @@ import numpy as np
 from srpo.errors import UserFacingError
 
 SUITES = ("spatial", "object", "goal", "10", "90")
-# Step limits per suite, as in the OpenVLA LIBERO evaluation: about the longest demonstration plus a margin.
-# (siiRL uses 512 for every suite; pass max_steps=512 for that.)
+# Step limits per suite, as in the OpenVLA(-OFT) LIBERO evaluation (run_libero_eval.py): about the longest
+# demonstration plus a margin. siiRL uses 512 for every suite (the trainer's `--preset siirl`).
 SUITE_MAX_STEPS = {"spatial": 220, "object": 280, "goal": 300, "10": 520, "90": 400}
 NOOP_ACTION = np.array([0, 0, 0, 0, 0, 0, -1], dtype=np.float64)  # zero motion, gripper open
+
+
+def check_suite(suite: str) -> None:
+    if suite not in SUITES:
+        raise UserFacingError(f"unknown LIBERO suite {suite!r}: choose one of {', '.join(SUITES)} (10 = LIBERO-Long)")
+
+
+def parse_task_ids(tasks) -> tuple[int, ...] | None:
+    """None, a tuple of ids, or the command line's comma-separated text -> a tuple of ids."""
+    if tasks is None or isinstance(tasks, tuple):
+        return tasks
+    try:
+        return tuple(int(x) for x in str(tasks).split(","))
+    except ValueError:
+        raise UserFacingError(f"--tasks takes comma-separated task ids like 0,3,7; got {tasks!r}") from None
 
 
 def benchmark_name(suite: str) -> str:
@@ -42,6 +57,9 @@ class EnvConfig:
     max_steps: int | None = None  # policy steps per episode; None = SUITE_MAX_STEPS[suite]
     hard_reset: bool = False  # rebuild the MuJoCo model on every reset (robosuite's default; slow, not needed
     #                           since set_init_state overwrites the whole state)
+    reset_seed: int | None = 0  # env.seed(reset_seed) before every reset, so an episode does not depend on what
+    #                             ran before in the worker (OFT's libero_utils.get_libero_env and siiRL's
+    #                             LIBEROAdapter call env.seed(0)); None = never seed
 
     @property
     def step_limit(self) -> int:
@@ -123,6 +141,8 @@ class LiberoTaskEnv:
 
     def reset(self, task_id: int, init_state: np.ndarray) -> StepResult:
         self._build(task_id)
+        if self.config.reset_seed is not None:
+            self.env.seed(self.config.reset_seed)  # LIBERO: np.random.seed, which reset's placement sampling uses
         self.env.reset()
         obs = self.env.set_init_state(init_state)
         for _ in range(self.config.settle_steps):

@@ -9,30 +9,51 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import torch
 
 from srpo.errors import UserFacingError
-from srpo_online_sim.envs import EnvConfig, EnvPool, official_init_states, task_names
+from srpo_online_sim.envs import (
+    EnvConfig,
+    EnvPool,
+    check_suite,
+    official_init_states,
+    parse_task_ids,
+    task_names,
+)
+from srpo_online_sim.openvla.loading import default_policy
 from srpo_online_sim.rollout import Request, rollout
 
 
 @dataclass(frozen=True)
 class EvalConfig:
-    suite: str = "spatial"  # LIBERO suite
-    policy: str = "Sylvest/OpenVLA-AC-PD-1traj-libero-spatial"  # checkpoint folder, hub id, or "tiny"
-    unnorm_key: str | None = None  # dataset statistics key of the checkpoint
+    """Evaluate OpenVLA* on a LIBERO suite with the standard protocol (tasks x 50 official initial states,
+    greedy, OFT's step limits, env.seed(0) before every episode); writes results.json/.md/.png."""
+
+    suite: str = "spatial"  # LIBERO suite: spatial, object, goal, 10 (LIBERO-Long) or 90
+    policy: str | None = None  # checkpoint folder, hub id, or "tiny"; None = the suite's published checkpoint
+    unnorm_key: str | None = None  # action statistics key of the checkpoint (falls back to <key>_no_noops)
     output_dir: str = "runs/libero_eval"  # where results.json / .md / .png go
-    tasks: tuple[int, ...] | None = None  # task ids; None = all tasks of the suite
-    trials: int = 50  # initial states per task (LIBERO has 50 official ones)
+    tasks: str | tuple[int, ...] | None = None  # task ids (comma-separated on the command line); None = all
+    trials: int = 50  # official initial states per task (LIBERO has 50)
     temperature: float = 0.0  # 0 = greedy (the protocol); > 0 samples
     num_envs: int = 8  # LIBERO environments (one subprocess each unless subprocess=False)
-    subprocess: bool = True  # run envs in worker processes
-    max_steps: int | None = None  # env step limit; None = the suite default
+    subprocess: bool = True  # run envs in worker processes (false: in this process, for debugging)
+    max_steps: int | None = None  # env steps per episode; None = OFT's per suite (220/280/300/520, 90: 400)
     seed: int = 0  # sampling seed (only used when temperature > 0)
     device: str = "cuda" if torch.cuda.is_available() else "cpu"  # policy device
-    bf16: bool = False  # run the policy in bfloat16
+    autocast: bool = True  # bf16 autocast of forward passes on CUDA (siiRL)
+    bf16: bool = False  # keep the weights in bfloat16
+
+    CLI_ALIASES: ClassVar[dict[str, str]] = {"output": "output_dir"}
+
+    def __post_init__(self):
+        check_suite(self.suite)
+        object.__setattr__(self, "tasks", parse_task_ids(self.tasks))
+        if self.policy is None:
+            object.__setattr__(self, "policy", default_policy(self.suite))
 
 
 @dataclass
@@ -61,7 +82,7 @@ def evaluate(config: EvalConfig, policy=None, progress: bool = True, pool: EnvPo
         raise UserFacingError("--trials must be between 1 and 50 (LIBERO has 50 official initial states per task)")
     if policy is None:
         dtype = torch.bfloat16 if config.bf16 else torch.float32
-        policy = build_policy(config.policy, config.unnorm_key, config.device, dtype)
+        policy = build_policy(config.policy, config.unnorm_key, config.device, dtype, config.autocast)
     generator = torch.Generator(device=config.device).manual_seed(config.seed)
     results = []
     env_config = EnvConfig(suite=config.suite, max_steps=config.max_steps)

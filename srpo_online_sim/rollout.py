@@ -30,6 +30,7 @@ class Trajectory:
     observations: list[np.ndarray] = field(default_factory=list)  # the frame each decision was made from
     tokens: list[torch.Tensor] = field(default_factory=list)  # [56] action-slice indices per decision
     old_log_probs: list[torch.Tensor] = field(default_factory=list)  # [56] behaviour log-probs per decision
+    executed: list[int] = field(default_factory=list)  # env steps of each decision's chunk actually executed
 
     @property
     def video(self) -> np.ndarray:
@@ -59,6 +60,7 @@ def rollout(policy, pool: EnvPool, requests: list[Request], temperature: float, 
             results = pool.call("step_chunk", [(libero_action(out.actions[j]),) for j in range(len(active))], active)
             still = []
             for i, r in zip(active, results):
+                wave[i].executed.append(len(r.frames))  # one frame per executed step; the rest is masked
                 last[i] = r.frames[-1]
                 if keep_video:
                     wave[i].frames.extend(r.frames)

@@ -4,11 +4,17 @@ One training step:
 1. pick ``groups_per_step`` (task, initial state) pairs; initial states are sampled from the task's placement
    distribution (never LIBERO's official evaluation states);
 2. roll out ``n_rollouts`` trajectories per pair at ``temperature``;
-3. encode every trajectory's video with the world-model encoder and compute rewards per TASK with
-   ``srpo_offline.progress.trajectory_rewards`` (successes 1, failures by distance to the task's successes;
-   alpha = 0 is plain GRPO);
-4. keep the groups with 1..n-1 successes (option), advantages (r - mean_group) / (std_group + 1e-6);
-5. one epoch of the token-level clipped objective (+ optional KL to the reference policy), AdamW, grad clip.
+3. keep the groups whose success rate lies in ``accuracy_bounds`` (option); with ``filter_before_reward`` this
+   happens BEFORE rewards, as in siiRL, so only kept groups give references and normalisation;
+4. encode every trajectory's video with the world-model encoder and compute rewards per TASK with
+   ``srpo_offline.progress.grouped_trajectory_rewards`` (successes 1, failures by distance to the task's
+   successes; alpha = 0 is plain GRPO); advantages (r - mean_group) / (std_group + 1e-6), unbiased std;
+5. PPO mini-batches (``srpo_online_sim.update``): one optimiser step per ``mini_batch`` trajectories, token-mean
+   within a trajectory then mean over trajectories, unexecuted actions masked; AdamW, grad clip.
+
+Presets: ``srpo`` (this project's defaults) and ``siirl`` (the authors' released settings,
+sii-research/siiRL examples/embodied_srpo_trainer/run_openvla_oft_libero_*.sh and the paper); a field left at
+None takes its preset's value (`TrainConfig.resolved`). docs/libero.md lists the differences.
 
 Several GPUs: launch with ``torchrun --nproc_per_node K``; each rank rolls out its share of the groups,
 rewards are computed from the gathered embeddings of all ranks, and gradients are all-reduced before
@@ -18,38 +24,66 @@ every optimizer step.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import os
 import time
-from collections import defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import torch
 
 from srpo.errors import UserFacingError
-from srpo_online_sim.envs import EnvConfig, EnvPool, official_init_states, task_names
-from srpo_online_sim.objective import clipped_loss, group_advantages, kl_to_reference, mixed_groups
+from srpo_online_sim.envs import (
+    EnvConfig,
+    EnvPool,
+    check_suite,
+    official_init_states,
+    parse_task_ids,
+    task_names,
+)
+from srpo_online_sim.objective import accuracy_filter, group_advantages
+from srpo_online_sim.openvla.loading import default_policy
 from srpo_online_sim.rollout import Request, Trajectory, rollout
+from srpo_online_sim.update import UpdateSettings, ppo_update
 
 TRAIN_SEED_OFFSET = 1_000_000  # training initial states use env seeds from here on
+
+# Values of the fields a preset decides (those left at None). siiRL: run_openvla_oft_libero_*.sh
+# (TRAIN_BATCH_SIZE 64 x ROLLOUT_N_SAMPLES 8, MAX_EPISODE_STEPS 512, filter_accuracy before compute_reward,
+# reward_score/embodied.py) and the paper's mini-batch of 128 trajectories out of 512.
+PRESETS: dict[str, dict] = {
+    "srpo": {"groups_per_step": 8, "mini_batch": 16, "max_steps": None, "filter_before_reward": False,
+             "reward_variant": "paper"},
+    "siirl": {"groups_per_step": 64, "mini_batch": 128, "max_steps": 512, "filter_before_reward": True,
+              "reward_variant": "siirl"},
+}
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    suite: str = "spatial"  # LIBERO suite
-    policy: str = "Sylvest/OpenVLA-AC-PD-1traj-libero-spatial"  # checkpoint folder, hub id, or "tiny" (tests)
-    unnorm_key: str | None = None  # which dataset statistics of the checkpoint un-normalise actions
+    """Online SRPO (or GRPO with --alpha 0) on LIBERO rollouts: roll OpenVLA* out, reward failures by world-model
+    progress towards the task's successes, and update with the clipped objective in PPO mini-batches.
+    --preset siirl takes the authors' released settings for every option left unset (docs/libero.md)."""
+
+    preset: str = "srpo"  # srpo (this project's defaults) | siirl (the authors' settings) for options left unset
+    suite: str = "spatial"  # LIBERO suite: spatial, object, goal, 10 (LIBERO-Long) or 90
+    policy: str | None = None  # checkpoint folder, hub id, or "tiny" (tests); None = the suite's published one
+    unnorm_key: str | None = None  # action statistics key of the checkpoint (falls back to <key>_no_noops)
     output_dir: str = "runs/libero"  # checkpoints, metrics.jsonl and TensorBoard logs
+    resume: bool = False  # continue from the newest checkpoint in output_dir
     steps: int = 100  # training steps
-    tasks: tuple[int, ...] | None = None  # task ids to train on; None = every task of the suite
-    groups_per_step: int = 8  # (task, initial state) groups per step (siiRL: 64)
+    tasks: str | tuple[int, ...] | None = None  # task ids (comma-separated on the command line); None = all
+    groups_per_step: int | None = None  # (task, initial state) groups per step; None = preset (srpo 8, siirl 64)
     n_rollouts: int = 8  # rollouts per group
-    keep_mixed_only: bool = True  # drop groups whose rollouts all succeed or all fail
+    keep_mixed_only: bool = True  # train only on groups whose success rate lies in accuracy_bounds
+    accuracy_bounds: tuple[float, float] = (0.1, 0.9)  # kept group success rates, inclusive (siiRL's)
+    filter_before_reward: bool | None = None  # filter groups before computing rewards; None = preset (siirl)
     temperature: float = 1.6  # sampling temperature for rollouts (and for the log-probs)
-    reward_variant: str = "paper"  # trajectory_rewards variant: paper | siirl | nearest
-    alpha: float = 0.8  # failure reward scale; 0 = plain GRPO (failures get 0)
+    reward_variant: str | None = None  # paper | siirl | nearest; None = preset (srpo paper, siirl siirl)
+    alpha: float = 0.8  # failure reward scale; 0 = plain GRPO (binary rewards, every variant)
     encoder: str = "vjepa2"  # world-model encoder for rollout videos: vjepa2 | image | pixel
     encoder_model: str | None = None  # encoder hub id or folder; None = the encoder's default
     clip_low: float = 0.2  # ratio clip below 1
@@ -57,25 +91,45 @@ class TrainConfig:
     kl_coef: float = 0.0  # weight of KL(pi || pi_ref); 0 = no reference policy kept (siiRL)
     lr: float = 5e-6  # AdamW learning rate
     weight_decay: float = 0.0  # AdamW weight decay
-    grad_clip: float = 1.0  # max gradient norm
+    grad_clip: float = 1.0  # max gradient norm per optimiser step
+    mini_batch: int | None = None  # trajectories per optimiser step; None = preset (srpo 16, siirl 128)
     micro_batch: int = 8  # decisions per forward/backward in the update
     num_envs: int = 8  # LIBERO environments (one subprocess each unless subprocess=False)
-    subprocess: bool = True  # run envs in worker processes
-    max_steps: int | None = None  # env step limit; None = the suite default
+    subprocess: bool = True  # run envs in worker processes (false: in this process, for debugging)
+    max_steps: int | None = None  # env steps per episode; None = preset (srpo: OFT's per suite, siirl: 512)
     save_every: int = 10  # checkpoint every k steps (and at the end)
     seed: int = 0  # torch / sampling seed
     device: str = "cuda" if torch.cuda.is_available() else "cpu"  # policy device
-    bf16: bool = False  # keep the policy in bfloat16 (GPU)
+    autocast: bool = True  # bf16 autocast of forward passes on CUDA, fp32 weights and optimiser (siiRL)
+    bf16: bool = False  # keep the weights in bfloat16 (half the memory; lr-5e-6 steps mostly round away)
+
+    CLI_ALIASES: ClassVar[dict[str, str]] = {"output": "output_dir", "variant": "reward_variant"}
+
+    def __post_init__(self):
+        if self.preset not in PRESETS:
+            raise UserFacingError(f"unknown --preset {self.preset!r}: choose one of {', '.join(PRESETS)}")
+        check_suite(self.suite)
+        object.__setattr__(self, "tasks", parse_task_ids(self.tasks))
+        if self.policy is None:
+            object.__setattr__(self, "policy", default_policy(self.suite))
+
+    def resolved(self) -> TrainConfig:
+        """Every field left at None set from the preset."""
+        unset = {k: v for k, v in PRESETS[self.preset].items() if getattr(self, k) is None}
+        return dataclasses.replace(self, **unset)
 
 
-def build_policy(name: str, unnorm_key: str | None, device: str, dtype: torch.dtype):
+def build_policy(name: str, unnorm_key: str | None, device: str, dtype: torch.dtype, autocast: bool = False):
     from srpo_online_sim.openvla.loading import load_policy, tiny_policy
 
     if name == "tiny":
         policy = tiny_policy()
         policy.model.to(device, dtype)
-        return policy
-    return load_policy(name, unnorm_key=unnorm_key, device=device, dtype=dtype)
+    else:
+        policy = load_policy(name, unnorm_key=unnorm_key, device=device, dtype=dtype)
+        print(policy.load_report)
+    policy.autocast = autocast
+    return policy
 
 
 class Logger:
@@ -118,6 +172,7 @@ def _dist():
 
 class Trainer:
     def __init__(self, config: TrainConfig, encoder=None):
+        config = config.resolved()
         self.config = config
         self.rank, self.world = _dist()
         if self.world > 1 and config.device.startswith("cuda"):
@@ -130,7 +185,7 @@ class Trainer:
         if bad:
             raise UserFacingError(f"task ids {bad} not in suite {config.suite} (0..{len(self.instructions) - 1})")
         dtype = torch.bfloat16 if config.bf16 else torch.float32
-        self.policy = build_policy(config.policy, config.unnorm_key, config.device, dtype)
+        self.policy = build_policy(config.policy, config.unnorm_key, config.device, dtype, config.autocast)
         self.reference = copy.deepcopy(self.policy.model).eval().requires_grad_(False) if config.kl_coef else None
         self.optimizer = torch.optim.AdamW(self.policy.model.parameters(), lr=config.lr,
                                            weight_decay=config.weight_decay)
@@ -194,91 +249,52 @@ class Trainer:
         return [x for part in out for x in part]
 
     def _rewards(self, trajs: list[Trajectory], embeddings: np.ndarray) -> tuple[np.ndarray, dict]:
-        """Rewards per task over every rank's trajectories (the reference set is the task's successes)."""
-        from srpo_offline.progress import trajectory_rewards
+        """Advantages of this rank's trajectories (NaN = not trained on) from every rank's trajectories.
 
+        Rewards are computed per task (the reference set is the task's successes); groups outside
+        accuracy_bounds are dropped after the rewards, or before them with filter_before_reward (siiRL).
+        """
+        from srpo_offline.progress import grouped_trajectory_rewards
+
+        cfg = self.config
         mine = [(t.request.task_id, t.request.group, bool(t.success), e) for t, e in zip(trajs, embeddings)]
         everything = self._gather(mine)
         tasks = np.array([x[0] for x in everything])
+        groups = np.array([x[1] for x in everything])
         success = np.array([x[2] for x in everything])
         emb = np.stack([x[3] for x in everything])
-        rewards = np.zeros(len(everything))
-        stats = defaultdict(list)
-        for task in np.unique(tasks):
-            idx = np.flatnonzero(tasks == task)
-            res = trajectory_rewards(emb[idx], success[idx], variant=self.config.reward_variant,
-                                     alpha=self.config.alpha)
-            rewards[idx] = res.rewards
-            stats["n_clusters"].append(res.n_clusters)
-            stats["n_noise"].append(res.n_noise)
-            stats["fell_back_to_mean"].append(float(res.fell_back_to_mean))
-        groups = np.array([x[1] for x in everything])
-        adv = group_advantages(rewards, groups)
-        keep = mixed_groups(success, groups) if self.config.keep_mixed_only else np.ones(len(groups), bool)
+        keep = (accuracy_filter(success, groups, cfg.accuracy_bounds) if cfg.keep_mixed_only
+                else np.ones(len(groups), bool))
+        rewards, results = grouped_trajectory_rewards(emb, success, tasks, keep=keep if cfg.filter_before_reward
+                                                      else None, variant=cfg.reward_variant, alpha=cfg.alpha)
+        adv = np.full(len(groups), np.nan)
+        if keep.any():
+            adv[keep] = group_advantages(rewards[keep], groups[keep], ddof=1)  # siiRL: torch.std (unbiased)
+        rewarded = ~np.isnan(rewards)
+        failed = rewarded & ~success
+        res = list(results.values())
         metrics = {
             "success_rate": float(success.mean()),
-            "reward_mean": float(rewards.mean()),
-            "reward_std": float(rewards.std()),
-            "failure_reward_mean": float(rewards[~success].mean()) if (~success).any() else 0.0,
+            "reward_mean": float(rewards[rewarded].mean()) if rewarded.any() else 0.0,
+            "reward_std": float(rewards[rewarded].std()) if rewarded.any() else 0.0,
+            "failure_reward_mean": float(rewards[failed].mean()) if failed.any() else 0.0,
             "kept_fraction": float(keep.mean()),
-            **{k: float(np.mean(v)) for k, v in stats.items()},
+            "n_clusters": float(np.mean([r.n_clusters for r in res])) if res else 0.0,
+            "n_noise": float(np.mean([r.n_noise for r in res])) if res else 0.0,
+            "fell_back_to_mean": float(np.mean([r.fell_back_to_mean for r in res])) if res else 0.0,
         }
         # this rank's rows of the gathered arrays: ranks gather in order, so find our offset
         offset = sum(self._gather([len(mine)])[: self.rank])
-        sl = slice(offset, offset + len(mine))
-        return np.where(keep[sl], adv[sl], np.nan), metrics
+        return adv[offset : offset + len(mine)], metrics
 
     def _update(self, trajs: list[Trajectory], advantages: np.ndarray) -> dict:
         cfg = self.config
-        decisions = [(t, i, a) for t, a in zip(trajs, advantages) if not np.isnan(a) for i in range(len(t.tokens))]
-        n_tokens = torch.tensor(float(sum(len(t.tokens[i]) for t, i, _ in decisions)))
-        if self.world > 1:
-            import torch.distributed as dist
-
-            dist.all_reduce(n_tokens)
-        model = self.policy.model.train()
-        self.optimizer.zero_grad(set_to_none=True)
-        totals = defaultdict(float)
-        for start in range(0, len(decisions), cfg.micro_batch):
-            batch = decisions[start : start + cfg.micro_batch]
-            inputs = self.policy.prepare([t.observations[i] for t, i, _ in batch],
-                                         [t.request.instruction for t, _, _ in batch])
-            tokens = torch.stack([t.tokens[i] for t, i, _ in batch]).to(cfg.device)
-            old = torch.stack([t.old_log_probs[i] for t, i, _ in batch]).to(cfg.device)
-            adv = torch.tensor([a for _, _, a in batch], device=cfg.device)
-            new = self.policy.log_probs(inputs, tokens, cfg.temperature)
-            loss, stats = clipped_loss(new, old, adv, cfg.clip_low, cfg.clip_high)
-            if self.reference is not None:
-                with torch.no_grad():
-                    ref_logits = self.reference.action_logits(inputs["pixel_values"], inputs["input_ids"],
-                                                              inputs["attention_mask"])
-                    ref = torch.log_softmax(ref_logits / cfg.temperature, -1).gather(-1, tokens[..., None])[..., 0]
-                kl = kl_to_reference(new, ref).sum()
-                loss = loss + cfg.kl_coef * kl
-                totals["kl_ref"] += float(kl.detach())
-            (loss / n_tokens.to(loss.device)).backward()
-            totals["loss"] += float(loss.detach())
-            totals["clipped_tokens"] += float(stats["clipped_tokens"])
-            totals["kl_old"] += float(stats["kl_old_sum"])
-        if self.world > 1:
-            import torch.distributed as dist
-
-            for p in model.parameters():
-                if p.grad is not None:
-                    dist.all_reduce(p.grad)
-        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        if decisions or self.world > 1:
-            self.optimizer.step()
-        model.eval()
-        denom = max(float(n_tokens), 1.0)
-        return {
-            "loss": totals["loss"] / denom,
-            "clip_fraction": totals["clipped_tokens"] / denom,
-            "kl_old": totals["kl_old"] / denom,
-            "kl_ref": totals["kl_ref"] / denom,
-            "grad_norm": float(grad_norm),
-            "decisions": len(decisions),
-        }
+        settings = UpdateSettings(mini_batch=cfg.mini_batch, micro_batch=cfg.micro_batch,
+                                  temperature=cfg.temperature, clip_low=cfg.clip_low, clip_high=cfg.clip_high,
+                                  grad_clip=cfg.grad_clip, kl_coef=cfg.kl_coef)
+        metrics, _ = ppo_update(self.policy, self.optimizer, trajs, advantages, settings, self.reference,
+                                self.world)
+        return metrics
 
     def train_step(self, pool: EnvPool) -> dict:
         t0 = time.perf_counter()

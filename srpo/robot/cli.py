@@ -3,6 +3,7 @@
 The commands' options are the fields of `srpo.robot.runner.RecordConfig` / `DeployConfig`.
 """
 
+from srpo.robot.fake_xarm.server import FakeXArmConfig, serve_fake_xarm
 from srpo.robot.runner import DeployConfig, RecordConfig
 
 
@@ -36,4 +37,9 @@ def deploy(config: DeployConfig) -> int:
     return 0
 
 
-COMMANDS = {"record": record, "deploy": deploy}
+def fake_xarm(config: FakeXArmConfig) -> int:
+    """a fake xArm 7 controller on 127.0.0.1 (MuJoCo behind the SDK's protocol) for dry runs without the arm"""
+    return serve_fake_xarm(config)
+
+
+COMMANDS = {"record": record, "deploy": deploy, "fake-xarm": fake_xarm}

@@ -8,6 +8,7 @@ never touched. `EpisodeRecorder` is driven tick by tick (the ROS node calls tick
 `run_episode` is the one-process loop.
 """
 
+import contextlib
 import queue
 import threading
 import time
@@ -18,6 +19,7 @@ import numpy as np
 
 from srpo.robot.arm import CONTROL_RATE_HZ, ROBOT_KEYS, Arm, ArmError
 from srpo.robot.cameras import Camera, CameraError
+from srpo.robot.realtime import TickPacer, realtime_section
 from srpo.robot.safety import SafetyFilter, SafetyStop
 from srpo.store import EpisodeStore, EpisodeWriter
 
@@ -216,17 +218,13 @@ class EpisodeRecorder:
     def run_episode(self, task: str, source, source_name: str = "teleop") -> EpisodeResult:
         """start(), tick at the control rate until the episode ends, finish()."""
         self.start(task, source, source_name)
-        period = 1.0 / self.config.control_rate_hz
-        next_tick = time.monotonic()
+        pacer = TickPacer(self.config.control_rate_hz)
+        section = realtime_section() if self.config.realtime else contextlib.nullcontext()
         try:
-            while self.tick():
-                if self.config.realtime:
-                    next_tick += period
-                    delay = next_tick - time.monotonic()
-                    if delay > 0:
-                        time.sleep(delay)
-                    else:
-                        next_tick = time.monotonic()  # overran: start the next tick now, do not burst
+            with section:
+                while self.tick():
+                    if self.config.realtime:
+                        pacer.wait()  # sleep, then spin to the deadline; an overrun restarts the grid
         except BaseException:
             if self.writer is not None and self.result is not None:
                 self._end("aborted", "interrupted")

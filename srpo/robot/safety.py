@@ -1,7 +1,8 @@
 """The safety filter every command passes before it reaches an arm (teleop, policy, ROS node alike).
 
 It keeps its own copy of the commanded tool position (the arms integrate the same steps) and:
-  * clamps the position step so the commanded position stays inside the workspace box,
+  * clamps the position step so the commanded position stays inside the workspace box and within the arm's
+    reach (a ball about the shoulder, less a margin; a box corner can lie past the reach),
   * limits the step's length and the rotation step's angle to what the speed limits allow in one tick,
   * clips the gripper command to its range,
   * holds (zero motion, gripper unchanged) and latches a stop on a NaN/inf command, a NaN observation or a
@@ -13,6 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from srpo.robot.arm import ACTION_DIM, CONTROL_RATE_HZ, ArmError
+
+# xArm 7 reach: UFACTORY rates it 700 mm; joint 2 (the shoulder) sits 0.267 m above the base (link1 offset in
+# UFACTORY's xarm_ros2 description, as in srpo/robot/sim/scene.py). Past it a Cartesian target has no IK
+# solution and the controller faults (C21/C24) instead of holding.
+XARM7_SHOULDER = (0.0, 0.0, 0.267)
+XARM7_REACH = 0.7
 
 
 class SafetyStop(ArmError):
@@ -29,6 +36,9 @@ class SafetyConfig:
     max_angular_speed: float = 1.0  # rad/s of the commanded tool orientation
     max_linear_step: float = 0.02  # m per tick, whatever the rate
     max_angular_step: float = 0.1  # rad per tick, whatever the rate
+    reach_center: tuple[float, float, float] = XARM7_SHOULDER  # centre of the reach ball (the shoulder), m
+    reach_radius: float = XARM7_REACH  # the arm's reach from reach_center, m
+    reach_margin: float = 0.05  # commanded positions stay this far inside the reach, m
     gripper_range: tuple[float, float] = (0.0, 1.0)  # allowed gripper closure command
     stale_after_s: float = 0.25  # an observation older than this (host clock) stops the arm
 
@@ -46,6 +56,8 @@ class SafetyFilter:
         self.config = config
         self.lo = np.asarray(config.workspace_min, dtype=np.float64)
         self.hi = np.asarray(config.workspace_max, dtype=np.float64)
+        self.center = np.asarray(config.reach_center, dtype=np.float64)
+        self.reach = config.reach_radius - config.reach_margin
         self.max_step = min(config.max_linear_step, config.max_linear_speed / control_rate_hz)
         self.max_rot = min(config.max_angular_step, config.max_angular_speed / control_rate_hz)
         self.target: np.ndarray | None = None
@@ -106,6 +118,11 @@ class SafetyFilter:
         if norm > self.max_step:
             clamped.append("linear_step")
             step = step * (self.max_step / norm)
+        # projections onto convex sets holding the target never lengthen the step: the step limit still holds
+        reachable = self._within_reach(self.target + step)
+        if not np.allclose(reachable, self.target + step):
+            clamped.append("reach")
+        step = reachable - self.target
         rot = action[3:6]
         angle = np.linalg.norm(rot)
         if angle > self.max_rot:
@@ -114,8 +131,28 @@ class SafetyFilter:
         grip = float(np.clip(action[6], *self.config.gripper_range))
         if grip != action[6]:
             clamped.append("gripper")
-        # the convex combination of two points in the box stays in the box; clip once more for rounding
+        # the convex combination of two points in box and ball stays in both; clip once more for rounding
         self.target = np.clip(self.target + step, self.lo, self.hi)
         self.gripper = grip
         self.last_report = FilterReport(clamped, False)
         return np.concatenate([step, rot, [grip]]).astype(np.float32)
+
+    def _within_reach(self, goal: np.ndarray) -> np.ndarray:
+        """A point of box ∩ reach ball near `goal` (in the box); never further out than the current target.
+
+        Alternating projections (ball, then box) slide along the boundary; if they have not converged, the
+        segment from the current target (inside both) toward that point is cut where it leaves the ball.
+        """
+        radius = max(self.reach, float(np.linalg.norm(self.target - self.center)))
+        point = goal
+        for _ in range(8):
+            offset = point - self.center
+            dist = float(np.linalg.norm(offset))
+            if dist <= radius:
+                return point
+            point = np.clip(self.center + offset * (radius / dist), self.lo, self.hi)
+        # |target + s (point - target) - center| = radius, solved for the largest s in [0, 1]
+        d, e = point - self.target, self.target - self.center
+        a, b, c = d @ d, 2 * d @ e, e @ e - radius**2
+        s = (-b + np.sqrt(max(b * b - 4 * a * c, 0.0))) / (2 * a) if a > 0 else 0.0
+        return self.target + float(np.clip(s, 0.0, 1.0)) * d

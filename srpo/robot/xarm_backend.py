@@ -13,7 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from srpo.errors import UserFacingError
 from srpo.robot.arm import ACTION_DIM, Arm, ArmError
+from srpo.robot.safety import XARM7_REACH, XARM7_SHOULDER
 
 GRIPPER_PULSE_OPEN = 850  # xArm Gripper position when fully open (pulses)
 GRIPPER_MAX_WIDTH = 0.085  # m between the fingers at GRIPPER_PULSE_OPEN
@@ -31,11 +33,24 @@ class XArmConfig:
     control_rate_hz: float = 100.0  # servo stream rate the caller keeps (100-250 Hz recommended)
     collision_sensitivity: int = 3  # 0 (off) .. 5 (most sensitive)
     max_tcp_speed_mm_s: float = 250.0  # reduced-mode TCP speed limit
-    tcp_boundary_mm: tuple[float, float, float, float, float, float] = (750, 200, 400, -400, 550, 5)
-    # ^ reduced-mode box [x_max, x_min, y_max, y_min, z_max, z_min] in mm, base frame
+    tcp_boundary_mm: tuple[float, float, float, float, float, float] = (680, 200, 400, -400, 550, 5)
+    # ^ reduced-mode box [x_max, x_min, y_max, y_min, z_max, z_min] in mm, base frame; no face past the reach
     use_gripper: bool = True  # drive the xArm Gripper
     gripper_speed: int = 3000  # gripper speed (pulses/s)
     gripper_deadband: float = 0.02  # closure change below which no new gripper command is sent
+    control_port: int = 502  # the controller's command port; another only for the fake one (srpo robot fake-xarm)
+
+    def __post_init__(self):
+        # a face past the reach never trips: the arm faults on IK (C21) before its TCP gets there
+        x_max, x_min, y_max, y_min, z_max, z_min = self.tcp_boundary_mm
+        reach_mm, shoulder_mm = XARM7_REACH * 1000, XARM7_SHOULDER[2] * 1000
+        if max(x_max, -x_min, y_max, -y_min, z_max - shoulder_mm, shoulder_mm - z_min) > reach_mm:
+            raise UserFacingError(
+                f"tcp_boundary_mm {self.tcp_boundary_mm} has a face past the xArm 7's reach ({reach_mm:.0f} mm "
+                f"from the shoulder at z={shoulder_mm:.0f} mm); bring it inside, e.g. x_max <= {reach_mm - 20:.0f}")
+        if x_max <= x_min or y_max <= y_min or z_max <= z_min:
+            raise UserFacingError(f"tcp_boundary_mm {self.tcp_boundary_mm} is empty: order is "
+                                  "[x_max, x_min, y_max, y_min, z_max, z_min]")
 
 
 def _sdk_module(name: str):
@@ -48,6 +63,12 @@ def _sdk_module(name: str):
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
         return importlib.import_module(name)
+
+
+def _use_control_port(port: int) -> None:
+    """Point the SDK at this command port; it reads XCONF.SocketConf (process-wide) when it connects. The
+    report ports stay 30001-30003: the SDK only parses reports arriving on those numbers."""
+    _sdk_module("xarm.core.config.x_config").XCONF.SocketConf.TCP_CONTROL_PORT = port
 
 
 def _api_code_name(code: int) -> str:
@@ -96,11 +117,13 @@ class XArmBackend(Arm):
         if code == 0:
             return
         detail = ""
-        if self.api is not None:
-            error, warn = getattr(self.api, "error_code", 0), getattr(self.api, "warn_code", 0)
+        if self.api is not None and code not in (-1, 3):  # no point asking a controller that does not answer
+            # the SDK's cached error_code lags (it follows the report stream): ask the controller itself
+            error, warn = self._read_error_state()
             if error or warn:
                 detail = "; " + _controller_error_text(error, warn)
         hint = {-1: "check the network cable and the controller IP",
+                3: "no reply from the controller within 2 s: check the network cable and that it is powered",
                 -2: "the arm is not enabled: connect() again",
                 1: "clear it in UFactory Studio or restart the episode (connect() clears errors)",
                 -9: "release the emergency stop and reconnect"}.get(code, "see the xArm API code table")
@@ -114,7 +137,12 @@ class XArmBackend(Arm):
             except ImportError as err:
                 raise XArmError("the xarm backend needs xarm-python-sdk: pip install 'srpo[robot]'") from err
             self._factory = lambda ip: XArmAPI(ip, is_radian=True)
-        self.api = self._factory(c.ip)
+            _use_control_port(c.control_port)
+        try:
+            self.api = self._factory(c.ip)
+        except Exception as err:  # noqa: BLE001 - the SDK raises a bare Exception when the socket fails
+            raise XArmError(f"could not reach the xArm controller at {c.ip} ({err}); check the IP and the "
+                            "network") from err
         api = self.api
         if not getattr(api, "connected", False):
             raise XArmError(f"could not reach the xArm controller at {c.ip}; check the IP and the network")
@@ -127,6 +155,7 @@ class XArmBackend(Arm):
         self._check(api.set_reduced_mode(True), "set_reduced_mode")
         self._check(api.set_mode(1), "set_mode(1) (servo mode)")
         self._check(api.set_state(0), "set_state(0)")
+        self._raise_on_fault(fresh=True)  # refresh the SDK's cache, else the first read sees the cleared error
         if c.use_gripper:
             self._check(api.set_gripper_mode(0), "set_gripper_mode")
             self._check(api.set_gripper_enable(True), "set_gripper_enable")
@@ -137,8 +166,17 @@ class XArmBackend(Arm):
         self.target_rot = Rotation.from_rotvec(pose[3:6])
         self._gripper_sent = None
 
-    def _raise_on_fault(self) -> None:
+    def _read_error_state(self) -> tuple[int, int]:
+        """(error, warn) straight from the controller (get_err_warn_code), the cached report values if that fails."""
+        code, pair = self.api.get_err_warn_code()
+        if code == 0:
+            return int(pair[0]), int(pair[1])
+        return getattr(self.api, "error_code", 0), getattr(self.api, "warn_code", 0)
+
+    def _raise_on_fault(self, fresh: bool = False) -> None:
         error, warn = getattr(self.api, "error_code", 0), getattr(self.api, "warn_code", 0)
+        if fresh or error:  # confirm a cached error: the cache lags a clean_error by up to a report period
+            error, warn = self._read_error_state()
         if error:
             raise XArmError(_controller_error_text(error, warn) + "; the arm stopped: clear the cause, then reconnect")
 

@@ -6,10 +6,19 @@ of the second-to-last block, as Prismatic), a GELU MLP projector and transformer
 names mirror the published HF checkpoints (``vision_backbone.featurizer``, ``vision_backbone.fused_featurizer``,
 ``projector.fc1..3``, ``language_model``) so their safetensors load directly.
 
-Sequence: [BOS, image patches, prompt tokens, 56 action placeholders]. Placeholders enter as zero embeddings
-(parallel decoding as in OpenVLA-OFT); the logits at the position before each action token predict it (the
-causal-LM convention the model was fine-tuned with). Prompts of different lengths are left-padded, so the
-action block is always the last 56 positions. By default the action block attends to itself bidirectionally.
+Sequence, as OpenVLA-OFT builds it (moojink/openvla-oft prismatic/extern/hf/modeling_prismatic.py,
+`_prepare_input_for_action_prediction` and `_build_multimodal_attention`; siiRL's copy in
+siirl/models/embodied/openvla_oft/modeling_prismatic.py): [BOS, image patches, prompt tokens, 56 action
+placeholders, </s>]. Placeholders enter as zero embeddings, the stop token with its own embedding; the logits at
+the position before each placeholder predict its action token (OFT's slice
+``logits[:, patches + prompt_tokens - 1 + j]``). Prompts of different lengths are left-padded; position ids count
+valid tokens only, so a row's numbers do not depend on its padding.
+
+Attention: FULL bidirectional over every valid token (prompt and image included), padding masked as keys. The
+published Sylvest/OpenVLA-AC-PD-* checkpoints were fine-tuned with OpenVLA-OFT, whose pyproject pins
+moojink/transformers-openvla-oft (commit bc339d9 "Full bidirectional attention": the Llama SDPA mask is the last
+row of the causal/padding mask repeated, i.e. only pad keys are masked, is_causal=False); OFT's own comment on the
+stop token says it is "needed in non-causal bi-directional self-attention, as it appears at train time".
 """
 
 from __future__ import annotations
@@ -37,7 +46,6 @@ class OpenVLAStarConfig:
     n_bins: int = 256  # action bins per dimension
     action_dim: int = 7  # dimensions per action
     chunk: int = 8  # actions decoded per forward pass
-    bidirectional_actions: bool = True  # action placeholders attend to each other (parallel decoding)
     image_mean: tuple[tuple[float, ...], ...] = ((0.485, 0.456, 0.406), (0.5, 0.5, 0.5))  # per featurizer
     image_std: tuple[tuple[float, ...], ...] = ((0.229, 0.224, 0.225), (0.5, 0.5, 0.5))  # per featurizer
 
@@ -130,27 +138,23 @@ class OpenVLAStar(nn.Module):
             p = int(bos_pos[b])
             rows.append(torch.cat([text[b, : p + 1], patches[b], text[b, p + 1 :]], dim=0))
         placeholders = torch.zeros(batch, n_act, text.shape[-1], dtype=text.dtype, device=text.device)
-        inputs = torch.cat([torch.stack(rows), placeholders], dim=1)
+        stop_id = torch.full((batch, 1), self.language_model.config.eos_token_id, device=input_ids.device)
+        inputs = torch.cat([torch.stack(rows), placeholders, embed(stop_id)], dim=1)
         # left padding: everything before a row's BOS is padding, everything after it is valid
         idx = torch.arange(inputs.shape[1], device=inputs.device)
-        valid = (idx[None] >= bos_pos[:, None]).long()
-        mask = self._attention_mask(valid, n_act, inputs.dtype)
-        positions = (valid.cumsum(1) - 1).clamp(min=0)
+        valid = idx[None] >= bos_pos[:, None]
+        mask = self._attention_mask(valid, inputs.dtype)
+        positions = (valid.long().cumsum(1) - 1).clamp(min=0)
         out = self.language_model(inputs_embeds=inputs, attention_mask=mask, position_ids=positions)
         seq = inputs.shape[1]
-        logits = out.logits[:, seq - n_act - 1 : seq - 1, self.action_slice]
+        logits = out.logits[:, seq - n_act - 2 : seq - 2, self.action_slice]
         return logits.float()
 
-    def _attention_mask(self, valid: torch.Tensor, n_act: int, dtype: torch.dtype) -> torch.Tensor:
-        """Additive 4-D mask: causal over valid tokens, action block bidirectional when configured."""
+    @staticmethod
+    def _attention_mask(valid: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        """Additive 4-D mask [B, 1, S, S]: every query sees every valid key (OFT's bidirectional Llama)."""
         seq = valid.shape[1]
-        idx = torch.arange(seq, device=valid.device)
-        allowed = idx[None, :] <= idx[:, None]
-        if self.config.bidirectional_actions:
-            in_actions = idx >= seq - n_act
-            allowed = allowed | (in_actions[:, None] & in_actions[None, :])
-        allowed = allowed[None] & valid[:, None, :].bool()
-        allowed = allowed | torch.eye(seq, dtype=torch.bool, device=valid.device)[None]  # pads see themselves
+        allowed = valid[:, None, :].expand(-1, seq, -1)
         mask = torch.zeros(allowed.shape, dtype=dtype, device=valid.device)
         return mask.masked_fill(~allowed, torch.finfo(dtype).min)[:, None]
 

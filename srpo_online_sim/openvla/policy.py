@@ -1,17 +1,62 @@
-"""OpenVLA* as a policy: images + instructions -> sampled action chunks, their log-probs, and un-normalised actions."""
+"""OpenVLA* as a policy: images + instructions -> sampled action chunks, their log-probs, and un-normalised actions.
+
+Image preprocessing follows OpenVLA-OFT's LIBERO evaluation (moojink/openvla-oft experiments/robot/openvla_utils.py:
+`resize_image_for_policy`, then `center_crop_image` / `crop_and_resize`, which `run_libero_eval.py` asserts for
+models trained with image augmentation, as these were; siiRL's embodied_rollout.py crops the same way but
+straight from the 256-px frame, without the lanczos step). The
+agentview frame arrives already rotated by 180 degrees (envs.py, as OFT's `get_libero_image`). Differences
+left: OFT round-trips the frame through JPEG before its TensorFlow lanczos3 resize; here PIL's LANCZOS
+(also lanczos3, antialiased) resizes the raw frame.
+"""
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
+from PIL import Image
 
 from srpo_online_sim.openvla.action_tokenizer import ActionStats, ActionTokenizer, unnormalize
 from srpo_online_sim.openvla.model import OpenVLAStar, action_log_probs, sample_action_tokens
 
 PROMPT = "In: What action should the robot take to {instruction}?\nOut:"
+CROP_AREA = 0.9  # OFT / siiRL center_crop_image: crop_scale 0.9 of the image area
+
+
+def resize_lanczos(image: np.ndarray, size: int) -> np.ndarray:
+    """uint8 HxWx3 -> uint8 size x size (OFT's resize_image_for_policy: lanczos3, antialiased, rounded)."""
+    if image.shape[:2] == (size, size):
+        return image
+    return np.asarray(Image.fromarray(image).resize((size, size), Image.Resampling.LANCZOS))
+
+
+def center_crop(image: np.ndarray, area: float = CROP_AREA) -> np.ndarray:
+    """Crop the central `area` fraction and resize back, as tf.image.crop_and_resize does in OFT's crop_and_resize.
+
+    Box side sqrt(area) (normalised), centred; output pixel i samples the input at
+    y = y1 (H - 1) + i (y2 - y1)(H - 1) / (H - 1), bilinearly; then tf.image.convert_image_dtype back to uint8,
+    i.e. floor(v * 255.5) of the [0, 1] value.
+    """
+    h, w = image.shape[:2]
+    side = np.sqrt(area)
+    off = (1.0 - side) / 2.0
+    x = image.astype(np.float64) / 255.0
+    ys = off * (h - 1) + np.arange(h) * side * (h - 1) / (h - 1)
+    xs = off * (w - 1) + np.arange(w) * side * (w - 1) / (w - 1)
+    y0, x0 = np.floor(ys).astype(int), np.floor(xs).astype(int)
+    y1, x1 = np.minimum(y0 + 1, h - 1), np.minimum(x0 + 1, w - 1)
+    fy, fx = (ys - y0)[:, None, None], (xs - x0)[None, :, None]
+    top = x[y0][:, x0] * (1 - fx) + x[y0][:, x1] * fx
+    bottom = x[y1][:, x0] * (1 - fx) + x[y1][:, x1] * fx
+    out = np.clip(top * (1 - fy) + bottom * fy, 0.0, 1.0)
+    return np.minimum(np.floor(out * 255.5), 255).astype(np.uint8)
+
+
+def preprocess_image(image: np.ndarray, size: int) -> np.ndarray:
+    """A rotated agentview frame (uint8 HxWx3) -> the uint8 size x size image the model sees."""
+    return center_crop(resize_lanczos(np.ascontiguousarray(image), size))
 
 
 @dataclass
@@ -28,6 +73,8 @@ class OpenVLAStarPolicy:
         self.stats = stats  # un-normalisation statistics of the checkpoint's dataset
         self.append_token_id = append_token_id  # OpenVLA appends Llama's empty token 29871 after "Out:"
         self.action_tokenizer = ActionTokenizer(model.config.vocab_size, model.config.n_bins)
+        self.load_report = None  # set by loading.load_policy: what the loader mapped
+        self.autocast = False  # bf16 autocast of forward passes on CUDA (siiRL's rollout and actor use it)
 
     @property
     def device(self) -> torch.device:
@@ -36,12 +83,11 @@ class OpenVLAStarPolicy:
     def prepare(self, images: list[np.ndarray], instructions: list[str]) -> dict[str, torch.Tensor]:
         """uint8 HxWx3 images and task instructions -> model inputs (left-padded prompts)."""
         cfg = self.model.config
-        x = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float().div(255.0)
-        x = F.interpolate(x, size=(cfg.image_size, cfg.image_size), mode="bilinear", antialias=True)
-        x = x.clamp(0, 1)
+        seen = np.stack([preprocess_image(im, cfg.image_size) for im in images])
+        x = torch.from_numpy(seen).permute(0, 3, 1, 2).float().div(255.0)
         pixel = [(x - torch.tensor(m)[:, None, None]) / torch.tensor(s)[:, None, None]
                  for m, s, _ in zip(cfg.image_mean, cfg.image_std, cfg.vision)]
-        ids = [self.tokenizer(PROMPT.format(instruction=t.lower().rstrip("."))).input_ids for t in instructions]
+        ids = [self.tokenizer(PROMPT.format(instruction=t.lower())).input_ids for t in instructions]
         if self.append_token_id is not None:
             ids = [i if i[-1] == self.append_token_id else [*i, self.append_token_id] for i in ids]
         width = max(len(i) for i in ids)
@@ -55,8 +101,15 @@ class OpenVLAStarPolicy:
             "attention_mask": mask.to(self.device),
         }
 
+    def autocast_context(self):
+        """torch.autocast(cuda, bfloat16) when enabled and on a GPU (siiRL: embodied_rollout.py, embodied_actor.py)."""
+        if self.autocast and self.device.type == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
     def logits(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
-        return self.model.action_logits(inputs["pixel_values"], inputs["input_ids"], inputs["attention_mask"])
+        with self.autocast_context():
+            return self.model.action_logits(inputs["pixel_values"], inputs["input_ids"], inputs["attention_mask"])
 
     @torch.no_grad()
     def act(self, inputs: dict[str, torch.Tensor], temperature: float, generator=None) -> ActOutput:

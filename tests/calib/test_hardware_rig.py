@@ -1,4 +1,5 @@
-"""The real calibration rig drives srpo.robot's XArmBackend (against the SDK double) and a camera double."""
+"""The real calibration rig drives srpo.robot's XArmBackend in position mode (against a recorded-call double of the
+SDK: the fake controller in srpo.robot.fake_xarm streams servo mode only) and a camera double."""
 
 import time
 
@@ -9,15 +10,35 @@ from calibration.geometry import make_T, rotation_about
 from calibration.hardware import ArmCameraRig
 from srpo.robot.cameras import Camera, Frame
 from srpo.robot.xarm_backend import XArmBackend, XArmConfig, XArmError, rpy_to_matrix
-from tests.robot.test_xarm_backend import XArmAPIDouble
 
 
-class PositionAPIDouble(XArmAPIDouble):
-    """XArmAPIDouble plus position-mode reads: get_position answers the last set_position (mm, roll/pitch/yaw)."""
+class PositionAPIDouble:
+    """Test double of xarm.wrapper.XArmAPI for position mode: records every call and answers like a healthy
+    controller; get_position answers the last set_position (mm, roll/pitch/yaw). `codes[name]` makes a method
+    return that SDK code."""
 
     def __init__(self, ip):
-        super().__init__(ip)
+        self.ip, self.connected, self.calls, self.codes = ip, True, [], {}
+        self.error_code = self.warn_code = 0
         self.rpy_pose = [400.0, 0.0, 200.0, np.pi, 0.0, 0.0]
+
+    def _call(self, name, *args, **kwargs):
+        self.calls.append((name, args, kwargs))
+        return self.codes.get(name, 0)
+
+    def __getattr__(self, name):  # every setter of the SDK: record and return the code
+        if name.startswith("set_") or name in ("motion_enable", "clean_error", "clean_warn", "disconnect"):
+            return lambda *a, **k: self._call(name, *a, **k)
+        raise AttributeError(name)
+
+    def get_err_warn_code(self, show=False):
+        return self._call("get_err_warn_code"), [self.error_code, self.warn_code]
+
+    def get_position_aa(self, is_radian=None):
+        return self._call("get_position_aa", is_radian=is_radian), [400.0, 0.0, 200.0, np.pi, 0.0, 0.0]
+
+    def names(self):
+        return [c[0] for c in self.calls]
 
     def get_position(self, is_radian=None):
         return self._call("get_position", is_radian=is_radian), list(self.rpy_pose)

@@ -51,3 +51,14 @@ def test_gripper_convention():
     out = libero_action(np.array([[0.1, 0.2, 0.3, 0, 0, 0, 1.0], [0, 0, 0, 0, 0, 0, -0.5]]))
     assert out[0, -1] == -1.0 and out[1, -1] == 1.0  # open -> -1, close -> +1 in LIBERO
     assert np.allclose(out[:, :6], [[0.1, 0.2, 0.3, 0, 0, 0], [0] * 6])
+
+
+def test_every_reset_seeds_the_env_so_history_does_not_leak(libero_env):
+    # LIBERO's env.seed is np.random.seed; reset samples placements from it before set_init_state
+    state = official_init_states(SUITE, TASK)[2]
+    libero_env.reset(TASK, state)
+    after_first = np.random.random()
+    libero_env.sample_init_state(TASK, seed=123)  # other work in the same worker moves the generator
+    np.random.random(7)
+    libero_env.reset(TASK, state)
+    assert np.random.random() == after_first

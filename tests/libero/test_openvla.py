@@ -53,10 +53,12 @@ def test_actions_lie_in_unnormalised_bounds(policy, inputs):
     arm = out.actions[..., stats.mask]
     assert (arm >= stats.q01[stats.mask] - 1e-9).all() and (arm <= stats.q99[stats.mask] + 1e-9).all()
     assert (np.abs(out.actions[..., ~stats.mask]) <= 1).all()  # gripper passes through un-normalisation
-    # extreme bins map exactly to q01 / q99
+    # extreme ids map to the outer bin MIDPOINTS, half a bin inside q01 / q99 (was pinned at q01 / q99 exactly,
+    # the half-bin error of issue 12): centre = -1 + 1/255, so q01 + (q99 - q01) / 510; same at the top
     tok = ActionTokenizer(policy.model.config.vocab_size)
     ends = unnormalize(tok.decode(np.array([[tok.vocab_size - 1] * 7, [tok.vocab_size - 256] * 7])), stats)
-    assert np.allclose(ends[0, :6], stats.q01[:6]) and np.allclose(ends[1, :6], stats.q99[:6])
+    half_bin = (stats.q99[:6] - stats.q01[:6]) / 510
+    assert np.allclose(ends[0, :6], stats.q01[:6] + half_bin) and np.allclose(ends[1, :6], stats.q99[:6] - half_bin)
 
 
 def test_log_probs_match_log_softmax_over_action_slice(policy, inputs):
@@ -66,7 +68,7 @@ def test_log_probs_match_log_softmax_over_action_slice(policy, inputs):
         out = policy.act(inputs[1], temperature=1.0, generator=torch.Generator().manual_seed(2))
     finally:
         hook.remove()
-    full = captured["full"][:, -57:-1]  # the positions before each of the 56 action placeholders
+    full = captured["full"][:, -58:-2]  # the positions before each of the 56 action placeholders (then </s>)
     vocab = policy.model.config.vocab_size
     direct = torch.log_softmax(full[..., vocab - 256 : vocab].float(), -1)
     expected = direct.gather(-1, out.slice_tokens[..., None])[..., 0]
@@ -82,7 +84,10 @@ def test_action_token_order_and_round_trip():
     a = np.linspace(-1, 1, 256)
     ids = tok.encode(a)
     assert ids[0] == 31999 and ids[-1] == 31744  # larger action -> smaller id, as in OpenVLA
-    assert np.allclose(tok.decode(ids), a)
+    # decoding returns bin midpoints (was pinned to the bin edges `a`, the half-bin error of issue 12):
+    # a = edge k lies in bin k (k < 255) whose centre is edge k + 1/255; the top edge decodes to the last centre
+    expected = np.r_[a[:-1] + 1 / 255, a[-2] + 1 / 255]
+    assert np.allclose(tok.decode(ids), expected) and np.abs(tok.decode(ids) - a).max() <= 1 / 255 + 1e-12
 
 
 def test_save_and_load_round_trip(policy, inputs, tmp_path):

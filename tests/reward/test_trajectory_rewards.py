@@ -106,8 +106,10 @@ def test_edge_no_failures_one_failure_equal_distances_one_success():
     np.testing.assert_allclose(eq.rewards, [1.0, 0.4, 0.4, 0.4])
     assert eq.fell_back_to_mean and eq.n_clusters == 0  # one success cannot form a DBSCAN cluster
     np.testing.assert_allclose(eq.centres, [[0.0, 0.0]])
+    # siiRL: a failure-distance range below 1e-6 gives nd = 0.5 -> 0.6 * sigmoid(0) = 0.3 (was pinned at
+    # 0.6 * sigmoid(5), the nd = 0 of this project's earlier reading; issue 12)
     assert trajectory_rewards(ring, np.array([True, False, False, False]), variant="siirl").rewards[1] == (
-        pytest.approx(0.6 * sig(5.0)))
+        pytest.approx(0.3))
     empty = trajectory_rewards(np.zeros((0, 3)), np.zeros(0, bool))
     assert empty.rewards.shape == (0,)
 
@@ -131,6 +133,47 @@ def test_grouped_rewards_use_each_groups_own_successes():
     rewards, results = grouped_trajectory_rewards(emb, ok, ["a"] * 4 + ["b"] * 4)
     np.testing.assert_allclose(rewards[:4], rewards[4:])
     assert set(results) == {"a", "b"} and results["b"].distances[2] == pytest.approx(3.0)
+
+
+def test_siirl_equal_distance_threshold_is_absolute_1e6():
+    # failures at distances 3 and 3 + 5e-7 (range below 1e-6): both nd = 0.5 -> 0.3
+    emb = np.array([[0.0, 0.0], [0.0, 2.0], [3.0, 1.0], [-3.0 - 5e-7, 1.0]])
+    r = trajectory_rewards(emb, OK, variant="siirl")
+    np.testing.assert_allclose(r.rewards[2:], [0.3, 0.3])
+    # range 2e-6 is above it: min-max applies, nd = 0 and 1 -> 0.6 sigmoid(5), 0.6 sigmoid(-5)
+    emb[3, 0] = -3.0 - 2e-6
+    np.testing.assert_allclose(trajectory_rewards(emb, OK, variant="siirl").rewards[2:],
+                               [0.6 * sig(5.0), 0.6 * sig(-5.0)])
+    one = trajectory_rewards(EMB[:3], OK[:3], variant="siirl")  # a single failure
+    assert one.rewards[2] == pytest.approx(0.3)
+
+
+@pytest.mark.parametrize("variant", ["paper", "siirl", "nearest"])
+def test_alpha_zero_is_plain_grpo_for_every_variant(variant):
+    r = trajectory_rewards(EMB, OK, variant=variant, alpha=0.0)
+    np.testing.assert_array_equal(r.rewards, [1.0, 1.0, 0.0, 0.0])
+    assert "plain GRPO" in r.note and r.n_clusters == 0
+
+
+def test_filter_before_reward_takes_references_and_normalisation_from_kept_groups_only():
+    # task "a", three rollout groups: g0 failed every rollout (dropped), g1 and g2 mixed (kept)
+    emb = np.array([[10.0, 0.0], [12.0, 0.0],  # g0: two failures, far away
+                    [0.0, 0.0], [3.0, 0.0],  # g1: success at the origin, failure 3 from it
+                    [0.0, 0.2], [5.0, 0.0]])  # g2: success near the origin, failure 5 from it
+    ok = np.array([False, False, True, False, True, False])
+    rollout_group = np.array([0, 0, 1, 1, 2, 2])
+    keep = np.array([0.1 <= ok[rollout_group == g].mean() <= 0.9 for g in rollout_group])
+    assert keep.tolist() == [False, False, True, True, True, True]
+    filtered, results = grouped_trajectory_rewards(emb, ok, ["a"] * 6, keep=keep, variant="nearest")
+    assert np.isnan(filtered[:2]).all() and results["a"].n_failure == 2
+    # kept failures only: distances 3 and 5 -> z = -1, +1
+    np.testing.assert_allclose(filtered[2:], [1.0, 0.8 * sig(1.0), 1.0, 0.8 * sig(-1.0)])
+    # rewarding first: g0's failures (10, 12) enter the normalisation: mean 7.5, std sqrt(13.25)
+    everything, _ = grouped_trajectory_rewards(emb, ok, ["a"] * 6, variant="nearest")
+    z = (np.array([10.0, 12.0, 3.0, 5.0]) - 7.5) / np.sqrt(13.25)
+    np.testing.assert_allclose(everything[[0, 1, 3, 5]], 0.8 * sig(-z))
+    with pytest.raises(RewardInputError, match="keep"):
+        grouped_trajectory_rewards(emb, ok, ["a"] * 6, keep=keep[:3])
 
 
 # ---------------------------------------------------------------- properties

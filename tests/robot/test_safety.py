@@ -84,3 +84,40 @@ def test_clamps_name_the_limit_and_reset_clears_stop():
     assert not flt.stopped
     with pytest.raises(SafetyStop):
         flt.reset(np.array([np.nan, 0, 0]))
+
+
+REACH = CFG.reach_radius - CFG.reach_margin
+
+
+def _in_reach(p):
+    return np.linalg.norm(np.asarray(p) - np.array(CFG.reach_center)) <= REACH + 1e-9
+
+
+@settings(max_examples=300, deadline=None)
+@given(start=inside.filter(_in_reach),
+       actions=st.lists(st.lists(big_float, min_size=7, max_size=7), min_size=1, max_size=20))
+def test_commands_stay_within_reach(start, actions):
+    flt = SafetyFilter(CFG, control_rate_hz=RATE)
+    flt.reset(np.array(start))
+    for action in actions:
+        before = flt.target.copy()
+        out = flt.filter(np.array(action))
+        _check(out, flt, before)
+        assert _in_reach(flt.target), np.linalg.norm(flt.target - np.array(CFG.reach_center))
+
+
+def test_pushing_past_the_reach_holds_at_the_margin():
+    """The box allows x = 0.75 m, but at shoulder height the xArm 7 ends at 0.7 m: the filter stops short."""
+    flt = SafetyFilter(CFG, control_rate_hz=100.0)
+    flt.reset(np.array([0.55, 0.0, 0.27]))
+    for _ in range(200):
+        flt.filter(np.array([0.01, 0.0, 0.0, 0, 0, 0, 0]))
+    # on the reach boundary: 0.65 m from the shoulder (0.7 m less the 0.05 m margin), nearly all of it along x
+    assert np.linalg.norm(flt.target - np.array(CFG.reach_center)) == pytest.approx(REACH, abs=1e-9)
+    assert 0.649 < flt.target[0] <= REACH
+    assert "reach" in flt.last_report.clamped
+    # sideways along the reach boundary still moves (the filter slides, it does not stick)
+    y0 = flt.target[1]
+    for _ in range(10):
+        flt.filter(np.array([0.0, 0.005, 0.0, 0, 0, 0, 0]))
+    assert flt.target[1] > y0 + 0.02 and _in_reach(flt.target)

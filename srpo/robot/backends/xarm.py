@@ -13,11 +13,12 @@ class XArmBackendConfig(BackendConfig):
     """A real xArm 7 and its RealSense cameras."""
 
     ip: str = XArmConfig.ip  # controller IP address
+    control_port: int = XArmConfig.control_port  # controller command port (another only for `srpo robot fake-xarm`)
     realsense_serials: tuple[str, ...] = ()  # RealSense serials for camera0, camera1, ... (empty: the first found)
     camera_fps: int = 30  # RealSense stream rate; frames are captured in their own thread
 
     def arm_config(self, control_rate_hz: float) -> XArmConfig:
-        return XArmConfig(ip=self.ip, control_rate_hz=control_rate_hz)
+        return XArmConfig(ip=self.ip, control_port=self.control_port, control_rate_hz=control_rate_hz)
 
     def build(self, rig) -> Rig:
         from srpo.robot.cameras import RealSenseCameraConfig, ThreadedCamera

@@ -1,0 +1,141 @@
+"""The policy update of one rollout batch: PPO mini-batches of whole trajectories, as siiRL's embodied actor.
+
+siiRL (siirl/engine/actor/embodied_actor.py, ``update_policy``) splits the batch of kept trajectories into
+mini-batches and takes one optimiser step per mini-batch, so from the second step on the policy differs from
+the one that sampled the actions: the ratio leaves 1 and the clip acts. The loss of a mini-batch is the
+token-mean within each trajectory, then the mean over its trajectories (with their per-trajectory micro-batches
+of 1, ``pg_loss * mask_sum / mask_sum_of_the_trajectory`` then ``/ gradient_accumulation``), and action tokens
+of steps at or after ``finish_step`` (the unexecuted rest of the last chunk) are masked. siiRL does not shuffle
+inside update_policy (``batch.split``), nor do we.
+
+Several ranks: each splits its own trajectories into the same number of mini-batches (the global count), the
+per-trajectory weights divide by the global number of trajectories in the step, and gradients are summed
+across ranks before each step, which gives the global mean.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from srpo_online_sim.objective import clipped_loss, kl_to_reference
+from srpo_online_sim.rollout import Trajectory
+
+
+@dataclass(frozen=True)
+class UpdateSettings:
+    """The knobs of `ppo_update` (taken from TrainConfig)."""
+
+    mini_batch: int  # trajectories per optimiser step
+    micro_batch: int  # decisions per forward/backward
+    temperature: float  # sampling temperature (log-probs are taken at it)
+    clip_low: float  # ratio clip below 1
+    clip_high: float  # ratio clip above 1
+    grad_clip: float  # max gradient norm per optimiser step
+    kl_coef: float = 0.0  # weight of KL(pi || pi_ref)
+
+
+def token_mask(executed: int, chunk: int, action_dim: int) -> torch.Tensor:
+    """[chunk * action_dim] bool: the tokens of the `executed` first actions of a chunk (siiRL's finish_step mask)."""
+    return torch.arange(chunk * action_dim) < executed * action_dim
+
+
+def decision_rows(batch: list[tuple[Trajectory, float]], n_traj: float, chunk: int, action_dim: int) -> list[tuple]:
+    """(trajectory, decision index, advantage, token weights [chunk * action_dim]) for every decision.
+
+    A trajectory's valid tokens share 1 / (its valid token count * n_traj): token-mean within the trajectory,
+    then mean over the n_traj trajectories of the optimiser step; masked tokens weigh 0.
+    """
+    rows = []
+    for traj, adv in batch:
+        masks = [token_mask(e, chunk, action_dim) for e in traj.executed]
+        valid = sum(int(m.sum()) for m in masks)
+        rows += [(traj, i, adv, m.float() / (valid * n_traj)) for i, m in enumerate(masks)]
+    return rows
+
+
+def _all_reduce(x: torch.Tensor, world: int) -> torch.Tensor:
+    if world > 1:
+        import torch.distributed as dist
+
+        dist.all_reduce(x)
+    return x
+
+
+def ppo_update(policy, optimizer: torch.optim.Optimizer, trajs: list[Trajectory], advantages: np.ndarray,
+               settings: UpdateSettings, reference: torch.nn.Module | None = None, world: int = 1
+               ) -> tuple[dict, list[dict]]:
+    """Update on the trajectories whose advantage is not NaN; returns (batch metrics, metrics per step)."""
+    model = policy.model
+    cfg = model.config
+    device = policy.device
+    kept = [(t, float(a)) for t, a in zip(trajs, advantages) if not np.isnan(a)]
+    n_global = int(_all_reduce(torch.tensor(float(len(kept))), world).item())
+    n_steps = math.ceil(n_global / settings.mini_batch)
+    parts = np.array_split(np.arange(len(kept)), n_steps) if n_steps else []
+    model.train()
+    per_step = []
+    for part in parts:
+        per_step.append(_step(policy, optimizer, [kept[i] for i in part], settings, reference, world, cfg, device))
+    model.eval()
+    totals = defaultdict(float)
+    for m in per_step:
+        for k, v in m.items():
+            totals[k] += v
+    n = max(len(per_step), 1)
+    metrics = {k: v / n for k, v in totals.items() if k not in ("tokens", "decisions")}
+    metrics.update({"decisions": int(totals["decisions"]), "optimizer_steps": len(per_step),
+                    "trained_trajectories": n_global})
+    for key in ("loss", "clip_fraction", "kl_old", "kl_ref", "grad_norm"):
+        metrics.setdefault(key, 0.0)
+    return metrics, per_step
+
+
+def _step(policy, optimizer, batch: list[tuple[Trajectory, float]], settings: UpdateSettings, reference, world,
+          cfg, device) -> dict:
+    """One optimiser step on one mini-batch (this rank's share of it)."""
+    n_traj = _all_reduce(torch.tensor(float(len(batch))), world).item()
+    rows = decision_rows(batch, n_traj, cfg.chunk, cfg.action_dim)
+    optimizer.zero_grad(set_to_none=True)
+    sums = defaultdict(float)
+    for start in range(0, len(rows), settings.micro_batch):
+        part = rows[start : start + settings.micro_batch]
+        inputs = policy.prepare([t.observations[i] for t, i, _, _ in part], [t.request.instruction for t, *_ in part])
+        tokens = torch.stack([t.tokens[i] for t, i, _, _ in part]).to(device)
+        old = torch.stack([t.old_log_probs[i] for t, i, _, _ in part]).to(device)
+        adv = torch.tensor([a for _, _, a, _ in part], device=device)
+        weights = torch.stack([w for *_, w in part]).to(device)
+        new = policy.log_probs(inputs, tokens, settings.temperature)
+        loss, stats = clipped_loss(new, old, adv, settings.clip_low, settings.clip_high, weights)
+        if reference is not None:
+            with torch.no_grad(), policy.autocast_context():
+                ref_logits = reference.action_logits(inputs["pixel_values"], inputs["input_ids"],
+                                                     inputs["attention_mask"])
+            ref = torch.log_softmax(ref_logits.float() / settings.temperature, -1).gather(-1, tokens[..., None])[..., 0]
+            kl = (kl_to_reference(new, ref) * weights).sum()
+            loss = loss + settings.kl_coef * kl
+            sums["kl_ref"] += float(kl.detach())
+        loss.backward()
+        sums["loss"] += float(loss.detach())
+        for k in ("clipped_tokens", "kl_old_sum", "tokens"):
+            sums[k] += float(stats[k])
+    if world > 1:
+        import torch.distributed as dist
+
+        for p in policy.model.parameters():
+            if p.requires_grad:
+                if p.grad is None:  # a rank with no trajectory in this step still joins every all-reduce
+                    p.grad = torch.zeros_like(p)
+                dist.all_reduce(p.grad)
+    grad_norm = torch.nn.utils.clip_grad_norm_(policy.model.parameters(), settings.grad_clip)
+    optimizer.step()
+    reduced = _all_reduce(torch.tensor([sums["loss"], sums["kl_ref"], sums["clipped_tokens"], sums["kl_old_sum"],
+                                        sums["tokens"]], dtype=torch.float64), world).tolist()
+    tokens = max(reduced[4], 1.0)
+    return {"loss": reduced[0], "kl_ref": reduced[1], "clip_fraction": reduced[2] / tokens,
+            "kl_old": reduced[3] / tokens, "grad_norm": float(grad_norm), "tokens": reduced[4],
+            "decisions": float(len(rows))}
