@@ -1,6 +1,4 @@
 # The two commands a newcomer needs: `make demo` (set up + the main job) and `make test` (set up + tests).
-export MUJOCO_GL ?= egl
-export PYOPENGL_PLATFORM ?= egl
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 VENV := .venv/bin

