@@ -24,7 +24,8 @@ from srpo.store import EpisodeStore, StoreConfig
 
 # old flag names of `srpo robot record/deploy` -> config fields
 RIG_ALIASES = {"rate": "control_rate_hz", "image-size": "camera_height,camera_width", "xarm-ip": "backend.ip",
-               "realsense": "backend.realsense_serials", "xarm-control-port": "backend.control_port"}
+               "realsense": "backend.realsense_serials", "xarm-control-port": "backend.control_port",
+               "opencv": "backend.opencv_devices"}
 
 
 @dataclass(frozen=True)

@@ -15,13 +15,14 @@ class XArmBackendConfig(BackendConfig):
     ip: str = XArmConfig.ip  # controller IP address
     control_port: int = XArmConfig.control_port  # controller command port (another only for `srpo robot fake-xarm`)
     realsense_serials: tuple[str, ...] = ()  # RealSense serials for camera0, camera1, ... (empty: the first found)
-    camera_fps: int = 30  # RealSense stream rate; frames are captured in their own thread
+    opencv_devices: tuple[str, ...] = ()  # cameras through OpenCV instead (index, /dev/videoN or a video file)
+    camera_fps: int = 30  # camera stream rate; frames are captured in their own thread
 
     def arm_config(self, control_rate_hz: float) -> XArmConfig:
         return XArmConfig(ip=self.ip, control_port=self.control_port, control_rate_hz=control_rate_hz)
 
     def build(self, rig) -> Rig:
-        from srpo.robot.cameras import RealSenseCameraConfig, ThreadedCamera
+        from srpo.robot.cameras import OpenCVCameraConfig, RealSenseCameraConfig, ThreadedCamera
         from srpo.robot.xarm_backend import XArmBackend
 
         if rig.control_rate_hz < 100:
@@ -29,7 +30,11 @@ class XArmBackendConfig(BackendConfig):
                           "move in visible steps (pass --rate 100)", stacklevel=2)
         arm = XArmBackend(self.arm_config(rig.control_rate_hz))
         cameras = {}
-        for i, serial in enumerate(self.realsense_serials or (None,)):
-            camera = RealSenseCameraConfig(fps=self.camera_fps, serial=serial).build(rig.camera_height, rig.camera_width)
+        if self.opencv_devices:
+            configs = [OpenCVCameraConfig(fps=self.camera_fps, device=d) for d in self.opencv_devices]
+        else:
+            configs = [RealSenseCameraConfig(fps=self.camera_fps, serial=s) for s in self.realsense_serials or (None,)]
+        for i, config in enumerate(configs):
+            camera = config.build(rig.camera_height, rig.camera_width)
             cameras[f"camera{i}"] = ThreadedCamera(camera, fps=self.camera_fps)
         return Rig(arm, cameras)
