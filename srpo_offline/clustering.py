@@ -76,7 +76,11 @@ def k_distance_eps(x: np.ndarray, k: int) -> float:
         if curve[j + 1] > KNEE_RATIO * curve[j]:
             eps = curve[j]
             break
-    return float(max(eps * (1.0 + EPS_INFLATE), np.finfo(float).tiny))
+    # floor relative to the data's spread: duplicates (k-distance 0) must stay neighbours, and sklearn's
+    # euclidean distance (|a|^2 + |b|^2 - 2ab) puts equal points up to ~1e-8 * |a| apart; below that floor
+    # the clusters would depend on the order of the references
+    floor = 1e-6 * max(float(dists.max()), 1.0)
+    return float(max(eps * (1.0 + EPS_INFLATE), floor))
 
 
 def cluster_references(refs: np.ndarray, config: ClusterConfig = ClusterConfig()) -> Clustering:

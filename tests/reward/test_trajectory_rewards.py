@@ -209,3 +209,16 @@ def test_properties(data, variant, alpha):
     if variant != "siirl":
         half = trajectory_rewards(x, ok, variant=variant, alpha=alpha / 2)
         np.testing.assert_allclose(half.rewards[fail], r.rewards[fail] / 2, atol=1e-12)
+
+
+def test_duplicate_references_cluster_the_same_in_any_order():
+    # found by CI: two successes repeated twice; the dot-product distance put one pair ~1e-8 apart, above a
+    # near-zero eps, so which pair became a cluster depended on the order of the references
+    a, b = [0.125, 0.125, 0.125], [0.125, 0.125, -1.5]
+    x = np.array([[0.125, 0.125, 0.0]] + [a] * 7 + [b, a, b])
+    ok = np.array([False] * 7 + [True] * 4)
+    p = np.array([0, 1, 2, 3, 8, 5, 6, 7, 4, 9, 10])
+    r = trajectory_rewards(x, ok, variant="paper", alpha=1.0)
+    rp = trajectory_rewards(x[p], ok[p], variant="paper", alpha=1.0)
+    assert r.n_clusters == rp.n_clusters == 2
+    np.testing.assert_allclose(rp.rewards, r.rewards[p], atol=1e-9)
