@@ -19,8 +19,13 @@ from srpo.robot.arm import ACTION_DIM, ACTION_SPACE
 from srpo.robot.recorder import EpisodeRecorder, EpisodeResult, LoopConfig
 from srpo.robot.rig import Rig, RigConfig, build_rig
 from srpo.robot.safety import SafetyFilter
-from srpo.robot.teleop import (ExpertTeleopConfig, TeleopConfig, operator_schedule, parse_operator_mix,
-                               teleop_config)
+from srpo.robot.teleop import (
+    ExpertTeleopConfig,
+    TeleopConfig,
+    operator_schedule,
+    parse_operator_mix,
+    teleop_config,
+)
 from srpo.store import EpisodeStore, StoreConfig
 
 # old flag names of `srpo robot record/deploy` -> config fields

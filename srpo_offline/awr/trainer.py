@@ -97,15 +97,17 @@ def train_awr(cfg: TrainConfig) -> TrainResult:
                               "not read yet; set --policy-option n_obs_steps=1")
     horizon = len(policy_cfg.action_delta_indices or [0])
 
+    io = cfg.io
+    io.check(store)
     train_eps, val_eps = split_episodes(store, cfg.val_fraction, cfg.seed)
-    train_ds = StoreChunkDataset(store, train_eps, horizon)
-    val_ds = StoreChunkDataset(store, val_eps, horizon) if val_eps else None
+    train_ds = StoreChunkDataset(store, train_eps, horizon, io)
+    val_ds = StoreChunkDataset(store, val_eps, horizon, io) if val_eps else None
     train_steps = train_ds.global_indices()
     table, weight_source = (reward_run_weights(store, cfg.reward_run, horizon, cfg.beta, cfg.w_max, cfg.chunk_weight)
                             if cfg.weighting == "awr" else (None, {}))
-    stats = compute_stats(store, train_steps, cfg.seed)
+    stats = compute_stats(store, train_steps, cfg.seed, io)
 
-    policy = make_policy_for_store(policy_cfg, store, stats)
+    policy = make_policy_for_store(policy_cfg, store, stats, io)
     loss_mode = enable_per_sample_loss(policy)
     preprocessor, postprocessor = make_processors(policy.config, stats, source=source, tokenizer=cfg.tokenizer,
                                                   fresh_stats=not cfg.resume)
@@ -158,7 +160,7 @@ def train_awr(cfg: TrainConfig) -> TrainResult:
                                                weighter.weights if weighter else None, cfg.val_batches))
         if accelerator.is_main_process and (step % cfg.save_every == 0 or step == cfg.steps):
             model_dir = checkpoint.save(out, step, cfg.steps, unwrapped, optimizer, scheduler, preprocessor,
-                                        postprocessor, run_json, cfg.batch_size, accelerator.num_processes)
+                                        postprocessor, run_json, cfg.batch_size, accelerator.num_processes, io)
         logbook.flush()
     logbook.close()
     if ckpt is not None and model_dir == source:  # resumed at or past the requested steps: nothing new
