@@ -155,3 +155,35 @@ def summary_lines(run: RewardRun) -> list[str]:
                      f"{result.unreferenced}")
     lines.append(f"run name: {run.name}")
     return lines
+
+
+def reestimate_run(store_path, source: str, name: str, advantage: AdvantageConfig = AdvantageConfig(),
+                   beta: float | None = None, w_max: float | None = None, overwrite: bool = False) -> dict:
+    """A new run derived/<name> with the progress of derived/<source> (an SRPO or oracle run) and advantages and
+    weights from another estimator (beta / w_max: the source's unless given), without encoding anything again.
+    Copies the source's other per-step arrays; returns the new provenance (`source_run` names where it came from)."""
+    import numpy as np
+
+    from srpo.store import EpisodeStore
+    from srpo_offline.advantages import progress_advantages
+
+    check_advantage_config(advantage)
+    store = EpisodeStore.open(store_path, mode="a")
+    if name in store.derived_runs() and not overwrite:
+        raise UserFacingError(f"derived/{name} already exists in {store_path}; choose another name or overwrite")
+    if source not in store.derived_runs():
+        raise UserFacingError(f"{store_path} has no derived/{source}; its runs: {', '.join(store.derived_runs())}")
+    arrays, attrs = store.read_derived(source)
+    if "progress" not in arrays:
+        raise UserFacingError(f"derived/{source} has no 'progress' array to estimate advantages from")
+    prov = dict(attrs.get("provenance", {}))
+    beta = beta if beta is not None else prov.get("beta", DEFAULT_BETA)
+    w_max = w_max if w_max is not None else prov.get("w_max", DEFAULT_W_MAX)
+    progress = np.split(np.asarray(arrays["progress"], dtype=np.float64), store.episode_ends[:-1])
+    adv = progress_advantages(progress, advantage, beta, w_max)
+    new = {k: np.concatenate([np.asarray(p, dtype=np.float64) for p in getattr(adv, k)]).astype(np.float32)
+           for k in ("increment", "advantage", "weight", "clipped")}
+    provenance = {**prov, "beta": beta, "w_max": w_max, "advantage": advantage.provenance(), "mu": adv.mu,
+                  "sigma": adv.sigma, "source_run": source}
+    store.write_derived(name, {**arrays, **new}, provenance, overwrite=overwrite)
+    return provenance

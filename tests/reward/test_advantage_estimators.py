@@ -65,3 +65,24 @@ def test_reward_run_uses_and_records_the_estimator(make_store):
     expected = progress_advantages(progress, AdvantageConfig(estimator="to_go"))
     np.testing.assert_allclose(arrays["advantage"], np.concatenate(expected.advantage), rtol=1e-5, atol=1e-6)
     assert not np.allclose(arrays["advantage"], EpisodeStore.open(store).read_derived("p")[0]["advantage"])
+
+
+def test_reestimating_a_run_needs_no_encoder_and_matches_computing_it(make_store):
+    from srpo_offline.reward_run import reestimate_run
+
+    store = make_store(lengths=(12, 15, 9, 10), successes=(True, False, True, False)).path
+    compute_reward_run(RewardConfig(store=str(store), encoder="pixel", camera="camera1", run_name="p", w_max=3.0))
+    direct = compute_reward_run(RewardConfig(store=str(store), encoder="pixel", camera="camera1", run_name="g",
+                                             estimator="gae", gae_lambda=0.8, w_max=3.0))
+    prov = reestimate_run(store, "p", "p_gae", AdvantageConfig(estimator="gae", gae_lambda=0.8))
+    assert prov["source_run"] == "p" and prov["w_max"] == 3.0 and prov["advantage"]["gae_lambda"] == 0.8
+    assert prov["mu"] == pytest.approx(direct.provenance["mu"], rel=1e-5)
+    s = EpisodeStore.open(store)
+    again, want = s.read_derived("p_gae")[0], s.read_derived("g")[0]
+    for key in ("progress", "distance"):  # copied
+        np.testing.assert_array_equal(again[key], want[key])
+    np.testing.assert_allclose(again["increment"], want["increment"], atol=1e-7)  # from the float32 progress
+    np.testing.assert_allclose(again["advantage"], want["advantage"], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(again["weight"], want["weight"], rtol=1e-4)
+    with pytest.raises(UserFacingError, match="already exists"):
+        reestimate_run(store, "p", "p_gae")
