@@ -21,7 +21,7 @@ from srpo.store import EpisodeStore
 from srpo_offline.awr import checkpoint
 from srpo_offline.awr.config import DEFAULT_PRETRAINED, WEIGHTINGS, TrainConfig, TrainResult
 from srpo_offline.awr.data import StoreChunkDataset, compute_stats, split_episodes
-from srpo_offline.awr.losses import enable_per_sample_loss
+from srpo_offline.awr.losses import enable_per_sample_loss, loss_counts
 from srpo_offline.awr.policy import make_config, make_policy_for_store, parse_options, policy_type, with_lr
 from srpo_offline.awr.weighting import AWRWeighter, reward_run_weights, weight_summary
 
@@ -37,10 +37,10 @@ def _device(name: str) -> str:
 
 
 def _validate(policy, preprocessor, loader, weights: torch.Tensor | None, max_batches: int) -> dict:
-    """Held-out loss per sample: plain mean and AWR-weighted mean (same as plain for uniform)."""
+    """Held-out loss: LeRobot's mean (samples weighted by their loss-element counts) and the AWR-weighted one."""
     was_training = policy.training
     policy.eval()
-    losses, w_all = [], []
+    losses, w_all, n_all = [], [], []
     with torch.no_grad():
         for i, batch in enumerate(loader):
             if i >= max_batches:
@@ -48,12 +48,15 @@ def _validate(policy, preprocessor, loader, weights: torch.Tensor | None, max_ba
             batch = preprocessor(batch)
             per_sample, _ = policy.forward(batch, reduction="none")
             losses.append(per_sample.float().cpu())
+            counts = loss_counts(policy, batch)
+            n_all.append(counts.float().cpu() if counts is not None else torch.ones(len(per_sample)))
             if weights is not None:
                 w_all.append(weights[batch["index"].to(weights.device).long()].cpu())
     policy.train(was_training)
-    loss = torch.cat(losses)
-    w = torch.cat(w_all) if w_all else torch.ones_like(loss)
-    return {"loss": loss.mean().item(), "weighted_loss": ((loss * w).sum() / w.sum().clamp_min(1e-12)).item()}
+    loss, n = torch.cat(losses), torch.cat(n_all)
+    w = (torch.cat(w_all) if w_all else torch.ones_like(loss)) * n
+    return {"loss": ((loss * n).sum() / n.sum().clamp_min(1e-12)).item(),
+            "weighted_loss": ((loss * w).sum() / w.sum().clamp_min(1e-12)).item()}
 
 
 def _loader(dataset, cfg: TrainConfig, shuffle: bool, seed: int, device: str):
@@ -120,7 +123,9 @@ def train_awr(cfg: TrainConfig) -> TrainResult:
     train_loader = _loader(train_ds, cfg, shuffle=True, seed=cfg.seed + step, device=device)
     val_loader = _loader(val_ds, cfg, shuffle=False, seed=0, device=device) if val_ds is not None else None
     policy, optimizer, train_loader = accelerator.prepare(policy, optimizer, train_loader)
-    weighter = AWRWeighter(table, train_steps, accelerator.device) if table is not None else None
+    unwrapped = accelerator.unwrap_model(policy)
+    weighter = (AWRWeighter(table, train_steps, accelerator.device, counts=lambda b: loss_counts(unwrapped, b))
+                if table is not None else None)
     weight_stats = weighter.get_stats() if weighter is not None else weight_summary(
         np.ones(len(train_steps)), np.zeros(len(train_steps), bool))
 
@@ -133,7 +138,6 @@ def train_awr(cfg: TrainConfig) -> TrainResult:
     meters = {k: AverageMeter(k, ":.3f") for k in ("loss", "grad_norm", "lr", "update_s")}
     metrics = MetricsTracker(cfg.batch_size, len(train_ds), max(len(train_eps), 1), meters, initial_step=step,
                              accelerator=accelerator)
-    unwrapped = accelerator.unwrap_model(policy)
     model_dir, update_times = source, []
     bar = logbook.progress(cfg.steps, step, f"{cfg.weighting} {kind}", enabled=cfg.progress)
     data_iter = iter(train_loader)
