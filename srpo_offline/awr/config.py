@@ -36,6 +36,7 @@ class TrainConfig:
     from_scratch: bool = False  # random initialisation, ignore --pretrained
     reward_run: str | None = None  # derived reward run printed by `srpo reward compute` (needed for awr weighting)
     weighting: str = "awr"  # awr: loss = sum(w l) / sum(w); uniform: plain fine-tuning (the SFT baseline)
+    success_only: bool = False  # train (and validate) on the episodes labelled successful only: filtered BC
     beta: float | None = None  # AWR temperature; None keeps the reward run's stored weights (given: recomputed)
     w_max: float | None = None  # AWR weight clip; None keeps the reward run's (given: weights are recomputed)
     chunk_weight: str = "start"  # start: a chunk takes its first step's weight; mean: exp(mean A over the chunk)

@@ -103,6 +103,11 @@ def train_awr(cfg: TrainConfig) -> TrainResult:
     io = cfg.io
     io.check(store)
     train_eps, val_eps = split_episodes(store, cfg.val_fraction, cfg.seed)
+    if cfg.success_only:  # filtered BC: the successful episodes of the same split
+        ok = {e.index for e in store.episodes() if e.success is True}
+        train_eps, val_eps = [i for i in train_eps if i in ok], [i for i in val_eps if i in ok]
+        if not train_eps:
+            raise UserFacingError(f"{cfg.store} has no successful episode to train on (--success-only)")
     train_ds = StoreChunkDataset(store, train_eps, horizon, io)
     val_ds = StoreChunkDataset(store, val_eps, horizon, io) if val_eps else None
     train_steps = train_ds.global_indices()
