@@ -1,12 +1,25 @@
 """From per-step progress to AWR weights (paper appendix G.1; Peng et al. 2019).
 
-D(i,t) = R(i,t) - R(i,t-1) with D(i,0) = 0 (the first step has no predecessor; its progress is the start level
-every episode of the task shares, see `step_progress`); A = (D - mu) / sigma with mu, sigma over every step
-of every scored episode of the dataset; w = min(exp(A / beta), w_max).
+The paper's advantage: D(i,t) = R(i,t) - R(i,t-1) with D(i,0) = 0 (the first step has no predecessor; its
+progress is the start level every episode of the task shares, see `step_progress`); A = (D - mu) / sigma with
+mu, sigma over every step of every scored episode of the dataset; w = min(exp(A / beta), w_max).
+
+Other estimators on the same progress reward (`ESTIMATORS`, chosen by name in `AdvantageConfig`) replace D by
+a longer-horizon score of step t, then are standardised and weighted the same way:
+  paper   R(t) - R(t-1)                       the paper's one-step increment (D(0) = 0)
+  n_step  R(min(t+k, T)) - R(t)               progress the next k steps make
+  to_go   R(T) - R(t)                         progress still to be made by the episode's end (T: last step)
+  gae     sum_l lambda^l r(t+l), r(t) = R(t+1) - R(t)   GAE(lambda) (Schulman et al. 2016) with the progress
+          increment as reward, gamma = 1 and no critic (V = 0): lambda = 0 is the one-step forward increment,
+          lambda = 1 is to_go
+  final   R(T)                                per-episode final progress, the same for every step
 
 `awr_weight_table` is the one definition of the AWR weight: the reward stage stores its weights and clip
 flags, and training uses those (or calls this same function when asked for another beta / w_max).
 """
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -21,6 +34,94 @@ def increments(progress: np.ndarray) -> np.ndarray:
     """D(t) = R(t) - R(t-1) for one episode, D(0) = 0."""
     progress = np.asarray(progress, dtype=np.float64)
     return np.diff(progress, prepend=progress[:1]) if len(progress) else progress
+
+
+@dataclass(frozen=True)
+class AdvantageConfig:
+    """Which advantage estimator turns per-step progress into the score that AWR exponentiates."""
+
+    estimator: str = "paper"  # paper (R(t) - R(t-1)), n_step, to_go, gae or final: srpo_offline.advantages.ESTIMATORS
+    n_step: int = 10  # k of the n_step estimator, R(t+k) - R(t)
+    gae_lambda: float = 0.95  # lambda of the gae estimator (0: one-step forward increment, 1: to_go)
+
+    def provenance(self) -> dict:
+        return asdict(self)
+
+
+def n_step_gain(progress: np.ndarray, cfg: AdvantageConfig) -> np.ndarray:
+    """R(min(t + k, T)) - R(t)."""
+    r = np.asarray(progress, dtype=np.float64)
+    ahead = np.minimum(np.arange(len(r)) + cfg.n_step, len(r) - 1)
+    return r[ahead] - r if len(r) else r
+
+
+def progress_to_go(progress: np.ndarray, cfg: AdvantageConfig) -> np.ndarray:
+    """R(T) - R(t)."""
+    r = np.asarray(progress, dtype=np.float64)
+    return r[-1] - r if len(r) else r
+
+
+def gae_progress(progress: np.ndarray, cfg: AdvantageConfig) -> np.ndarray:
+    """GAE(lambda), gamma = 1, V = 0, reward r(t) = R(t+1) - R(t) (r(T) = 0): A(t) = r(t) + lambda A(t+1)."""
+    r = np.asarray(progress, dtype=np.float64)
+    reward = np.diff(r, append=r[-1:]) if len(r) else r
+    out = np.zeros_like(reward)
+    running = 0.0
+    for t in range(len(reward) - 1, -1, -1):
+        running = reward[t] + cfg.gae_lambda * running
+        out[t] = running
+    return out
+
+
+def final_progress(progress: np.ndarray, cfg: AdvantageConfig) -> np.ndarray:
+    """R(T) for every step of the episode."""
+    r = np.asarray(progress, dtype=np.float64)
+    return np.full_like(r, r[-1]) if len(r) else r
+
+
+ESTIMATORS: dict[str, Callable[[np.ndarray, AdvantageConfig], np.ndarray]] = {
+    "paper": lambda progress, cfg: increments(progress),
+    "n_step": n_step_gain,
+    "to_go": progress_to_go,
+    "gae": gae_progress,
+    "final": final_progress,
+}
+
+
+def check_advantage_config(cfg: AdvantageConfig) -> None:
+    if cfg.estimator not in ESTIMATORS:
+        raise RewardInputError(f"unknown advantage estimator {cfg.estimator!r}; use one of {', '.join(ESTIMATORS)}")
+    if cfg.n_step < 1:
+        raise RewardInputError(f"n_step (--n-step) must be >= 1, got {cfg.n_step}")
+    if not 0.0 <= cfg.gae_lambda <= 1.0:
+        raise RewardInputError(f"gae_lambda (--gae-lambda) must lie in [0, 1], got {cfg.gae_lambda}")
+
+
+def estimate(progress: list[np.ndarray], cfg: AdvantageConfig = AdvantageConfig()) -> list[np.ndarray]:
+    """The chosen estimator's raw (unstandardised) score per step of every episode; NaN progress stays NaN."""
+    check_advantage_config(cfg)
+    return [ESTIMATORS[cfg.estimator](p, cfg) for p in progress]
+
+
+@dataclass(frozen=True, eq=False)
+class Advantages:
+    """Per episode: the one-step increment D, the standardised estimator score A, the AWR weight and clip flag."""
+
+    increment: list[np.ndarray]  # D(t) = R(t) - R(t-1) (whatever the estimator; for plots and metrics)
+    advantage: list[np.ndarray]  # A = (score - mu) / sigma over all steps; 0 where progress is NaN
+    weight: list[np.ndarray]  # min(exp(A / beta), w_max)
+    clipped: list[np.ndarray]  # bool: the weight hit w_max
+    mu: float  # mean of the estimator's score over the dataset
+    sigma: float  # its standard deviation
+
+
+def progress_advantages(progress: list[np.ndarray], cfg: AdvantageConfig = AdvantageConfig(),
+                        beta: float = DEFAULT_BETA, w_max: float = DEFAULT_W_MAX) -> Advantages:
+    """Per-step progress of every episode -> estimator score, standardised over all steps, -> AWR weights."""
+    advantage, mu, sigma = standardise(estimate(progress, cfg))
+    pairs = [awr_weight_table(a, beta, w_max) for a in advantage]
+    return Advantages([increments(p) for p in progress], advantage, [w for w, _ in pairs], [c for _, c in pairs],
+                      mu, sigma)
 
 
 def standardise(values: list[np.ndarray]) -> tuple[list[np.ndarray], float, float]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from srpo_offline.advantages import DEFAULT_BETA, DEFAULT_W_MAX, awr_weight_table, increments, standardise
+from srpo_offline.advantages import DEFAULT_BETA, DEFAULT_W_MAX, AdvantageConfig, progress_advantages
 from srpo_offline.clustering import ClusterConfig, cluster_references
 from srpo_offline.errors import RewardInputError
 
@@ -197,6 +197,7 @@ class StepProgressConfig:
     normalise: str = "task"  # "task": comparable across a task's episodes; "trajectory": min-max, plots only
     batch_size: int = 16  # prefixes (or reference videos) handed to the encoder at once
     cluster: ClusterConfig = ClusterConfig()  # clustering of each task's successful references
+    advantage: AdvantageConfig = AdvantageConfig()  # which estimator scores a step from the progress
 
 
 @dataclass(frozen=True, eq=False)
@@ -220,14 +221,14 @@ class StepProgress:
     distance: list[np.ndarray]  # L2 distance of prefix 0..t to the nearest success centre of the task
     progress: list[np.ndarray]  # R(i, t) in [0, 1]; NaN for episodes of tasks without a success reference
     increment: list[np.ndarray]  # D(i, t) = R(i, t) - R(i, t-1), D(i, 0) = 0
-    advantage: list[np.ndarray]  # A = (D - mu) / sigma over the dataset; 0 where progress is NaN
+    advantage: list[np.ndarray]  # A = (score - mu) / sigma over the dataset (score: the estimator's, paper: D); 0 where progress is NaN
     weight: list[np.ndarray]  # min(exp(A / beta), w_max)
     clipped: list[np.ndarray]  # bool: the weight hit w_max
     references: dict[str, TaskReference]  # per task that has at least one labelled success
     unlabelled: list[int]  # episodes without a success label: scored, never used as references
     unreferenced: list[int]  # episodes of tasks with no labelled success: progress NaN, weight 1
-    mu: float  # mean increment over the dataset
-    sigma: float  # standard deviation of the increments over the dataset
+    mu: float  # mean of the estimator's score (paper: the increment D) over the dataset
+    sigma: float  # its standard deviation over the dataset
     encoded_prefixes: int  # encoder inputs spent on prefixes (the cost the stride reduces)
 
     def concat(self, key: str) -> np.ndarray:
@@ -341,9 +342,7 @@ def step_progress(
                     "progress NaN, weight 1", len(unreferenced))
     progress = [normalised_progress(distance[i], references[tasks[i]], config.normalise)
                 if tasks[i] in references else distance[i] for i in range(n)]
-    increment = [increments(p) for p in progress]
-    advantage, mu, sigma = standardise(increment)
-    weight, clipped = zip(*(awr_weight_table(a, config.beta, config.w_max) for a in advantage)) if n else ((), ())
+    adv = progress_advantages(progress, config.advantage, config.beta, config.w_max)
     unlabelled = [i for i in range(n) if success[i] is None]
-    return StepProgress(distance, progress, increment, advantage, list(weight), list(clipped), references,
-                        unlabelled, unreferenced, mu, sigma, encoded)
+    return StepProgress(distance, progress, adv.increment, adv.advantage, adv.weight, adv.clipped, references,
+                        unlabelled, unreferenced, adv.mu, adv.sigma, encoded)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from srpo.configs import POSITIONAL
 from srpo.errors import UserFacingError
-from srpo_offline.advantages import DEFAULT_BETA, DEFAULT_W_MAX
+from srpo_offline.advantages import DEFAULT_BETA, DEFAULT_W_MAX, AdvantageConfig, check_advantage_config
 from srpo_offline.progress import StepProgress
 
 REWARD_VERSION = 1  # bump when the computation of stored progress/advantages/weights changes
@@ -39,8 +39,14 @@ class RewardConfig(EncodeOptions):
     model: str | None = None  # hub id or local directory; None: the encoder's default (vjepa2: facebook/vjepa2-vitl-fpc64-256)
     beta: float = DEFAULT_BETA  # AWR temperature
     w_max: float = DEFAULT_W_MAX  # AWR weight clip
+    estimator: str = "paper"  # advantage estimator: paper (R(t) - R(t-1)), n_step, to_go, gae, final (docs/reward.md)
+    n_step: int = 10  # k of --estimator n_step: R(t+k) - R(t)
+    gae_lambda: float = 0.95  # lambda of --estimator gae (0: one-step forward increment, 1: to_go)
     run_name: str | None = None  # derived group name; None: srpo_<encoder>
     overwrite: bool = False  # replace an existing run of that name
+
+    def advantage(self) -> AdvantageConfig:
+        return AdvantageConfig(estimator=self.estimator, n_step=self.n_step, gae_lambda=self.gae_lambda)
 
 
 @dataclass(frozen=True, eq=False)
@@ -78,7 +84,8 @@ def make_encoder(options: EncodeOptions, name: str, model: str | None):
                          num_frames=options.num_frames)
 
 
-def store_progress(store, options: EncodeOptions, encoder, beta: float = DEFAULT_BETA, w_max: float = DEFAULT_W_MAX):
+def store_progress(store, options: EncodeOptions, encoder, beta: float = DEFAULT_BETA, w_max: float = DEFAULT_W_MAX,
+                   advantage: AdvantageConfig = AdvantageConfig()):
     """step_progress over every episode of an open store; returns (StepProgress, StepProgressConfig, labels)."""
     from srpo_offline.progress import StepProgressConfig, step_progress
 
@@ -86,7 +93,7 @@ def store_progress(store, options: EncodeOptions, encoder, beta: float = DEFAULT
     if not episodes:
         raise UserFacingError(f"{store.path} holds no episodes; record some first")
     config = StepProgressConfig(stride=options.stride, beta=beta, w_max=w_max, normalise=options.normalise,
-                                batch_size=options.batch_size)
+                                batch_size=options.batch_size, advantage=advantage)
     labels = [e.success for e in episodes]
     if not any(labels):
         raise UserFacingError(
@@ -119,12 +126,13 @@ def compute_reward_run(cfg: RewardConfig) -> RewardRun:
             f"{prov.get('stride')}, beta {prov.get('beta')}); pass --run-name OTHER to keep both results, "
             "or --overwrite to replace it"
         )
+    check_advantage_config(cfg.advantage())
     encoder = make_encoder(cfg, cfg.encoder, cfg.model)
-    result, config, labels = store_progress(store, cfg, encoder, cfg.beta, cfg.w_max)
+    result, config, labels = store_progress(store, cfg, encoder, cfg.beta, cfg.w_max, cfg.advantage())
     provenance = {
         "encoder": encoder.name, "model": encoder.model_id, "camera": cfg.camera,
         "stride": config.stride, "beta": config.beta, "w_max": config.w_max, "normalise": config.normalise,
-        "cluster": asdict(config.cluster), "mu": result.mu, "sigma": result.sigma,
+        "cluster": asdict(config.cluster), "advantage": config.advantage.provenance(), "mu": result.mu, "sigma": result.sigma,
         "references": references_summary(result), "unlabelled": result.unlabelled,
         "unreferenced": result.unreferenced, "encoded_prefixes": result.encoded_prefixes,
         "version": REWARD_VERSION, "srpo_version": srpo.__version__,
@@ -147,3 +155,35 @@ def summary_lines(run: RewardRun) -> list[str]:
                      f"{result.unreferenced}")
     lines.append(f"run name: {run.name}")
     return lines
+
+
+def reestimate_run(store_path, source: str, name: str, advantage: AdvantageConfig = AdvantageConfig(),
+                   beta: float | None = None, w_max: float | None = None, overwrite: bool = False) -> dict:
+    """A new run derived/<name> with the progress of derived/<source> (an SRPO or oracle run) and advantages and
+    weights from another estimator (beta / w_max: the source's unless given), without encoding anything again.
+    Copies the source's other per-step arrays; returns the new provenance (`source_run` names where it came from)."""
+    import numpy as np
+
+    from srpo.store import EpisodeStore
+    from srpo_offline.advantages import progress_advantages
+
+    check_advantage_config(advantage)
+    store = EpisodeStore.open(store_path, mode="a")
+    if name in store.derived_runs() and not overwrite:
+        raise UserFacingError(f"derived/{name} already exists in {store_path}; choose another name or overwrite")
+    if source not in store.derived_runs():
+        raise UserFacingError(f"{store_path} has no derived/{source}; its runs: {', '.join(store.derived_runs())}")
+    arrays, attrs = store.read_derived(source)
+    if "progress" not in arrays:
+        raise UserFacingError(f"derived/{source} has no 'progress' array to estimate advantages from")
+    prov = dict(attrs.get("provenance", {}))
+    beta = beta if beta is not None else prov.get("beta", DEFAULT_BETA)
+    w_max = w_max if w_max is not None else prov.get("w_max", DEFAULT_W_MAX)
+    progress = np.split(np.asarray(arrays["progress"], dtype=np.float64), store.episode_ends[:-1])
+    adv = progress_advantages(progress, advantage, beta, w_max)
+    new = {k: np.concatenate([np.asarray(p, dtype=np.float64) for p in getattr(adv, k)]).astype(np.float32)
+           for k in ("increment", "advantage", "weight", "clipped")}
+    provenance = {**prov, "beta": beta, "w_max": w_max, "advantage": advantage.provenance(), "mu": adv.mu,
+                  "sigma": adv.sigma, "source_run": source}
+    store.write_derived(name, {**arrays, **new}, provenance, overwrite=overwrite)
+    return provenance

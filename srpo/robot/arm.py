@@ -51,6 +51,11 @@ class Arm(ABC):
     def is_connected(self) -> bool:
         """Whether connect() succeeded and disconnect() has not been called."""
 
+    def extra_state_keys(self) -> dict[str, int]:
+        """More state this arm observes beyond ROBOT_KEYS, name -> length, recorded as extra store keys.
+        A simulator knows where the objects are; a real arm knows nothing of them (the default: none)."""
+        return {}
+
     def __enter__(self) -> "Arm":
         self.connect()
         return self

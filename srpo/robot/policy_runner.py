@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from srpo.errors import UserFacingError
-from srpo.policy_io import IMAGE_PREFIX, KEY_DIMS, policy_observation, read_state_keys
+from srpo.policy_io import ENV_STATE, IMAGE_PREFIX, KEY_DIMS, policy_observation, read_io
 from srpo.robot.teleop import Teleop
 
 
@@ -51,13 +51,15 @@ class LoadedPolicy:
         self.policy, self.pre, self.post = load_policy(path, device=config.device)
         self.policy.to(self.device)
         cfg = self.policy.config
-        self.state_keys = read_state_keys(path)
-        state = cfg.input_features.get("observation.state")
-        want = sum(KEY_DIMS[k] for k in self.state_keys)
-        if state is not None and state.shape[0] != want:
-            raise UserFacingError(f"{path} expects a {state.shape[0]}-value observation.state but the state keys "
-                                  f"{list(self.state_keys)} give {want}; write the keys used in training with "
-                                  "srpo.policy_io.write_io(checkpoint, keys)")
+        io = read_io(path)
+        self.state_keys, self.environment_state_keys = io.state_keys, io.environment_state_keys
+        for feature, keys in (("observation.state", self.state_keys), (ENV_STATE, self.environment_state_keys)):
+            spec = cfg.input_features.get(feature)
+            want = sum(KEY_DIMS.get(k, 0) for k in keys)
+            if (spec is not None or keys) and (spec.shape[0] if spec is not None else 0) != want:
+                have = spec.shape[0] if spec is not None else 0
+                raise UserFacingError(f"{path} expects a {have}-value {feature} but the keys {list(keys)} give "
+                                      f"{want}; write the keys used in training with srpo.policy_io.write_io")
         overrides = dict(config.camera_map)
         self.image_features = {name: overrides.get(name[len(IMAGE_PREFIX):], name[len(IMAGE_PREFIX):])
                                for name in cfg.input_features if name.startswith(IMAGE_PREFIX)}
@@ -67,7 +69,7 @@ class LoadedPolicy:
     def predict_chunk(self, step: dict, task: str) -> np.ndarray:
         from lerobot.policies import prepare_observation_for_inference
 
-        obs = policy_observation(step, self.state_keys, self.image_features)
+        obs = policy_observation(step, self.state_keys, self.image_features, self.environment_state_keys)
         with self.lock, self.torch.inference_mode():
             batch = self.pre(prepare_observation_for_inference(obs, self.device, task, "ufactory_xarm7"))
             chunk = self.policy.predict_action_chunk(batch)  # [1, T, action_dim], normalised

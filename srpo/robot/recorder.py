@@ -121,7 +121,7 @@ class EpisodeRecorder:
         """Arm state and the newest frame of every camera, keyed like the store."""
         now = time.monotonic()
         obs = self.arm.get_observation()
-        step = {key: obs[key] for key in ROBOT_KEYS}
+        step = {key: obs[key] for key in (*ROBOT_KEYS, *self.arm.extra_state_keys())}
         for name, camera in self.cameras.items():
             frame = camera.latest()
             age = now - frame.received

@@ -30,7 +30,8 @@ class Rig:
     is_simulated: bool = False  # a simulator: scripted expert available, no wall-clock pacing by default
     clock: Callable[[], float] | None = None  # the loop's clock (simulated time); None: the host clock
     reset: Callable[[], None] = lambda: None  # called before every episode (a simulator re-places objects)
-    make_expert: Callable[[float, int], object] | None = None  # (noise, seed) -> scripted expert teleop, if any
+    make_expert: Callable[..., object] | None = None  # (noise, seed[, operator]) -> scripted expert teleop, if any
+    operators: tuple[str, ...] = ("expert",)  # scripted operator profiles make_expert can play (the third argument)
 
     @property
     def source(self) -> str:

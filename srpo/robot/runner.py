@@ -19,7 +19,13 @@ from srpo.robot.arm import ACTION_DIM, ACTION_SPACE
 from srpo.robot.recorder import EpisodeRecorder, EpisodeResult, LoopConfig
 from srpo.robot.rig import Rig, RigConfig, build_rig
 from srpo.robot.safety import SafetyFilter
-from srpo.robot.teleop import ExpertTeleopConfig, TeleopConfig, teleop_config
+from srpo.robot.teleop import (
+    ExpertTeleopConfig,
+    TeleopConfig,
+    operator_schedule,
+    parse_operator_mix,
+    teleop_config,
+)
 from srpo.store import EpisodeStore, StoreConfig
 
 # old flag names of `srpo robot record/deploy` -> config fields
@@ -39,6 +45,7 @@ class RecordConfig(RigConfig):
     out: str = "datasets/robot.zarr"  # episode store (created, or appended to when it exists)
     teleop: TeleopConfig = field(default_factory=ExpertTeleopConfig)  # command source: expert (sim only), keyboard or spacemouse
     expert_noise: float = 1.0  # scripted expert's noise scale (0 clean; ~1 about half fail on lift)
+    operator: str = "expert"  # sim scripted operators and their mix, e.g. expert:0.3,early_close:0.2,overshoot:0.5 (srpo.robot.teleop.OPERATOR_PROFILES); stored per episode
     calibration: str | None = None  # calibration YAML (`srpo calib`): camera intrinsics/extrinsics for the store
 
     def __post_init__(self):
@@ -73,9 +80,11 @@ class DeployResults:
         return float(np.mean(labelled)) if labelled else float("nan")
 
 
-def open_store(path: str | Path, cameras: dict, rate_hz: float, calibration: str | Path | None = None) -> EpisodeStore:
-    """Create the store, or open it for appending when its cameras and action space match.
+def open_store(path: str | Path, cameras: dict, rate_hz: float, calibration: str | Path | None = None,
+               extra_keys: dict[str, int] | None = None) -> EpisodeStore:
+    """Create the store, or open it for appending when its cameras, action space and extra keys match.
 
+    extra_keys: the arm's state beyond the robot keys (`Arm.extra_state_keys`, the sim's object poses).
     calibration: a YAML written by `srpo calib`; its intrinsics/extrinsics go into the camera specs and the
     file's summary into the store's attrs (`srpo data info` shows it).
     """
@@ -96,9 +105,12 @@ def open_store(path: str | Path, cameras: dict, rate_hz: float, calibration: str
         want = [(c.name, c.height, c.width, c.depth) for c in specs]
         if have != want or store.config.action_dim != ACTION_DIM:
             raise UserFacingError(f"{path} records cameras {have}, this rig gives {want}; use a new --out")
+        if dict(store.config.extra_keys) != dict(extra_keys or {}):
+            raise UserFacingError(f"{path} records extra state {dict(store.config.extra_keys)}, this rig gives "
+                                  f"{dict(extra_keys or {})}; use a new --out")
         return store
     config = StoreConfig(cameras=specs, action_dim=ACTION_DIM, control_rate_hz=rate_hz,
-                         action_space=ACTION_SPACE, calibration=calibration_attrs)
+                         action_space=ACTION_SPACE, calibration=calibration_attrs, extra_keys=dict(extra_keys or {}))
     return EpisodeStore.create(path, config)
 
 
@@ -109,7 +121,8 @@ def loop_config(config: RigConfig, rig: Rig) -> LoopConfig:
 
 
 def _run(config: RigConfig, rig: Rig, episodes: int, store: EpisodeStore | None, make_source,
-         source_name: str, progress: bool, desc: str) -> list[EpisodeResult]:
+         source_name: str, progress: bool, desc: str, episode_meta=None) -> list[EpisodeResult]:
+    """episode_meta(i) -> dict: facts stored with the i-th recorded episode (EpisodeInfo.meta)."""
     from tqdm.auto import tqdm
 
     recorder = EpisodeRecorder(rig.arm, rig.cameras, SafetyFilter(config.safety, config.control_rate_hz), store,
@@ -120,6 +133,8 @@ def _run(config: RigConfig, rig: Rig, episodes: int, store: EpisodeStore | None,
     for i in bar:
         rig.reset()
         results.append(recorder.run_episode(task_text, make_source(i), source_name))
+        if store is not None and episode_meta is not None and results[-1].index >= 0:
+            store.set_episode_meta(results[-1].index, **episode_meta(i))
         labelled = [r.success for r in results if r.success is not None]
         bar.set_postfix(success=f"{sum(labelled)}/{len(labelled)}", steps=results[-1].steps)
     return results
@@ -130,13 +145,22 @@ def record_episodes(config: RecordConfig, progress: bool = True) -> Path:
     if config.episodes < 1:
         raise UserFacingError("--episodes must be at least 1")
     config.backend.instruction(config.task)
+    operators = operator_schedule(parse_operator_mix(config.operator), config.episodes, config.seed)
     rig = build_rig(config)
     config.teleop.check(rig)
+    if set(operators) != {"expert"} and not isinstance(config.teleop, ExpertTeleopConfig):
+        raise UserFacingError("--operator mixes scripted operators; it needs --teleop expert on the sim")
+
+    def source(i: int):
+        return config.teleop.build(rig, config.expert_noise, config.seed * 100_003 + i, operators[i])
+
+    scripted = isinstance(config.teleop, ExpertTeleopConfig)
     try:
         rig.connect()
-        store = open_store(config.out, rig.cameras, config.control_rate_hz, config.calibration)
-        _run(config, rig, config.episodes, store, lambda i: config.teleop.build(rig, config.expert_noise, config.seed * 100_003 + i),
-             rig.source, progress, "recording")
+        store = open_store(config.out, rig.cameras, config.control_rate_hz, config.calibration,
+                           rig.arm.extra_state_keys())
+        _run(config, rig, config.episodes, store, source, rig.source, progress, "recording",
+             episode_meta=(lambda i: {"operator": operators[i]}) if scripted else None)
     finally:
         rig.disconnect()
     return Path(config.out)
@@ -156,7 +180,8 @@ def deploy_policy(config: DeployConfig, progress: bool = True) -> DeployResults:
     start = time.monotonic()
     try:
         rig.connect()
-        store = open_store(config.out, rig.cameras, config.control_rate_hz) if config.out else None
+        store = (open_store(config.out, rig.cameras, config.control_rate_hz, extra_keys=rig.arm.extra_state_keys())
+                 if config.out else None)
         results = _run(config, rig, config.episodes, store, lambda i: source, "policy", progress, "deploying")
     finally:
         source.close()

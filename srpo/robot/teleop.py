@@ -49,56 +49,178 @@ class ExpertConfig:
     gain: float = 0.35  # fraction of the remaining distance covered per tick
 
 
-class ScriptedExpert(Teleop):
-    """Waypoint expert for the sim tasks, reading the cube and pad poses from the simulator.
+# Scripted operators: the clean expert and sloppy operators whose mistakes are systematic (a habit, not noise),
+# so imitating everything learns the habit and weighting the data has something to recover. Each episode's
+# operator is stored in the store (EpisodeInfo.meta["operator"]); the sim predicate labels the outcome.
+OPERATOR_PROFILES: dict[str, str] = {
+    "expert": "the clean plan: above the cube, down, close, lift (place: carry, lower, open)",
+    "early_close": "closes 4.5-6.5 cm too high, lifts an empty gripper; notices and regrasps half of the time",
+    "overshoot": "comes down 3-4 cm past the cube and sweeps into it, knocking it; regrasps half of the time",
+    "dither": "hesitates: wavers 2-5 cm around the approach and carry waypoints, opening and closing on the way",
+    "early_release": "opens too soon (lift: before the lift height; place: high above, short of the pad)",
+    "explore": "random exploration segments (random motion and gripper) before and after the grasp",
+}
+GRASP_Z = 0.012  # m, tool height where the fingers close around the cube
+_GOTO, _WANDER, _REGRASP = "goto", "wander", "regrasp"
 
-    Failures come from the noise, as a human's would: a misjudged cube position (the grasp misses or slips),
-    a shaky hand, and sometimes closing the gripper too early.
+
+def parse_operator_mix(spec: str) -> dict[str, float]:
+    """"expert:0.3,early_close:0.2" -> {"expert": 0.3, "early_close": 0.2} (ratios normalised to sum 1); a bare
+    name means that operator alone."""
+    mix: dict[str, float] = {}
+    for part in (p.strip() for p in spec.split(",") if p.strip()):
+        name, _, ratio = part.partition(":")
+        name = name.strip()
+        if name not in OPERATOR_PROFILES:
+            raise UserFacingError(f"unknown operator {name!r}; choose from {', '.join(OPERATOR_PROFILES)}")
+        try:
+            value = float(ratio) if ratio else 1.0
+        except ValueError as err:
+            raise UserFacingError(f"operator ratio {part!r} must look like NAME:0.2") from err
+        if value < 0:
+            raise UserFacingError(f"operator ratio {part!r} is negative")
+        mix[name] = mix.get(name, 0.0) + value
+    total = sum(mix.values())
+    if not mix or total <= 0:
+        raise UserFacingError(f"--operator {spec!r} names no operator with a positive ratio, e.g. expert:0.5,dither:0.5")
+    return {k: v / total for k, v in mix.items()}
+
+
+def operator_schedule(mix: dict[str, float], episodes: int, seed: int) -> list[str]:
+    """The operator of each episode: counts as close to the ratios as whole episodes allow (largest
+    remainder), in an order shuffled by the seed, so a mix is met exactly, not only on average."""
+    names = list(mix)
+    exact = np.array([mix[n] * episodes for n in names])
+    counts = np.floor(exact).astype(int)
+    for i in np.argsort(-(exact - counts), kind="stable")[: episodes - counts.sum()]:
+        counts[i] += 1
+    order = [n for n, c in zip(names, counts, strict=True) for _ in range(c)]
+    return [order[i] for i in np.random.default_rng(seed).permutation(episodes)]
+
+
+class ScriptedExpert(Teleop):
+    """Waypoint operator for the sim tasks, reading the cube and pad poses from the simulator.
+
+    `profile` picks the operator (OPERATOR_PROFILES). On top of it, `config.noise` scales a human's random
+    errors: a misjudged cube position (the grasp misses or slips), a shaky hand, sometimes closing too early.
+    The plan is a list of steps: ("goto", target, gripper, min ticks), ("wander", ticks, None, 0) (random
+    motion), ("regrasp", None, 0, 0) (re-plan the grasp from where the cube is now).
     """
 
-    def __init__(self, task: str, config: ExpertConfig = ExpertConfig(), seed: int = 0):
+    def __init__(self, task: str, config: ExpertConfig = ExpertConfig(), seed: int = 0, profile: str = "expert"):
+        if profile not in OPERATOR_PROFILES:
+            raise UserFacingError(f"unknown operator {profile!r}; choose from {', '.join(OPERATOR_PROFILES)}")
         self.task = task
         self.config = config
+        self.profile = profile
         self.rng = np.random.default_rng(seed)
         self.arm = None
-        self._plan: list[tuple[np.ndarray, float, int]] = []  # (tcp target, gripper closure, min ticks)
+        self._plan: list[tuple] = []
         self._phase = 0
         self._ticks = 0
+        self._grip = 0.0
+        self._wander_dir = np.zeros(3)
+
+    # --- the plan ------------------------------------------------------------------------------------------
+    def _grasp_steps(self, seen: np.ndarray, grasp_z: float) -> list[tuple]:
+        up = np.array([0, 0, 0.10])
+        grasp = np.array([seen[0], seen[1], grasp_z])
+        return [(_GOTO, seen + up, 0.0, 3), (_GOTO, grasp, 0.0, 4), (_GOTO, grasp, 1.0, 10)]
+
+    def _carry_steps(self, pad: np.ndarray, offset: np.ndarray) -> list[tuple]:
+        lift = self.arm.body_pos("cube") * [1, 1, 0] + [0, 0, 0.17]
+        steps = [(_GOTO, lift, 1.0, 3)]
+        if self.task == "place":
+            place = pad + offset * 1.5
+            place[2] = 0.03
+            steps += [(_GOTO, place + [0, 0, 0.14], 1.0, 3), (_GOTO, place, 1.0, 3), (_GOTO, place, 0.0, 8),
+                      (_GOTO, place + [0, 0, 0.10], 0.0, 3)]
+        return steps
+
+    def _profile_plan(self, cube: np.ndarray, pad: np.ndarray, offset: np.ndarray, grasp_z: float) -> list[tuple]:
+        rng, seen = self.rng, cube + offset
+        good = self._grasp_steps(seen, grasp_z)
+        carry = self._carry_steps(pad, offset)
+        recover = rng.random() < 0.5
+        if self.profile == "early_close":
+            high = self._grasp_steps(seen, GRASP_Z + rng.uniform(0.045, 0.065))
+            lift_empty = (_GOTO, seen + [0, 0, 0.12], 1.0, 3)
+            tail = [(_GOTO, seen + [0, 0, 0.12], 0.0, 3), (_REGRASP, None, 0, 0)] if recover else []
+            return high + [lift_empty] + tail + carry[:1]
+        if self.profile == "overshoot":
+            angle = rng.uniform(0, 2 * np.pi)
+            past = seen + np.array([np.cos(angle), np.sin(angle), 0]) * rng.uniform(0.03, 0.04)
+            sweep_to = seen - (past - seen)
+            knock = [(_GOTO, past + [0, 0, 0.10], 0.0, 3), (_GOTO, [past[0], past[1], 0.02], 0.0, 3),
+                     (_GOTO, [sweep_to[0], sweep_to[1], 0.02], 0.0, 3), (_GOTO, sweep_to + [0, 0, 0.10], 0.0, 2)]
+            if recover:
+                return knock + [(_REGRASP, None, 0, 0)]
+            return knock + [(_GOTO, [sweep_to[0], sweep_to[1], GRASP_Z], 1.0, 10)] + carry[:1]
+        if self.profile == "dither":
+            def wavers(point, grips):
+                return [(_GOTO, point + np.append(rng.uniform(-0.05, 0.05, 2), rng.uniform(0.0, 0.04)), g, 2)
+                        for g in grips]
+            before = wavers(good[0][1], [1.0, 0.0, 1.0][: rng.integers(2, 4)])  # closes and reopens on the way
+            during = wavers(carry[0][1], [1.0] * int(rng.integers(2, 4)))
+            return before + good + during + carry
+        if self.profile == "early_release":
+            if self.task == "lift":
+                low = self.arm.body_pos("cube") * [1, 1, 0] + [0, 0, rng.uniform(0.05, 0.08)]
+                return good + [(_GOTO, low, 1.0, 2), (_GOTO, low, 0.0, 6), (_GOTO, low + [0, 0, 0.08], 0.0, 3)]
+            short = cube + (pad - cube) * rng.uniform(0.3, 0.6)
+            short[2] = rng.uniform(0.12, 0.16)
+            return good + carry[:1] + [(_GOTO, short, 1.0, 2), (_GOTO, short, 0.0, 6)]
+        if self.profile == "explore":
+            wander = (_WANDER, int(rng.integers(15, 30)), None, 0)
+            return [wander, (_REGRASP, None, 0, 0)] if rng.random() < 0.5 else good + [wander, (_REGRASP, None, 0, 0)]
+        return good + carry
 
     def reset(self, arm) -> None:
         c, n = self.config, self.config.noise
         self.arm = arm
         cube = arm.body_pos("cube")
-        pad = arm.data.mocap_pos[0].copy()
-        offset = np.append(self.rng.normal(0, c.grasp_offset_std * n, 2), 0.0)
-        seen = cube + offset
-        grasp_z = 0.012 + self.rng.uniform(0.01, 0.04) * n if self.rng.random() < 0.2 * n else 0.012
-        up = np.array([0, 0, 0.10])
-        grasp = seen.copy()
-        grasp[2] = grasp_z
-        self._plan = [(seen + up, 0.0, 3), (grasp, 0.0, 4), (grasp, 1.0, 10), (grasp + [0, 0, 0.16], 1.0, 3)]
-        if self.task == "place":
-            place = pad + offset * 1.5
-            place[2] = 0.03
-            self._plan += [(place + [0, 0, 0.14], 1.0, 3), (place, 1.0, 3), (place, 0.0, 8), (place + up, 0.0, 3)]
+        self._pad = arm.data.mocap_pos[0].copy()
+        self._offset = np.append(self.rng.normal(0, c.grasp_offset_std * n, 2), 0.0)
+        grasp_z = GRASP_Z + self.rng.uniform(0.01, 0.04) * n if self.rng.random() < 0.2 * n else GRASP_Z
+        self._grip = 0.0
+        self._plan = self._profile_plan(cube, self._pad, self._offset, grasp_z)
         self._phase, self._ticks = 0, 0
+
+    def _regrasp(self) -> None:
+        """Replace the rest of the plan by a clean grasp (and carry) from where the cube lies now."""
+        seen = self.arm.body_pos("cube") + self._offset
+        self._plan[self._phase:] = self._grasp_steps(seen, GRASP_Z)
+        self._plan += self._carry_steps(self._pad, self._offset)
 
     def act(self, obs: dict) -> np.ndarray | None:
         c = self.config
         action = np.zeros(ACTION_DIM)
+        while self._phase < len(self._plan) and self._plan[self._phase][0] == _REGRASP:
+            self._regrasp()
         if self._phase >= len(self._plan):
-            action[6] = self._plan[-1][1] if self._plan else 0.0
+            action[6] = self._grip
             return action
-        target, grip, min_ticks = self._plan[self._phase]
-        delta = target - obs["robot0_eef_pos"]
+        kind, target, grip, min_ticks = self._plan[self._phase]
+        self._ticks += 1
+        if kind == _WANDER:
+            if self._ticks % 8 == 1:  # a new random heading (and gripper) every 8 ticks
+                self._wander_dir = self.rng.normal(0, 1, 3) * [1, 1, 0.5]
+                self._grip = float(self.rng.random() < 0.3)
+            step = c.max_step * self._wander_dir / max(np.linalg.norm(self._wander_dir), 1e-9)
+            low = obs["robot0_eef_pos"][2] + step[2] < GRASP_Z
+            action[:3] = step * [1, 1, 0 if low else 1]
+            action[6] = self._grip
+            if self._ticks >= target:
+                self._phase, self._ticks = self._phase + 1, 0
+            return action
+        delta = np.asarray(target) - obs["robot0_eef_pos"]
         step = c.gain * delta
         norm = np.linalg.norm(step)
         if norm > c.max_step:
             step *= c.max_step / norm
         step += self.rng.normal(0, c.action_std * c.noise, 3)
         action[:3] = step
-        action[6] = grip
-        self._ticks += 1
+        action[6] = self._grip = grip
         if np.linalg.norm(delta) < 0.006 and self._ticks >= min_ticks:
             self._phase, self._ticks = self._phase + 1, 0
         return action
@@ -220,7 +342,7 @@ class TeleopConfig(draccus.ChoiceRegistry):
     def check(self, rig) -> None:
         """Refuse, before anything connects, a source this rig cannot serve."""
 
-    def build(self, rig, expert_noise: float, seed: int) -> Teleop:
+    def build(self, rig, expert_noise: float, seed: int, operator: str = "expert") -> Teleop:
         raise NotImplementedError
 
 
@@ -233,9 +355,13 @@ class ExpertTeleopConfig(TeleopConfig):
         if rig.make_expert is None:
             raise UserFacingError("the scripted expert needs the simulator; use --teleop keyboard|spacemouse")
 
-    def build(self, rig, expert_noise: float, seed: int) -> Teleop:
+    def build(self, rig, expert_noise: float, seed: int, operator: str = "expert") -> Teleop:
         self.check(rig)
-        return rig.make_expert(expert_noise, seed)
+        if operator == "expert":
+            return rig.make_expert(expert_noise, seed)
+        if operator not in rig.operators:
+            raise UserFacingError(f"this rig's scripted expert plays no operator {operator!r}; it has {rig.operators}")
+        return rig.make_expert(expert_noise, seed, operator)
 
 
 @TeleopConfig.register_subclass("keyboard")
@@ -245,7 +371,7 @@ class KeyboardTeleopConfig(TeleopConfig):
 
     step: float = 0.01  # metres per key press
 
-    def build(self, rig, expert_noise: float, seed: int) -> Teleop:
+    def build(self, rig, expert_noise: float, seed: int, operator: str = "expert") -> Teleop:
         return KeyboardTeleop(step=self.step)
 
 
@@ -257,7 +383,7 @@ class SpaceMouseTeleopConfig(TeleopConfig):
     max_step: float = 0.01  # metres per tick at full deflection
     max_rot_step: float = 0.05  # radians per tick at full deflection
 
-    def build(self, rig, expert_noise: float, seed: int) -> Teleop:
+    def build(self, rig, expert_noise: float, seed: int, operator: str = "expert") -> Teleop:
         return SpaceMouseTeleop(max_step=self.max_step, max_rot_step=self.max_rot_step)
 
 

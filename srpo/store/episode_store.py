@@ -9,7 +9,7 @@ import logging
 import os
 import socket
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +36,9 @@ from srpo.store.writer import FLUSH_EVERY, EpisodeWriter
 log = logging.getLogger(__name__)
 
 
+EPISODE_META_ATTR = "episode_meta"  # meta attrs: {episode index: {key: value}} (EpisodeInfo.meta)
+
+
 @dataclass(frozen=True)
 class EpisodeInfo:
     """Per-episode metadata."""
@@ -49,6 +52,7 @@ class EpisodeInfo:
     start_time: float  # UNIX seconds
     status: str  # complete | incomplete | aborted
     note: str | None = None  # why an episode is incomplete or aborted
+    meta: dict = field(default_factory=dict)  # free per-episode facts, e.g. {"operator": "early_close"} (sim recordings)
 
     @property
     def length(self) -> int:
@@ -198,6 +202,9 @@ class EpisodeStore:
         notes = self.meta.attrs.get("notes", {})
         if any(int(i) >= n for i in notes):  # a note written for that episode
             self.meta.attrs["notes"] = {i: v for i, v in notes.items() if int(i) < n}
+        extra = self.meta.attrs.get(EPISODE_META_ATTR, {})
+        if any(int(i) >= n for i in extra):
+            self.meta.attrs[EPISODE_META_ATTR] = {i: v for i, v in extra.items() if int(i) < n}
         pending = self.uncommitted_steps()
         if pending == 0:
             if PENDING_ATTR in self.meta.attrs:
@@ -291,6 +298,7 @@ class EpisodeStore:
         cols = {name: self.meta[name][:n] for name in META_ARRAYS}
         tasks = self.tasks
         notes = self.meta.attrs.get("notes", {})
+        extra = self.meta.attrs.get(EPISODE_META_ATTR, {})
         return [
             EpisodeInfo(
                 index=i,
@@ -302,6 +310,7 @@ class EpisodeStore:
                 start_time=float(cols["start_time"][i]),
                 status=STATUSES[int(cols["status"][i])],
                 note=notes.get(str(i)),
+                meta=dict(extra.get(str(i), {})),
             )
             for i in range(n)
         ]
@@ -372,6 +381,15 @@ class EpisodeStore:
         episode = self.episode_index(episode)
         with store_errors("labelling", self.path):
             self.meta["success"][episode] = UNLABELLED if success is None else int(bool(success))
+
+    def set_episode_meta(self, episode: int, **values) -> None:
+        """Attach JSON-serialisable facts to an episode (EpisodeInfo.meta), e.g. which scripted operator drove it."""
+        self.require_writable("writing episode meta")
+        episode = self.episode_index(episode)
+        with store_errors("writing episode meta", self.path):
+            extra = dict(self.meta.attrs.get(EPISODE_META_ATTR, {}))
+            extra[str(episode)] = {**extra.get(str(episode), {}), **values}
+            self.meta.attrs[EPISODE_META_ATTR] = extra
 
     def success_labels(self) -> np.ndarray:
         """int8 per episode: 1 success, 0 failure, -1 unlabelled."""

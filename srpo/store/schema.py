@@ -62,6 +62,7 @@ class StoreConfig:
     robot: str = "ufactory_xarm7"  # robot model
     action_space: str = "eef_delta_pos(3)+axis_angle(3)+gripper(1)"  # how to read `action`
     calibration: dict = field(default_factory=dict)  # summary of the `srpo calib` file in use; {} if none
+    extra_keys: dict = field(default_factory=dict)  # more float32 state vectors per step, name -> length (the simulator's privileged object state)
 
     def to_attrs(self) -> dict:
         attrs = asdict(self)
@@ -71,7 +72,7 @@ class StoreConfig:
     @classmethod
     def from_attrs(cls, attrs: dict) -> "StoreConfig":
         cams = tuple(CameraSpec(**c) for c in attrs["cameras"])
-        keys = ("action_dim", "joint_dim", "control_rate_hz", "robot", "action_space", "calibration")
+        keys = ("action_dim", "joint_dim", "control_rate_hz", "robot", "action_space", "calibration", "extra_keys")
         return cls(cameras=cams, **{k: attrs[k] for k in keys if k in attrs})
 
 
@@ -96,6 +97,8 @@ def data_keys(config: StoreConfig) -> dict[str, KeySpec]:
     keys["robot0_eef_pos"] = KeySpec(np.dtype(np.float32), (3,))  # metres, base frame
     keys["robot0_eef_rot_axis_angle"] = KeySpec(np.dtype(np.float32), (3,))
     keys["robot0_gripper_width"] = KeySpec(np.dtype(np.float32), (1,))  # metres
+    for name, length in config.extra_keys.items():
+        keys[name] = KeySpec(np.dtype(np.float32), (int(length),))
     keys["action"] = KeySpec(np.dtype(np.float32), (config.action_dim,))
     # control-tick time; written last in every flush, so a finite value marks a fully written step
     keys["timestamp"] = KeySpec(np.dtype(np.float64), ())

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from srpo.errors import UserFacingError
-from srpo.policy_io import STATE_KEYS, write_io
+from srpo.policy_io import PolicyIO, write_io
 
 RUN_CONFIG = "srpo_train_config.json"
 
@@ -27,7 +27,7 @@ def last_checkpoint(out: Path) -> Path:
 
 
 def save(out: Path, step: int, total_steps: int, policy, optimizer, scheduler, preprocessor, postprocessor,
-         run_config: dict, batch_size: int, num_processes: int) -> Path:
+         run_config: dict, batch_size: int, num_processes: int, io: PolicyIO = PolicyIO()) -> Path:
     """Write a checkpoint for `step` and point checkpoints/last at it; returns its pretrained_model dir."""
     from lerobot.common.train_utils import (
         get_step_checkpoint_dir,
@@ -41,7 +41,7 @@ def save(out: Path, step: int, total_steps: int, policy, optimizer, scheduler, p
     policy.save_pretrained(model_dir)
     preprocessor.save_pretrained(model_dir)
     postprocessor.save_pretrained(model_dir)
-    write_io(model_dir, STATE_KEYS)  # the observation.state layout, read back by the policy runner
+    write_io(model_dir, io.state_keys, io.environment_state_keys)  # the state layout the policy runner reads back
     (model_dir / RUN_CONFIG).write_text(json.dumps(run_config, indent=2))
     save_training_state(ckpt, step, optimizer, scheduler, num_processes=num_processes, batch_size=batch_size)
     update_last_checkpoint(ckpt)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from srpo.configs import POSITIONAL
+from srpo.policy_io import STATE_KEYS, PolicyIO
 
 # hub checkpoints users fine-tune from (the default --pretrained per policy type)
 DEFAULT_PRETRAINED = {"pi0": "lerobot/pi0_base", "pi0_fast": "lerobot/pi0fast-base"}
@@ -35,6 +36,7 @@ class TrainConfig:
     from_scratch: bool = False  # random initialisation, ignore --pretrained
     reward_run: str | None = None  # derived reward run printed by `srpo reward compute` (needed for awr weighting)
     weighting: str = "awr"  # awr: loss = sum(w l) / sum(w); uniform: plain fine-tuning (the SFT baseline)
+    success_only: bool = False  # train (and validate) on the episodes labelled successful only: filtered BC
     beta: float | None = None  # AWR temperature; None keeps the reward run's stored weights (given: recomputed)
     w_max: float | None = None  # AWR weight clip; None keeps the reward run's (given: weights are recomputed)
     chunk_weight: str = "start"  # start: a chunk takes its first step's weight; mean: exp(mean A over the chunk)
@@ -50,6 +52,9 @@ class TrainConfig:
     seed: int = 0  # seeds the split, the data order and the model's random init
     num_workers: int | None = None  # DataLoader workers reading the store; None: 0 on CPU, 4 on GPU
     device: str = "auto"  # auto (cuda if available), cuda or cpu
+    state_keys: tuple[str, ...] = STATE_KEYS  # store keys concatenated into observation.state
+    environment_state_keys: tuple[str, ...] = ()  # store keys into observation.environment_state, e.g. object0_pos target0_pos (sim-only state)
+    images: bool = True  # feed the store's cameras to the policy; false: a state-only policy (needs environment state keys)
     policy_options: tuple[str, ...] = ()  # LeRobot config overrides KEY=VALUE, e.g. chunk_size=10 (a dict from Python)
     tokenizer: str | None = None  # local text tokenizer directory instead of the checkpoint's hub tokenizer
     progress: bool = True  # show the tqdm progress bar
@@ -58,6 +63,10 @@ class TrainConfig:
 
     def __post_init__(self):
         object.__setattr__(self, "policy_options", option_strings(self.policy_options))
+
+    @property
+    def io(self) -> PolicyIO:
+        return PolicyIO(tuple(self.state_keys), tuple(self.environment_state_keys), self.images)
 
     def to_json(self) -> dict:
         d = asdict(self)

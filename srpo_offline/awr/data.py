@@ -12,18 +12,18 @@ import numpy as np
 import torch
 
 from srpo.errors import UserFacingError
-from srpo.policy_io import ACTION, IMAGE_PREFIX, STATE, STATE_KEYS
+from srpo.policy_io import ACTION, ENV_STATE, IMAGE_PREFIX, STATE, PolicyIO
 from srpo.store import EpisodeStore
 
 STATS_IMAGE_FRAMES = 256  # frames sampled per camera for image mean/std (LeRobot samples similarly)
 
 
-def camera_names(store: EpisodeStore) -> list[str]:
-    return [cam.name for cam in store.config.cameras]
+def camera_names(store: EpisodeStore, io: PolicyIO = PolicyIO()) -> list[str]:
+    return [cam.name for cam in store.config.cameras] if io.images else []
 
 
-def state_dim(store: EpisodeStore) -> int:
-    return sum(store.keys[k].shape[0] for k in STATE_KEYS)
+def state_dim(store: EpisodeStore, io: PolicyIO = PolicyIO()) -> int:
+    return sum(store.keys[k].shape[0] for k in io.state_keys)
 
 
 @dataclass
@@ -41,15 +41,17 @@ def _vector_stats(store: EpisodeStore, keys: tuple[str, ...], steps: np.ndarray)
     return get_feature_stats(arr.astype(np.float32), axis=0, keepdims=False)
 
 
-def compute_stats(store: EpisodeStore, steps: np.ndarray, seed: int = 0) -> dict:
+def compute_stats(store: EpisodeStore, steps: np.ndarray, seed: int = 0, io: PolicyIO = PolicyIO()) -> dict:
     """Normalisation stats over the given global steps, with LeRobot's own stats function."""
     from lerobot.datasets.compute_stats import get_feature_stats
 
     steps = np.sort(steps)
-    stats = {STATE: _vector_stats(store, STATE_KEYS, steps), ACTION: _vector_stats(store, (ACTION,), steps)}
+    stats = {STATE: _vector_stats(store, io.state_keys, steps), ACTION: _vector_stats(store, (ACTION,), steps)}
+    if io.environment_state_keys:
+        stats[ENV_STATE] = _vector_stats(store, io.environment_state_keys, steps)
     rng = np.random.default_rng(seed)
     sample = np.sort(rng.choice(steps, size=min(len(steps), STATS_IMAGE_FRAMES), replace=False))
-    for cam in camera_names(store):
+    for cam in camera_names(store, io):
         frames = store.data[f"{cam}_rgb"].get_orthogonal_selection((sample,))  # N H W 3
         chw = frames.transpose(0, 3, 1, 2).astype(np.float32) / 255.0
         stats[IMAGE_PREFIX + cam] = get_feature_stats(chw, axis=(0, 2, 3), keepdims=True)
@@ -80,16 +82,18 @@ class StoreChunkDataset(torch.utils.data.Dataset):
     Zarr chunk per frame, so a DataLoader worker touches only the frames it serves.
     """
 
-    def __init__(self, store: EpisodeStore, episodes: list[int], horizon: int):
+    def __init__(self, store: EpisodeStore, episodes: list[int], horizon: int, io: PolicyIO = PolicyIO()):
         self.store = store
         self.horizon = horizon
-        self.cameras = camera_names(store)
+        self.cameras = camera_names(store, io)
         infos = {e.index: e for e in store.episodes()}
         rows = [(i, t) for i in episodes for t in range(infos[i].length)]
         self.items = np.asarray(rows, dtype=np.int64).reshape(-1, 2)
         self.bounds = {i: (infos[i].start, infos[i].end) for i in episodes}
         self.tasks = {i: infos[i].task for i in episodes}
-        self.state = np.concatenate([store.data[k][:] for k in STATE_KEYS], axis=1).astype(np.float32)
+        self.state = np.concatenate([store.data[k][:] for k in io.state_keys], axis=1).astype(np.float32)
+        self.env_state = (np.concatenate([store.data[k][:] for k in io.environment_state_keys], axis=1)
+                          .astype(np.float32) if io.environment_state_keys else None)
         self.actions = store.data[ACTION][:].astype(np.float32)
 
     def __len__(self) -> int:
@@ -110,6 +114,8 @@ class StoreChunkDataset(torch.utils.data.Dataset):
             for c in self.cameras
         }
         item[STATE] = torch.from_numpy(self.state[g])
+        if self.env_state is not None:
+            item[ENV_STATE] = torch.from_numpy(self.env_state[g])
         item[ACTION] = torch.from_numpy(self.actions[steps])
         item["action_is_pad"] = torch.from_numpy(np.arange(g, g + self.horizon) >= end)
         item["task"] = self.tasks[episode]

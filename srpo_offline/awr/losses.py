@@ -10,9 +10,17 @@ policy class. With reduction="mean" every adapter defers to LeRobot's own forwar
   The adapter captures the FAST logits (a forward hook on the LM head, which the model calls exactly once,
   on the action-token positions) and reduces the same per-token loss per sample: the mean over that
   sample's real action tokens.
-- ACT: per-sample masked L1 over the chunk plus kl_weight x that sample's KL term.
-- Any other policy: the documented fallback runs LeRobot's forward once per sample (micro-batches of one):
-  exact for every policy type, B forward passes instead of one.
+- ACT: per-sample masked L1 over the chunk's valid steps plus kl_weight x that sample's KL term (scaled, see
+  `_ACTPerSample`).
+- Any other policy: the documented fallback runs LeRobot's forward once per sample (micro-batches of one),
+  B forward passes instead of one.
+
+Equal weights must give LeRobot's own loss. π0-FAST and ACT average over every real token / valid step of
+the batch, so a mean of per-sample means is not their loss (measured: 15 % / 22 % relative L2 gradient
+difference with 0, 2, 3, 3 padded steps). Their adapters therefore also give `loss_counts(batch)`, the number
+of elements LeRobot's mean counts for each sample; the AWR weighter multiplies each sample's weight by it, so
+Σ w n ℓ / Σ w n is the w-weighted mean over all tokens / steps, and with equal w exactly LeRobot's loss.
+π0 averages over the fixed-size padded chunk (it ignores `action_is_pad`): its per-sample means already are.
 """
 
 import inspect
@@ -54,9 +62,21 @@ class _PI0FastPerSample:
         per_sample = (per_token * mask).sum(1) / mask.sum(1).clamp_min(1)
         return per_sample, logs
 
+    def loss_counts(self, batch) -> torch.Tensor:
+        """Real action tokens per sample: the elements LeRobot's token mean counts."""
+        from lerobot.utils.constants import ACTION_TOKEN_MASK
+
+        return batch[ACTION_TOKEN_MASK][:, 1:].float().sum(1)
+
 
 class _ACTPerSample:
-    """ACT's loss (masked L1 + kl_weight * KL), reduced per sample."""
+    """ACT's loss (masked L1 + kl_weight * KL), reduced per sample.
+
+    LeRobot's ACT loss is the L1 mean over the batch's valid steps plus kl_weight x the KL mean over samples.
+    Under count weights n_i (valid steps) the L1 means reproduce the first term; the KL term, one per sample,
+    is scaled by n̄ / n_i (n̄: the batch's mean count, a constant) so that Σ n_i (kld_i n̄ / n_i) / Σ n_i is
+    LeRobot's batch mean of the KL. With AWR weights it is the (w n)-weighted mean of kld n̄ / n.
+    """
 
     def forward(self, batch, reduction: str = "mean"):
         if reduction == "mean":
@@ -75,8 +95,13 @@ class _ACTPerSample:
         if self.config.use_vae and log_sigma_x2 is not None:
             kld = (-0.5 * (1 + log_sigma_x2 - mu.pow(2) - log_sigma_x2.exp())).sum(-1)
             logs["kld_loss"] = kld.mean().item()
-            loss = l1 + kld * self.config.kl_weight
+            counts = self.loss_counts(batch).clamp_min(1)
+            loss = l1 + kld * (counts.mean() / counts) * self.config.kl_weight
         return loss, logs
+
+    def loss_counts(self, batch) -> torch.Tensor:
+        """Valid (unpadded) chunk steps per sample: what LeRobot's masked L1 mean counts."""
+        return (~batch["action_is_pad"]).float().sum(1)
 
 
 class _MicrobatchPerSample:
@@ -97,6 +122,13 @@ class _MicrobatchPerSample:
 
 
 ADAPTERS = {"pi0_fast": _PI0FastPerSample, "act": _ACTPerSample}
+
+
+def loss_counts(policy, batch) -> torch.Tensor | None:
+    """Per sample, the number of loss elements LeRobot's batch mean counts, or None where every sample counts
+    the same (then equal weights already give LeRobot's loss)."""
+    counter = getattr(policy, "loss_counts", None)
+    return counter(batch) if counter is not None else None
 
 
 def enable_per_sample_loss(policy) -> str:

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from srpo.errors import UserFacingError
-from srpo.policy_io import ACTION, STATE, lerobot_features
+from srpo.policy_io import ACTION, STATE, PolicyIO, lerobot_features
 from srpo.store import EpisodeStore
 from srpo_offline.awr.data import StoreMeta, state_dim
 
@@ -69,9 +69,9 @@ def make_config(kind: str, pretrained: str | None, options: dict, device: str):
     return cfg
 
 
-def check_compatible(cfg, store: EpisodeStore) -> None:
+def check_compatible(cfg, store: EpisodeStore, io: PolicyIO = PolicyIO()) -> None:
     """Clear errors when a pretrained policy's action/state sizes cannot take this store's."""
-    action_dim, s_dim = store.config.action_dim, state_dim(store)
+    action_dim, s_dim = store.config.action_dim, state_dim(store, io)
     max_action = getattr(cfg, "max_action_dim", None)
     max_state = getattr(cfg, "max_state_dim", None)
     if max_action is not None:  # π-family: vectors are zero-padded up to max_*_dim
@@ -93,14 +93,14 @@ def check_compatible(cfg, store: EpisodeStore) -> None:
             raise UserFacingError(f"{cfg.pretrained_path} expects a {expected}-dim state; the store has {s_dim}.")
 
 
-def make_policy_for_store(cfg, store: EpisodeStore, stats: dict):
+def make_policy_for_store(cfg, store: EpisodeStore, stats: dict, io: PolicyIO = PolicyIO()):
     """LeRobot's make_policy with the store's features (π-family checkpoints take any camera set)."""
     from lerobot.policies.factory import make_policy
 
-    check_compatible(cfg, store)
+    check_compatible(cfg, store, io)
     if cfg.pretrained_path and getattr(cfg, "max_action_dim", None) is not None:
         cfg.input_features = {}  # π-family: re-derive cameras/state from this store
-    return make_policy(cfg, ds_meta=StoreMeta(features=lerobot_features(store), stats=stats))
+    return make_policy(cfg, ds_meta=StoreMeta(features=lerobot_features(store, io=io), stats=stats))
 
 
 def with_lr(cfg, lr: float | None):

@@ -21,7 +21,7 @@ from srpo.store import EpisodeStore
 from srpo_offline.awr import checkpoint
 from srpo_offline.awr.config import DEFAULT_PRETRAINED, WEIGHTINGS, TrainConfig, TrainResult
 from srpo_offline.awr.data import StoreChunkDataset, compute_stats, split_episodes
-from srpo_offline.awr.losses import enable_per_sample_loss
+from srpo_offline.awr.losses import enable_per_sample_loss, loss_counts
 from srpo_offline.awr.policy import make_config, make_policy_for_store, parse_options, policy_type, with_lr
 from srpo_offline.awr.weighting import AWRWeighter, reward_run_weights, weight_summary
 
@@ -37,10 +37,10 @@ def _device(name: str) -> str:
 
 
 def _validate(policy, preprocessor, loader, weights: torch.Tensor | None, max_batches: int) -> dict:
-    """Held-out loss per sample: plain mean and AWR-weighted mean (same as plain for uniform)."""
+    """Held-out loss: LeRobot's mean (samples weighted by their loss-element counts) and the AWR-weighted one."""
     was_training = policy.training
     policy.eval()
-    losses, w_all = [], []
+    losses, w_all, n_all = [], [], []
     with torch.no_grad():
         for i, batch in enumerate(loader):
             if i >= max_batches:
@@ -48,12 +48,15 @@ def _validate(policy, preprocessor, loader, weights: torch.Tensor | None, max_ba
             batch = preprocessor(batch)
             per_sample, _ = policy.forward(batch, reduction="none")
             losses.append(per_sample.float().cpu())
+            counts = loss_counts(policy, batch)
+            n_all.append(counts.float().cpu() if counts is not None else torch.ones(len(per_sample)))
             if weights is not None:
                 w_all.append(weights[batch["index"].to(weights.device).long()].cpu())
     policy.train(was_training)
-    loss = torch.cat(losses)
-    w = torch.cat(w_all) if w_all else torch.ones_like(loss)
-    return {"loss": loss.mean().item(), "weighted_loss": ((loss * w).sum() / w.sum().clamp_min(1e-12)).item()}
+    loss, n = torch.cat(losses), torch.cat(n_all)
+    w = (torch.cat(w_all) if w_all else torch.ones_like(loss)) * n
+    return {"loss": ((loss * n).sum() / n.sum().clamp_min(1e-12)).item(),
+            "weighted_loss": ((loss * w).sum() / w.sum().clamp_min(1e-12)).item()}
 
 
 def _loader(dataset, cfg: TrainConfig, shuffle: bool, seed: int, device: str):
@@ -97,15 +100,22 @@ def train_awr(cfg: TrainConfig) -> TrainResult:
                               "not read yet; set --policy-option n_obs_steps=1")
     horizon = len(policy_cfg.action_delta_indices or [0])
 
+    io = cfg.io
+    io.check(store)
     train_eps, val_eps = split_episodes(store, cfg.val_fraction, cfg.seed)
-    train_ds = StoreChunkDataset(store, train_eps, horizon)
-    val_ds = StoreChunkDataset(store, val_eps, horizon) if val_eps else None
+    if cfg.success_only:  # filtered BC: the successful episodes of the same split
+        ok = {e.index for e in store.episodes() if e.success is True}
+        train_eps, val_eps = [i for i in train_eps if i in ok], [i for i in val_eps if i in ok]
+        if not train_eps:
+            raise UserFacingError(f"{cfg.store} has no successful episode to train on (--success-only)")
+    train_ds = StoreChunkDataset(store, train_eps, horizon, io)
+    val_ds = StoreChunkDataset(store, val_eps, horizon, io) if val_eps else None
     train_steps = train_ds.global_indices()
     table, weight_source = (reward_run_weights(store, cfg.reward_run, horizon, cfg.beta, cfg.w_max, cfg.chunk_weight)
                             if cfg.weighting == "awr" else (None, {}))
-    stats = compute_stats(store, train_steps, cfg.seed)
+    stats = compute_stats(store, train_steps, cfg.seed, io)
 
-    policy = make_policy_for_store(policy_cfg, store, stats)
+    policy = make_policy_for_store(policy_cfg, store, stats, io)
     loss_mode = enable_per_sample_loss(policy)
     preprocessor, postprocessor = make_processors(policy.config, stats, source=source, tokenizer=cfg.tokenizer,
                                                   fresh_stats=not cfg.resume)
@@ -118,7 +128,9 @@ def train_awr(cfg: TrainConfig) -> TrainResult:
     train_loader = _loader(train_ds, cfg, shuffle=True, seed=cfg.seed + step, device=device)
     val_loader = _loader(val_ds, cfg, shuffle=False, seed=0, device=device) if val_ds is not None else None
     policy, optimizer, train_loader = accelerator.prepare(policy, optimizer, train_loader)
-    weighter = AWRWeighter(table, train_steps, accelerator.device) if table is not None else None
+    unwrapped = accelerator.unwrap_model(policy)
+    weighter = (AWRWeighter(table, train_steps, accelerator.device, counts=lambda b: loss_counts(unwrapped, b))
+                if table is not None else None)
     weight_stats = weighter.get_stats() if weighter is not None else weight_summary(
         np.ones(len(train_steps)), np.zeros(len(train_steps), bool))
 
@@ -131,7 +143,6 @@ def train_awr(cfg: TrainConfig) -> TrainResult:
     meters = {k: AverageMeter(k, ":.3f") for k in ("loss", "grad_norm", "lr", "update_s")}
     metrics = MetricsTracker(cfg.batch_size, len(train_ds), max(len(train_eps), 1), meters, initial_step=step,
                              accelerator=accelerator)
-    unwrapped = accelerator.unwrap_model(policy)
     model_dir, update_times = source, []
     bar = logbook.progress(cfg.steps, step, f"{cfg.weighting} {kind}", enabled=cfg.progress)
     data_iter = iter(train_loader)
@@ -158,7 +169,7 @@ def train_awr(cfg: TrainConfig) -> TrainResult:
                                                weighter.weights if weighter else None, cfg.val_batches))
         if accelerator.is_main_process and (step % cfg.save_every == 0 or step == cfg.steps):
             model_dir = checkpoint.save(out, step, cfg.steps, unwrapped, optimizer, scheduler, preprocessor,
-                                        postprocessor, run_json, cfg.batch_size, accelerator.num_processes)
+                                        postprocessor, run_json, cfg.batch_size, accelerator.num_processes, io)
         logbook.flush()
     logbook.close()
     if ckpt is not None and model_dir == source:  # resumed at or past the requested steps: nothing new

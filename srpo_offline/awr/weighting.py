@@ -7,10 +7,15 @@ decision at t, and the advantage stored for t is that decision's score). Only wh
 another beta or w_max, or for chunk_weight="mean" (the mean of A over the chunk's real steps, then
 exponentiated and clipped), are the weights recomputed from the stored advantages, by the same function.
 
+Policies whose LeRobot loss is a mean over every real token / valid step of the batch (π0-FAST, ACT) give a
+`counts(batch)` function (`srpo_offline.awr.losses.loss_counts`): each sample's weight is multiplied by its
+count, so equal weights reproduce LeRobot's own loss exactly (see losses.py).
+
 Per batch the weights are rescaled to sum to the batch size (as LeRobot's RA-BC weighter does). LeRobot's
 update divides by sum(w) anyway, so this changes no update; it keeps the logged batch weights on one scale.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -105,20 +110,25 @@ def weight_summary(weights: np.ndarray, clipped: np.ndarray) -> dict:
 class AWRWeighter(SampleWeighter):
     """LeRobot SampleWeighter: looks each sample's weight up by its global step index (`batch["index"]`)."""
 
-    def __init__(self, table: WeightTable, train_steps: np.ndarray, device: torch.device | str = "cpu"):
+    def __init__(self, table: WeightTable, train_steps: np.ndarray, device: torch.device | str = "cpu",
+                 counts: Callable[[dict], torch.Tensor | None] | None = None):
         self.table = table
+        self.counts = counts  # per-sample loss-element counts (None: every sample counts once)
         self.weights = torch.as_tensor(table.weight, dtype=torch.float32, device=device)
         self.clipped = torch.as_tensor(table.clipped, device=device)
         self.train_steps = np.asarray(train_steps)
 
     def compute_batch_weights(self, batch: dict) -> tuple[torch.Tensor, dict]:
         index = batch["index"].to(self.weights.device).long()
-        raw = self.weights[index]
+        awr = self.weights[index]
+        total = awr.sum()
+        ess = (total**2 / (awr**2).sum().clamp_min(1e-30)).item() if total > 0 else 0.0
+        counts = self.counts(batch) if self.counts is not None else None
+        raw = awr * counts.to(awr.device, awr.dtype) if counts is not None else awr
         total = raw.sum()
         weights = raw * (len(raw) / total) if total > 0 else raw
-        ess = (total**2 / (raw**2).sum().clamp_min(1e-30)).item() if total > 0 else 0.0
         stats = {
-            "raw_mean": raw.mean().item(), "ess_fraction": ess / len(raw),
+            "raw_mean": awr.mean().item(), "ess_fraction": ess / len(raw),
             "clipped_fraction": self.clipped[index].float().mean().item(),
         }
         return weights, stats

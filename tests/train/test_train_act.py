@@ -12,6 +12,8 @@ from train_helpers import (
     batch_of,
     build,
     first_observation,
+    relative_l2,
+    update_gradient,
     update_once,
 )
 
@@ -103,3 +105,15 @@ def test_bad_inputs_give_clear_errors(make_store, reward_store, tmp_path):
     with pytest.raises(UserFacingError, match="7-dim actions but the store records 6-dim"):
         train_awr(_config(six, tmp_path / "f", pretrained=str(ckpt), weighting="uniform", reward_run=None,
                           policy_options={}))
+
+
+def test_equal_weight_awr_gradient_is_lerobots_own_with_padded_steps(reward_store):
+    policy, pre, ds = build(reward_store, options=TINY_ACT)
+    batch = batch_of(ds, pre, [6, 16, 26, 33])  # chunk 4 near episode ends: 0, 2, 3, 3 padded steps
+    assert batch["action_is_pad"].sum(1).tolist() == [0, 2, 3, 3]
+    ones = np.ones(reward_store.num_steps, np.float32)
+    own = update_gradient(policy, batch, None)
+    assert relative_l2(update_gradient(policy, batch, ones), own) < 1e-5
+    assert relative_l2(update_gradient(policy, batch, 3 * ones), own) < 1e-5
+    # the mean of per-sample means (no count weights) is not LeRobot's loss on this batch
+    assert relative_l2(update_gradient(policy, batch, ones, counts=False), own) > 0.02

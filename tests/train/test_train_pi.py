@@ -12,6 +12,8 @@ from train_helpers import (
     batch_of,
     build,
     first_observation,
+    relative_l2,
+    update_gradient,
     update_once,
 )
 
@@ -84,3 +86,20 @@ def test_train_reload_and_act(pi_setup, kind):
     with torch.no_grad():
         action = post(policy.select_action(pre(first_observation(store))))
     assert action.shape == (1, store.config.action_dim) and torch.isfinite(action).all()
+
+
+@pytest.mark.parametrize("kind", ["pi0", "pi0_fast"])
+def test_equal_weight_awr_gradient_is_lerobots_own_with_padded_steps(pi_setup, kind):
+    from lerobot.utils.constants import ACTION_TOKEN_MASK
+
+    store, bases, _ = pi_setup
+    with tiny_pi_sizes():
+        policy, pre, ds = build(store, kind, pretrained=str(bases[kind]))
+    batch = batch_of(ds, pre, [4, 13, 23, 29])  # chunk 4 near episode ends: 0, 2, 3, 3 padded steps
+    assert batch["action_is_pad"].sum(1).tolist() == [0, 2, 3, 3]
+    ones = np.ones(store.num_steps, np.float32)
+    own = update_gradient(policy, batch, None)
+    assert relative_l2(update_gradient(policy, batch, ones), own) < 1e-5
+    if kind == "pi0_fast":  # samples differ in token count, so a mean of per-sample means would be off
+        assert len(set(batch[ACTION_TOKEN_MASK][:, 1:].sum(1).tolist())) > 1
+        assert relative_l2(update_gradient(policy, batch, ones, counts=False), own) > 0.02

@@ -12,7 +12,7 @@ from srpo.policy_loading import make_processors
 from srpo.store import EpisodeStore
 from srpo_offline.advantages import awr_weight_table
 from srpo_offline.awr.data import StoreChunkDataset, compute_stats
-from srpo_offline.awr.losses import enable_per_sample_loss
+from srpo_offline.awr.losses import enable_per_sample_loss, loss_counts
 from srpo_offline.awr.policy import make_config, make_policy_for_store, with_lr
 from srpo_offline.awr.weighting import AWRWeighter, WeightTable
 
@@ -45,7 +45,7 @@ def update_once(policy, batch, weights: np.ndarray) -> dict:
     opt_cfg, _ = with_lr(policy.config, 1e-3)
     optimizer = opt_cfg.build(policy.get_optim_params())
     table = WeightTable(weight=weights.astype(np.float32), clipped=np.zeros(len(weights), bool))
-    weighter = AWRWeighter(table, np.arange(len(weights)))
+    weighter = AWRWeighter(table, np.arange(len(weights)), counts=lambda b: loss_counts(policy, b))
     meters = {k: AverageMeter(k) for k in ("loss", "grad_norm", "lr", "update_s")}
     metrics = MetricsTracker(len(batch["index"]), 10, 1, meters)
     torch.manual_seed(123)
@@ -87,3 +87,40 @@ def add_reward_run(store: EpisodeStore, seed: int = 0, name: str = RUN) -> dict:
     rw = EpisodeStore.open(store.path, mode="a")
     rw.write_derived(name, arrays, {"encoder": "synthetic", "beta": 1.0, "w_max": 5.0, "version": 1})
     return arrays
+
+
+class _GradRecorder(torch.optim.SGD):
+    """A plain SGD step with learning rate 0 that keeps the gradients it was given."""
+
+    def __init__(self, params):
+        super().__init__(params, lr=0.0)
+        self.grads = None
+
+    def step(self, closure=None):
+        self.grads = [p.grad.detach().clone() if p.grad is not None else torch.zeros_like(p)
+                      for g in self.param_groups for p in g["params"]]
+        return super().step(closure)
+
+
+def update_gradient(policy, batch, weights: np.ndarray | None, counts: bool = True) -> torch.Tensor:
+    """The flat gradient LeRobot's update (lerobot_train.update_policy) takes: with an AWRWeighter of these
+    per-step weights, or (weights None) with no weighter, i.e. the policy's own `forward` loss."""
+    from accelerate import Accelerator
+    from lerobot.scripts.lerobot_train import update_policy
+    from lerobot.utils.logging_utils import AverageMeter, MetricsTracker
+
+    weighter = None
+    if weights is not None:
+        table = WeightTable(weight=weights.astype(np.float32), clipped=np.zeros(len(weights), bool))
+        weighter = AWRWeighter(table, np.arange(len(weights)),
+                               counts=(lambda b: loss_counts(policy, b)) if counts else None)
+    optimizer = _GradRecorder([p for p in policy.parameters() if p.requires_grad])
+    meters = {k: AverageMeter(k) for k in ("loss", "grad_norm", "lr", "update_s")}
+    metrics = MetricsTracker(len(batch["index"]), 10, 1, meters)
+    torch.manual_seed(123)
+    update_policy(metrics, policy, batch, optimizer, 1e12, Accelerator(cpu=True), sample_weighter=weighter)
+    return torch.cat([g.reshape(-1) for g in optimizer.grads])
+
+
+def relative_l2(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float((a - b).norm() / b.norm())

@@ -29,8 +29,8 @@ class SimBackendConfig(BackendConfig):
                                   camera_height=rig.camera_height, camera_width=rig.camera_width, seed=rig.seed))
         cameras = {f"camera{i}": SimCamera(arm, name) for i, name in enumerate(SIM_CAMERAS)}
 
-        def make_expert(noise: float, seed: int):
-            return teleop.ScriptedExpert(rig.task, teleop.ExpertConfig(noise=noise), seed=seed)
+        def make_expert(noise: float, seed: int, operator: str = "expert"):
+            return teleop.ScriptedExpert(rig.task, teleop.ExpertConfig(noise=noise), seed=seed, profile=operator)
 
         return Rig(arm, cameras, success_fn=arm.success, is_simulated=True, clock=lambda: arm.time,
-                   reset=arm.reset, make_expert=make_expert)
+                   reset=arm.reset, make_expert=make_expert, operators=tuple(teleop.OPERATOR_PROFILES))

@@ -17,6 +17,9 @@ from srpo.robot.sim.scene import HOME_QPOS, SceneOptions, scene_xml
 from srpo.robot.sim.tasks import TASKS, SimTask, get_task
 from srpo.robot.xarm_backend import GRIPPER_MAX_WIDTH
 
+# Privileged simulator state, recorded with every sim episode (real recordings lack it): the cube's pose and
+# the goal (the green pad's centre; for lift it lies off the working area and plays no part).
+PRIVILEGED_KEYS = {"object0_pos": 3, "object0_quat": 4, "target0_pos": 3}
 TOOL_DOWN = Rotation.from_euler("x", np.pi)  # tool z pointing at the table, fingers closing along base y
 
 
@@ -101,7 +104,13 @@ class SimArm(Arm):
                 "robot0_eef_rot_axis_angle": rot.as_rotvec().astype(np.float32),
                 "robot0_gripper_width": np.array([2 * self.data.qpos[self._finger_qadr]], np.float32),
                 "robot_timestamp": float(self.data.time),
+                "object0_pos": self.data.body("cube").xpos.astype(np.float32),
+                "object0_quat": self.data.body("cube").xquat.astype(np.float32),  # w, x, y, z
+                "target0_pos": self.data.mocap_pos[0].astype(np.float32),
             }
+
+    def extra_state_keys(self) -> dict[str, int]:
+        return dict(PRIVILEGED_KEYS)
 
     def send_action(self, action: np.ndarray) -> np.ndarray:
         self._require_connected()
