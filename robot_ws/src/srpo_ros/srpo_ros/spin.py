@@ -15,9 +15,8 @@ LOG_EVERY_S = 2.0  # an error repeated on every tick is logged at most this ofte
 def declare(node, spec: dict) -> dict:
     """Declare `spec`'s parameters with dynamic typing (so `-p device:=0` or `-p rate:=100` is accepted) and
     return them coerced to their defaults' types (srpo.ros_bridge.params.coerce)."""
-    dynamic = ParameterDescriptor(dynamic_typing=True)
     for name, default in spec.items():
-        node.declare_parameter(name, default, dynamic)
+        node.declare_parameter(name, default, ParameterDescriptor(dynamic_typing=True))
     return params.read(lambda name: node.get_parameter(name).value, spec)
 
 
