@@ -36,6 +36,8 @@ class EpisodeService:
         if self.recorder.active:
             return Reply(False, "an episode is already running; call recorder/stop or recorder/label")
         try:
+            for camera in self.recorder.cameras.values():
+                camera.latest()  # a camera topic that has not delivered yet refuses the start, not the first tick
             self.before_episode()  # the sim re-places its objects
             self.recorder.start(self.task, self.make_source(self.started), self.source_name)
         except UserFacingError as err:  # no or stale arm state, a silent camera: say so, keep serving

@@ -15,6 +15,7 @@ class TapArm(Arm):
         self.last_obs: dict | None = None
         self.last_action: np.ndarray | None = None
         self.fresh = False  # last_obs is new since take_fresh()
+        self.action_fresh = False  # last_action is new since take_action()
 
     def connect(self) -> None:
         self.arm.connect()
@@ -27,6 +28,7 @@ class TapArm(Arm):
     def send_action(self, action: np.ndarray) -> np.ndarray:
         sent = self.arm.send_action(action)
         self.last_action = np.asarray(action, dtype=np.float32)  # what the recorder stores for this tick
+        self.action_fresh = True
         return sent
 
     def disconnect(self) -> None:
@@ -40,6 +42,11 @@ class TapArm(Arm):
         """The observation taken since the last call, or None (then the node reads the arm once itself)."""
         fresh, self.fresh = self.fresh, False
         return self.last_obs if fresh else None
+
+    def take_action(self) -> np.ndarray | None:
+        """The action executed since the last call, or None."""
+        fresh, self.action_fresh = self.action_fresh, False
+        return self.last_action if fresh else None
 
     def __getattr__(self, name):  # reset() and other backend extras
         return getattr(self.arm, name)

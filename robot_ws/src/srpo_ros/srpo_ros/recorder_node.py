@@ -146,8 +146,9 @@ class RecorderNode(Node):
         self.pub_joints.publish(msgs.joint_state(obs["robot0_joint_pos"], stamp))
         self.pub_pose.publish(msgs.pose(obs["robot0_eef_pos"], obs["robot0_eef_rot_axis_angle"], stamp))
         self.pub_grip.publish(Float32(data=float(obs["robot0_gripper_width"][0])))
-        if self.arm.last_action is not None and self.recorder.active:
-            self.pub_action.publish(msgs.action(self.arm.last_action))
+        action = self.arm.take_action()
+        if action is not None:
+            self.pub_action.publish(msgs.action(action))
         if self.rig.success_fn is not None:
             self.pub_success.publish(Bool(data=bool(self.rig.success_fn())))
         for name in self.pub_images:
