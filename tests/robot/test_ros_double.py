@@ -29,8 +29,9 @@ def test_parameters_given_with_p_pass_rclpy_type_check(ros):
     node = ros.Node("n")
     with pytest.raises(ros.InvalidParameterTypeException):
         node.declare_parameter("device", "0")  # what the old nodes did
-    from srpo.ros_bridge import params
     from srpo_ros.spin import declare
+
+    from srpo.ros_bridge import params
 
     p = declare(ros.Node("camera_node"), params.CAMERA)
     assert (p["device"], p["serial"], p["fps"]) == ("0", "123456789012", 15)
