@@ -4,7 +4,7 @@ export TOKENIZERS_PARALLELISM ?= false
 VENV := .venv/bin
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test bench lint
+.PHONY: setup demo test bench lint ros
 setup:
 	@bash scripts/setup.sh
 
@@ -23,3 +23,7 @@ bench: setup
 
 lint: setup
 	$(VENV)/ruff check .
+
+# The ROS 2 workspace against .venv (needs ROS 2 Jazzy from apt; docs/robot.md "ROS 2"). Installs no ROS.
+ros: setup
+	@bash scripts/build_ros.sh

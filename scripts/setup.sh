@@ -30,9 +30,16 @@ find_python() {
 stamp=.venv/.installed-$(sha1sum pyproject.toml | cut -c1-12)
 if [ ! -f "$stamp" ]; then
   if [ ! -x .venv/bin/python ]; then
-    PY=$(find_python) || { echo "[setup] Python 3.12 not found: install it (LeRobot 0.6 needs 3.12), e.g. 'pyenv install 3.12' or 'apt install python3.12-venv'." >&2; exit 1; }
-    echo "[setup] creating .venv with $PY"
-    "$PY" -m venv .venv
+    VENV_FLAGS=()
+    if [ -f /opt/ros/jazzy/setup.bash ]; then
+      # ROS 2 Jazzy is installed: the nodes run in this venv and import rclpy's apt dependencies from the system
+      # (scripts/build_ros.sh), so the venv is Ubuntu's Python 3.12 with --system-site-packages
+      PY=/usr/bin/python3.12; VENV_FLAGS=(--system-site-packages)
+    else
+      PY=$(find_python) || { echo "[setup] Python 3.12 not found: install it (LeRobot 0.6 needs 3.12), e.g. 'pyenv install 3.12' or 'apt install python3.12-venv'." >&2; exit 1; }
+    fi
+    echo "[setup] creating .venv with $PY ${VENV_FLAGS[*]}"
+    "$PY" -m venv "${VENV_FLAGS[@]}" .venv
   fi
   .venv/bin/python -m pip install -q --disable-pip-version-check uv==0.13.8
   echo "[setup] installing the project and its pinned dependencies (torch is a ~3 GB download the first time)"

@@ -187,6 +187,12 @@ class EpisodeRecorder:
             self._end("complete", reason)
         return self.finish()
 
+    def abort(self, reason: str) -> EpisodeResult:
+        """End the running episode now as aborted (a fault outside the loop) and keep its steps so marked."""
+        if self.active:
+            self._end("aborted", reason)
+        return self.finish()
+
     def _end(self, status: str, reason: str) -> bool:
         self.result.status, self.result.reason = status, reason
         return False

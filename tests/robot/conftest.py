@@ -49,3 +49,20 @@ def tiny_act(tmp_path_factory) -> str:
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+@pytest.fixture
+def ros(monkeypatch):
+    """The rclpy / launch double (tests/robot/rclpy_double.py) installed, srpo_ros importable; yields the double."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parent
+    spec = importlib.util.spec_from_file_location("rclpy_double", here / "rclpy_double.py")
+    double = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "rclpy_double", double)
+    spec.loader.exec_module(double)
+    double.install(monkeypatch)
+    monkeypatch.syspath_prepend(str(here.parents[1] / "robot_ws" / "src" / "srpo_ros"))
+    yield double

@@ -16,24 +16,28 @@ sys.path.insert(0, str(PKG))
 
 
 def test_message_round_trips():
+    from builtin_interfaces.msg import Time
     from srpo_ros import msgs
 
+    from srpo.ros_bridge import convert
+
+    stamp = Time(sec=12, nanosec=500_000_000)
     rgb = np.random.default_rng(0).integers(0, 255, (6, 8, 3), dtype=np.uint8)
-    np.testing.assert_array_equal(msgs.image_to_rgb(msgs.rgb_to_image(rgb, 12.5, "c")), rgb)
-    pose = msgs.pose_msg([0.4, 0.1, 0.2], [np.pi - 0.1, 0, 0], 3.0)
-    pos, rotvec = msgs.pose_to_arrays(pose)
+    np.testing.assert_array_equal(convert.image_to_rgb(msgs.image(rgb, stamp, "c")), rgb)
+    pose = msgs.pose([0.4, 0.1, 0.2], [np.pi - 0.1, 0, 0], stamp)
+    pos, rotvec = convert.pose_to_arrays(pose.pose)
     np.testing.assert_allclose(pos, [0.4, 0.1, 0.2], atol=1e-6)
     np.testing.assert_allclose(rotvec, [np.pi - 0.1, 0, 0], atol=1e-5)
-    js = msgs.joint_state(np.arange(7), 1.0)
+    js = msgs.joint_state(np.arange(7), stamp)
     js.name, js.position = list(reversed(js.name)), list(reversed(js.position))
-    np.testing.assert_allclose(msgs.joint_positions(js), np.arange(7))
+    np.testing.assert_allclose(convert.joint_positions(js.name, js.position), np.arange(7))
 
 
 def test_launch_descriptions_build():
     import importlib.util
 
     for launch_file in ("teleop_record.launch.py", "deploy_policy.launch.py"):
-        spec = importlib.util.spec_from_file_location("lf", ROOT / "launch" / launch_file)
+        spec = importlib.util.spec_from_file_location("lf", PKG / "launch" / launch_file)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         assert len(module.generate_launch_description().entities) > 3
@@ -46,7 +50,7 @@ def test_recorder_node_sim_expert_services(tmp_path):
     from srpo.store import EpisodeStore
 
     os.environ.setdefault("MUJOCO_GL", "egl")
-    rclpy.init(args=["--ros-args", "-p", "arm:=sim", "-p", "source:=expert", "-p", f"out:={tmp_path / 'r.zarr'}",
+    rclpy.init(args=["--ros-args", "-p", "backend:=sim", "-p", "source:=expert", "-p", f"out:={tmp_path / 'r.zarr'}",
                      "-p", "control_rate_hz:=50.0", "-p", "max_steps:=30", "-p", "source_name:=sim"])
     try:
         node = RecorderNode()

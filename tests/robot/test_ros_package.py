@@ -25,3 +25,23 @@ def test_ament_python_package_layout():
     for launch_file in ("teleop_record.launch.py", "deploy_policy.launch.py"):
         tree = ast.parse((ROOT / "launch" / launch_file).read_text())
         assert any(isinstance(n, ast.FunctionDef) and n.name == "generate_launch_description" for n in tree.body)
+
+
+def test_install_gives_node_scripts_the_venv_shebang(tmp_path):
+    """What colcon's ament_python build runs (setup.py build + install --single-version-externally-managed): the
+    node scripts start with SRPO_PYTHON (scripts/build_ros.sh sets it), and launch/config land under share/."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SRPO_PYTHON": "/home/u/srpo/.venv/bin/python"}
+    subprocess.run([sys.executable, "setup.py", "-q", "egg_info", "--egg-base", str(tmp_path), "build",
+                    "--build-base", str(tmp_path / "build"), "install", "--prefix", str(tmp_path / "install"),
+                    "--record", str(tmp_path / "record.txt"), "--single-version-externally-managed"],
+                   cwd=PKG, env=env, check=True, capture_output=True)
+    for node in NODES:
+        script = tmp_path / "install" / "lib" / "srpo_ros" / node
+        assert script.read_text().splitlines()[0] == "#!/home/u/srpo/.venv/bin/python"
+    share = tmp_path / "install" / "share" / "srpo_ros"
+    assert {p.name for p in (share / "launch").iterdir()} == {"teleop_record.launch.py", "deploy_policy.launch.py"}
+    assert (share / "config" / "xarm.yaml").is_file() and (share / "package.xml").is_file()

@@ -1,20 +1,28 @@
+import os
 from glob import glob
 
 from setuptools import setup
 
 PACKAGE = "srpo_ros"
+# The node scripts' shebang. setuptools writes `build_scripts.executable` into console scripts
+# (setuptools/command/install_scripts.py), and colcon runs setup.py with its own interpreter, /usr/bin/python3
+# for apt's colcon (colcon_core/task/python/build.py), which cannot import srpo. scripts/build_ros.sh sets
+# SRPO_PYTHON to the project's virtual environment (created with --system-site-packages, so rclpy imports too).
+PYTHON = os.environ.get("SRPO_PYTHON", "/usr/bin/env python3")
 
 setup(
     name=PACKAGE,
-    version="0.1.0",
+    version="0.2.0",
     packages=[PACKAGE],
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),
         (f"share/{PACKAGE}/config", glob("config/*.yaml")),
+        (f"share/{PACKAGE}/launch", glob("launch/*.launch.py")),
     ],
     # the srpo package (the project itself) is installed in the virtual environment, not here
     install_requires=["setuptools"],
+    options={"build_scripts": {"executable": PYTHON}},
     zip_safe=True,
     maintainer="SRPO maintainers",
     maintainer_email="srpo@example.org",

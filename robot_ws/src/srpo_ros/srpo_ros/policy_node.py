@@ -1,61 +1,108 @@
-"""Policy node: runs a LeRobot checkpoint (any policy type) with inference off the control thread; every
-command passes the safety filter before it goes to the arm (arm/command, or the in-process arm).
+"""Policy node: a LeRobot checkpoint (any policy type) in its own process, commanding the robot node.
 
-Services  policy/start  Trigger  run one episode (auto_start: run `episodes` episodes on launch)
-          policy/stop   Trigger  stop now (the arm holds)
+It answers every joint_states message of the robot node with one action on arm/command (inference runs off
+this thread, a chunk at a time), so the robot's tick is the only clock. It asks recorder/start once the
+robot's first complete state and images have arrived (never in its constructor), runs `episodes`
+episodes, and logs the success rate from recorder/episode. The robot node's safety filter passes every command.
+
+Services  policy/stop  std_srvs/Trigger  stop now: the running episode ends, the arm holds
 """
 
+import time
+
+from geometry_msgs.msg import PoseStamped
+from rclpy.node import Node
+from rclpy.qos import qos_profile_sensor_data
+from sensor_msgs.msg import Image, JointState
+from std_msgs.msg import Float32, Float32MultiArray, String
 from std_srvs.srv import Trigger
 
-from srpo_ros.loop_node import LoopNode
-from srpo_ros.spin import spin
+from srpo.errors import UserFacingError
+from srpo.ros_bridge import convert, params
+from srpo.ros_bridge.services import PolicyEpisodes
+from srpo_ros import msgs
+from srpo_ros.spin import declare, guarded, spin
 
 
-class PolicyNode(LoopNode):
+class PolicyNode(Node):
     def __init__(self):
-        super().__init__("policy_node", {"policy": "", "device": "cpu", "episodes": 1, "auto_start": True})
+        super().__init__("policy_node")
+        self.p = p = declare(self, params.POLICY)
+        if not p["policy"]:
+            raise UserFacingError("policy_node needs policy:=CHECKPOINT (a LeRobot checkpoint directory)")
+        from srpo.robot.bridge import StreamArm, StreamCamera
         from srpo.robot.policy_runner import LoadedPolicy, PolicyConfig, PolicySource
 
-        if not self.p["policy"]:
-            raise SystemExit("policy_node needs the policy parameter: a LeRobot checkpoint directory")
-        cfg = PolicyConfig(checkpoint=self.p["policy"], device=self.p["device"], blocking=False)
-        self.source = PolicySource(LoadedPolicy(cfg), self.p["task"], cfg)
-        self.remaining = int(self.p["episodes"])
-        self.successes: list[bool] = []
-        self.create_service(Trigger, "policy/start", self._start)
-        self.create_service(Trigger, "policy/stop", self._stop)
-        if self.p["auto_start"]:
-            self._begin()
+        cfg = PolicyConfig(checkpoint=p["policy"], device=p["device"], blocking=False)
+        self.source = PolicySource(LoadedPolicy(cfg), p["task"], cfg)
+        self.episodes = PolicyEpisodes(p["episodes"])
+        self.pub = self.create_publisher(Float32MultiArray, "arm/command", 10)
+        self.arm = StreamArm(lambda action: self.pub.publish(msgs.action(action)))
+        self.arm.connect()
+        self.cameras = {}
+        for i, topic in enumerate(p["image_topics"]):
+            cam = self.cameras[f"camera{i}"] = StreamCamera(p["image_height"], p["image_width"])
+            self.create_subscription(Image, topic, guarded(self, lambda m, c=cam: c.update(
+                convert.image_to_rgb(m), convert.stamp_seconds(m.header.stamp))), qos_profile_sensor_data)
+        self.create_subscription(PoseStamped, "arm/eef_pose", guarded(self, self._on_pose), 10)
+        self.create_subscription(Float32, "arm/gripper_width", guarded(
+            self, lambda m: self.arm.update("robot0_gripper_width", [m.data], time.time())), 10)
+        self.create_subscription(String, "recorder/episode", guarded(self, self._on_episode), 10)
+        self.create_subscription(JointState, "joint_states", guarded(self, self._on_state), 10)
+        self.start_client = self.create_client(Trigger, "recorder/start")
+        self.stop_client = self.create_client(Trigger, "recorder/stop")
+        self.create_service(Trigger, "policy/stop", guarded(self, self._stop))
 
-    def _begin(self) -> None:
-        if hasattr(self.arm, "reset"):
-            self.arm.reset()
-        self.recorder.start(self.p["task"], self.source, "policy")
+    def _on_pose(self, msg) -> None:
+        pos, rotvec = convert.pose_to_arrays(msg.pose)
+        stamp = convert.stamp_seconds(msg.header.stamp)
+        self.arm.update("robot0_eef_pos", pos, stamp)
+        self.arm.update("robot0_eef_rot_axis_angle", rotvec, stamp)
 
-    def _start(self, request, response):
-        if self.recorder.active:
-            response.success, response.message = False, "an episode is already running"
-        else:
-            self.remaining = max(self.remaining, 1)
-            self._begin()
-            response.success, response.message = True, "running"
-        return response
+    def step(self) -> dict | None:
+        """The observation the policy sees (keys as recorded), or None until every part has arrived."""
+        from srpo.robot.arm import ArmError
+        from srpo.robot.cameras import CameraError
+
+        try:
+            step = dict(self.arm.get_observation())
+            for name, cam in self.cameras.items():
+                step[f"{name}_rgb"] = cam.latest().rgb
+        except (ArmError, CameraError):
+            return None
+        return step
+
+    def _on_state(self, msg) -> None:
+        joints = convert.joint_positions(msg.name, msg.position)
+        if joints is None:
+            return  # another JointState (xarm_ros2's gripper joints) on the topic
+        self.arm.update("robot0_joint_pos", joints, convert.stamp_seconds(msg.header.stamp))
+        step = self.step()
+        if self.episodes.on_state(step is not None, time.monotonic()):
+            self.start_client.call_async(Trigger.Request()).add_done_callback(guarded(self, self._on_started))
+        if self.episodes.acting and step is not None:
+            action = self.source.act(step)
+            if action is not None:
+                self.arm.send_action(action)
+
+    def _on_started(self, future) -> None:
+        reply = future.result()
+        if self.episodes.on_start_reply(bool(reply.success), time.monotonic()):
+            self.source.reset(self.arm)
+        self.get_logger().info(f"recorder/start: {reply.message}")
+
+    def _on_episode(self, msg) -> None:
+        event = self.episodes.on_episode_end(msg.data)
+        self.get_logger().info(f"episode {event['index']} {event['status']} success={event['success']}; "
+                               f"success rate {self.episodes.success_rate:.2f} over {len(self.episodes.successes)}")
 
     def _stop(self, request, response):
-        self.remaining = 0
-        if self.recorder.active:
-            self.recorder.stop("stopped by service")
-        response.success, response.message = True, "stopped"
+        running = self.episodes.acting
+        self.episodes.stop()
+        if running:
+            self.stop_client.call_async(Trigger.Request())
+        response.success, response.message = True, "stopped; the arm holds"
         return response
-
-    def on_episode_end(self, result) -> None:
-        if result.success is not None:
-            self.successes.append(result.success)
-            rate = sum(self.successes) / len(self.successes)
-            self.get_logger().info(f"success rate so far {rate:.2f} over {len(self.successes)} episodes")
-        self.remaining -= 1
-        if self.remaining > 0:
-            self._begin()
 
     def destroy_node(self):
         self.source.close()

@@ -1,74 +1,171 @@
-"""Recorder node: teleop episodes into the episode store, started, stopped and labelled by services.
+"""The robot node: the one process that owns the arm, the cameras and the recorder loop, through srpo.robot as
+`srpo robot record` does; its timer is the only clock of the control loop.
 
-Services (std_srvs only)  recorder/start  Trigger   begin an episode (sim: objects re-placed)
-                          recorder/stop   Trigger   end and commit it (label from the sim predicate, or none)
-                          recorder/label  SetBool   label the last/current episode success (true) or failure
-Action source: teleop/action + teleop/event topics (teleop_node), or source:=expert with arm:=sim.
+Parameters  srpo.ros_bridge.params.ROBOT (backend, task, source, out, control_rate_hz, image_topics, ...)
+Subscribes  arm/command         std_msgs/Float32MultiArray  source:=topic: one ACTION_SPACE step per state it
+                                                            answers (teleop_node, policy_node)
+            teleop/event        std_msgs/String             success / failure / stop from the operator
+            image_topics        sensor_msgs/Image           cameras from realsense-ros instead of in the node
+Publishes   joint_states        sensor_msgs/JointState      joint1..joint7 (xarm_ros2 names), once per tick
+            arm/eef_pose        geometry_msgs/PoseStamped   tool pose in link_base
+            arm/gripper_width   std_msgs/Float32            metres
+            arm/action          std_msgs/Float32MultiArray  the safety-filtered action executed (and recorded)
+            arm/task_success    std_msgs/Bool               sim only: the task predicate
+            camera{i}/color/image_raw, camera_info          cameras owned by the node
+            recorder/episode    std_msgs/String             JSON of every ended episode
+Services    recorder/start  std_srvs/Trigger   new episode (sim: objects re-placed)
+            recorder/stop   std_srvs/Trigger   end and commit it
+            recorder/label  std_srvs/SetBool   end (if running) and label: data true success, false failure
 """
 
-from std_msgs.msg import Float32MultiArray, String
+from rclpy.node import Node
+from rclpy.qos import qos_profile_sensor_data
+from sensor_msgs.msg import CameraInfo, Image
+from std_msgs.msg import Bool, Float32, Float32MultiArray, String
 from std_srvs.srv import SetBool, Trigger
 
-from srpo.errors import UserFacingError
-from srpo_ros.loop_node import LoopNode
-from srpo_ros.spin import spin
+from srpo.ros_bridge import convert, params
+from srpo.ros_bridge.services import EpisodeService, episode_event
+from srpo.ros_bridge.tap import TapArm
+from srpo_ros import msgs
+from srpo_ros.spin import declare, guarded, spin
 
 
-class RecorderNode(LoopNode):
-    def __init__(self):
-        super().__init__("recorder_node", {"source": "teleop", "expert_noise": 1.0, "source_name": "teleop",
-                                           "out": "datasets/ros.zarr"})
-        from srpo.robot.bridge import StreamTeleop
+class RecorderNode(Node):
+    def __init__(self, node_name: str = "recorder_node"):
+        super().__init__(node_name)
+        self.p = p = declare(self, params.ROBOT)
+        from srpo.robot.recorder import EpisodeRecorder, LoopConfig
+        from srpo.robot.rig import RigConfig, backend_config, build_rig
+        from srpo.robot.runner import open_store
+        from srpo.robot.safety import SafetyFilter
 
-        self.teleop = StreamTeleop()
-        self.create_subscription(Float32MultiArray, "teleop/action", lambda m: self.teleop.update(m.data), 10)
-        self.create_subscription(String, "teleop/event", lambda m: self.teleop.event(m.data), 10)
-        self.create_service(Trigger, "recorder/start", self._start)
-        self.create_service(Trigger, "recorder/stop", self._stop)
-        self.create_service(SetBool, "recorder/label", self._label)
-        self.last_index = -1
-        self.episode_count = 0
+        height, width = params.recorded_image_size(p)
+        backend = backend_config(p["backend"], ip=p["xarm_ip"], control_port=p["xarm_control_port"],
+                                 realsense_serials=tuple(p["realsense_serials"]))
+        config = RigConfig(backend=backend, task=p["task"], seed=p["seed"], control_rate_hz=p["control_rate_hz"],
+                           max_steps=p["max_steps"], camera_height=height, camera_width=width)
+        self.task_text = backend.instruction(p["task"])  # sim: the task's instruction; a real arm: the text itself
+        rig = build_rig(config)
+        self.rig, self.arm = rig, TapArm(rig.arm)
+        self.cameras = self._topic_cameras(height, width) if p["image_topics"] else rig.cameras
+        self.own_cameras = not p["image_topics"]
+        self.arm.connect()
+        for cam in self.cameras.values():
+            cam.connect()
+        store = open_store(p["out"], self.cameras, p["control_rate_hz"], p["calibration"] or None) if p["out"] else None
+        loop = LoopConfig(control_rate_hz=p["control_rate_hz"], max_steps=p["max_steps"], realtime=not rig.is_simulated)
+        self.recorder = EpisodeRecorder(self.arm, self.cameras, SafetyFilter(config.safety, p["control_rate_hz"]),
+                                        store, loop, success_fn=rig.success_fn, clock=rig.clock)
+        make_source, default_name = self._source()
+        self.service = EpisodeService(self.recorder, make_source, rig.reset, self.task_text,
+                                      p["source_name"] or default_name, p["episodes"])
+        self.pub_joints = self.create_publisher(msgs.JointState, "joint_states", 10)
+        self.pub_pose = self.create_publisher(msgs.PoseStamped, "arm/eef_pose", 10)
+        self.pub_grip = self.create_publisher(Float32, "arm/gripper_width", 10)
+        self.pub_action = self.create_publisher(Float32MultiArray, "arm/action", 10)
+        self.pub_success = self.create_publisher(Bool, "arm/task_success", 10)
+        self.pub_episode = self.create_publisher(String, "recorder/episode", 10)
+        names = self.cameras if self.own_cameras else {}
+        self.pub_images = {n: self.create_publisher(Image, f"{n}/color/image_raw", qos_profile_sensor_data) for n in names}
+        self.pub_infos = {n: self.create_publisher(CameraInfo, f"{n}/color/camera_info", 10) for n in names}
+        self.published_index = {n: -1 for n in names}
+        self.create_service(Trigger, "recorder/start", guarded(self, self._start))
+        self.create_service(Trigger, "recorder/stop", guarded(self, self._stop))
+        self.create_service(SetBool, "recorder/label", guarded(self, self._label))
+        self.create_timer(1.0 / p["control_rate_hz"], guarded(self, self._tick, self.service.abort))
+
+    def _topic_cameras(self, height: int, width: int) -> dict:
+        """StreamCameras fed by image_topics (realsense-ros: /<namespace>/<name>/color/image_raw)."""
+        from srpo.robot.bridge import StreamCamera
+
+        cameras, depth_topics = {}, self.p["depth_topics"]
+        for i, topic in enumerate(self.p["image_topics"]):
+            cam = cameras[f"camera{i}"] = StreamCamera(height, width, depth=i < len(depth_topics))
+            self.create_subscription(Image, topic, guarded(self, lambda m, c=cam: c.update(
+                convert.image_to_rgb(m), convert.stamp_seconds(m.header.stamp))), qos_profile_sensor_data)
+            if i < len(depth_topics):
+                self.create_subscription(Image, depth_topics[i], guarded(
+                    self, lambda m, c=cam: c.update_depth(convert.depth_to_mm(m))), qos_profile_sensor_data)
+        return cameras
 
     def _source(self):
-        if self.p["source"] == "expert":
-            if self.make_expert is None:
-                raise UserFacingError("source expert needs a simulated arm in this node: set arm:=sim")
-            return self.make_expert(self.p["expert_noise"], self.p["seed"] * 100_003 + self.episode_count)
-        return self.teleop
+        """(episode number -> action source, the source name recorded)."""
+        p, rig = self.p, self.rig
+        if p["source"] == "expert":
+            from srpo.errors import UserFacingError
+
+            if rig.make_expert is None:
+                raise UserFacingError("source:=expert needs backend:=sim (the scripted expert is simulated)")
+            return (lambda i: rig.make_expert(p["expert_noise"], p["seed"] * 100_003 + i)), rig.source
+        if p["source"] == "policy":
+            from srpo.robot.policy_runner import LoadedPolicy, PolicyConfig, PolicySource
+
+            # as srpo robot deploy: inference blocks in simulated time, runs beside a real arm's loop
+            cfg = PolicyConfig(checkpoint=p["policy"], device=p["device"], blocking=rig.is_simulated)
+            self.policy = PolicySource(LoadedPolicy(cfg), self.task_text, cfg)
+            return (lambda i: self.policy), "policy"
+        from srpo.robot.bridge import StreamTeleop
+
+        self.teleop = StreamTeleop(deadman_s=max(0.2, 3.0 / p["control_rate_hz"]))
+        self.create_subscription(Float32MultiArray, "arm/command",
+                                 guarded(self, lambda m: self.teleop.update(convert.action_values(m.data))), 10)
+        self.create_subscription(String, "teleop/event", guarded(self, lambda m: self.teleop.event(m.data)), 10)
+        return (lambda i: self.teleop), rig.source
+
+    def _reply(self, response, reply):
+        response.success, response.message = reply.ok, reply.message
+        self.get_logger().info(reply.message)
+        return response
 
     def _start(self, request, response):
-        if self.recorder.active:
-            response.success, response.message = False, "an episode is already running; call recorder/stop"
-            return response
-        self.reset_arm()
-        self.recorder.start(self.p["task"], self._source(), self.p["source_name"])
-        self.episode_count += 1
-        response.success, response.message = True, "recording"
-        return response
+        return self._reply(response, self.service.start())
 
     def _stop(self, request, response):
-        if not self.recorder.active:
-            response.success, response.message = False, "no episode is running"
-            return response
-        result = self.recorder.stop("stopped by service")
-        self.last_index = result.index
-        response.success = True
-        response.message = f"episode {result.index}: {result.steps} steps, success={result.success}"
-        return response
+        return self._reply(response, self.service.stop())
 
     def _label(self, request, response):
-        if self.recorder.active:
-            result = self.recorder.stop("labelled by service")
-            self.last_index = result.index
-        if self.last_index < 0 or self.recorder.store is None:
-            response.success, response.message = False, "no recorded episode to label"
-            return response
-        self.recorder.store.set_success(self.last_index, bool(request.data))
-        response.success, response.message = True, f"episode {self.last_index} success={bool(request.data)}"
-        return response
+        return self._reply(response, self.service.label(bool(request.data)))
 
-    def on_episode_end(self, result) -> None:
-        self.last_index = result.index
+    def _tick(self) -> None:
+        result = self.service.tick()
+        if result is not None:
+            self.get_logger().info(f"episode {result.index} ended ({result.status}: {result.reason}), "
+                                   f"{result.steps} steps, success={result.success}")
+            self.pub_episode.publish(String(data=episode_event(result)))
+        reply = self.service.start_next()
+        if reply is not None and not reply.ok:
+            self.get_logger().warning(reply.message, throttle_duration_sec=2.0)
+        obs = self.arm.take_fresh()
+        if obs is None:  # idle: one read for RViz and rosbag (during an episode the recorder's own read is used)
+            obs = self.arm.get_observation()
+        self._publish_state(obs)
+
+    def _publish_state(self, obs: dict) -> None:
+        stamp = self.get_clock().now().to_msg()
+        self.pub_joints.publish(msgs.joint_state(obs["robot0_joint_pos"], stamp))
+        self.pub_pose.publish(msgs.pose(obs["robot0_eef_pos"], obs["robot0_eef_rot_axis_angle"], stamp))
+        self.pub_grip.publish(Float32(data=float(obs["robot0_gripper_width"][0])))
+        action = self.arm.take_action()
+        if action is not None:
+            self.pub_action.publish(msgs.action(action))
+        if self.rig.success_fn is not None:
+            self.pub_success.publish(Bool(data=bool(self.rig.success_fn())))
+        for name in self.pub_images:
+            frame = self.cameras[name].latest()
+            if frame.index != self.published_index[name]:
+                self.published_index[name] = frame.index
+                self.pub_images[name].publish(msgs.image(frame.rgb, stamp, name))
+                self.pub_infos[name].publish(msgs.camera_info(self.cameras[name].spec(name), stamp, name))
+
+    def destroy_node(self):
+        self.service.abort("node shut down")
+        if getattr(self, "policy", None) is not None:
+            self.policy.close()
+        for cam in self.cameras.values():
+            cam.disconnect()
+        self.arm.disconnect()  # a real xArm stops here
+        super().destroy_node()
 
 
 def main(args=None) -> None:

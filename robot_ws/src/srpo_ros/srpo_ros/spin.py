@@ -1,16 +1,58 @@
-"""Run a node until Ctrl-C: the `main()` every srpo_ros executable shares."""
+"""What every srpo_ros node shares: parameter declaration, the callback guard, and `main()`'s spin."""
+
+import sys
 
 import rclpy
+from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.executors import ExternalShutdownException
+
+from srpo.errors import UserFacingError
+from srpo.ros_bridge import params
+
+LOG_EVERY_S = 2.0  # an error repeated on every tick is logged at most this often
+
+
+def declare(node, spec: dict) -> dict:
+    """Declare `spec`'s parameters with dynamic typing (so `-p device:=0` or `-p rate:=100` is accepted) and
+    return them coerced to their defaults' types (srpo.ros_bridge.params.coerce)."""
+    for name, default in spec.items():
+        node.declare_parameter(name, default, ParameterDescriptor(dynamic_typing=True))
+    return params.read(lambda name: node.get_parameter(name).value, spec)
+
+
+def guarded(node, callback, on_fault=None):
+    """`callback` that logs an exception (throttled) instead of letting rclpy re-raise it out of spin and kill
+    the node; on_fault(reason) then puts things in a safe state (the robot node aborts its episode)."""
+
+    def run(*args):
+        try:
+            return callback(*args)
+        except Exception as err:  # noqa: BLE001 - any callback error must leave the node spinning
+            reason = f"{type(err).__name__}: {err}"
+            node.get_logger().error(f"{getattr(callback, '__name__', 'callback')}: {reason}",
+                                    throttle_duration_sec=LOG_EVERY_S)
+            if on_fault is not None:
+                on_fault(reason)
+            return None
+
+    return run
 
 
 def spin(make_node, args=None) -> None:
-    """rclpy.init, spin the node made by make_node(), then destroy it and shut rclpy down."""
+    """rclpy.init, spin the node until Ctrl-C or launch's SIGTERM, destroy it (the arm stops) and shut down.
+
+    A UserFacingError while building the node is printed as one line and exits 1 (no traceback)."""
     rclpy.init(args=args)
-    node = make_node()
+    node = None
     try:
+        node = make_node()
         rclpy.spin(node)
-    except KeyboardInterrupt:
-        pass
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass  # rclpy raises ExternalShutdownException when launch's SIGINT/SIGTERM shut the context down
+    except UserFacingError as err:
+        print(f"[srpo_ros] {err}", file=sys.stderr)
+        sys.exit(1)
     finally:
-        node.destroy_node()
+        if node is not None:
+            node.destroy_node()
         rclpy.try_shutdown()

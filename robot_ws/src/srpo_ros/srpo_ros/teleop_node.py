@@ -1,35 +1,48 @@
-"""Teleop node: keyboard (terminal) or SpaceMouse -> teleop/action (std_msgs/Float32MultiArray, ACTION_SPACE)
-and teleop/event (std_msgs/String: success / failure / stop). Nothing is published while the deadman is
-released, so the recorder and the arm hold."""
+"""Teleop node: keyboard or SpaceMouse -> arm/command (std_msgs/Float32MultiArray, ACTION_SPACE) and
+teleop/event (std_msgs/String: success / failure / stop).
+
+It keeps no timer of its own: it answers every joint_states message of the robot node with one command, so
+the robot's control tick is the only clock and no command is dropped or repeated by two timers aliasing.
+Nothing is published while the deadman is released, so the robot holds.
+The keyboard reads this process's terminal: run it with `ros2 run` in a terminal of its own (`ros2 launch`
+gives its children a stdin nothing writes to).
+"""
+
+import sys
 
 from rclpy.node import Node
+from sensor_msgs.msg import JointState
 from std_msgs.msg import Float32MultiArray, String
 
-from srpo.robot.arm import CONTROL_RATE_HZ
+from srpo.errors import UserFacingError
+from srpo.ros_bridge import params
 from srpo_ros import msgs
-from srpo_ros.spin import spin
+from srpo_ros.spin import declare, guarded, spin
 
 
 class TeleopNode(Node):
-    def __init__(self):
+    def __init__(self, stdin=None):
         super().__init__("teleop_node")
-        p = {name: self.declare_parameter(name, default).value for name, default in {
-            "source": "keyboard", "rate_hz": CONTROL_RATE_HZ, "step": 0.01}.items()}
-        from srpo.robot.teleop import ExpertTeleopConfig, teleop_config
+        p = declare(self, params.TELEOP)
+        from srpo.robot.teleop import KeyboardTeleopConfig, SpaceMouseTeleopConfig, teleop_config
 
         config = teleop_config(p["source"], step=p["step"], max_step=p["step"])
-        if isinstance(config, ExpertTeleopConfig):
-            raise SystemExit("teleop_node source expert: use keyboard or spacemouse "
-                             "(the sim expert runs inside recorder_node with source:=expert)")
+        if not isinstance(config, KeyboardTeleopConfig | SpaceMouseTeleopConfig):
+            raise UserFacingError(f"teleop_node source:={p['source']}: use keyboard or spacemouse (the sim "
+                                  "expert runs inside recorder_node with source:=expert)")
+        stdin = sys.stdin if stdin is None else stdin
+        if isinstance(config, KeyboardTeleopConfig) and not stdin.isatty():
+            raise UserFacingError("the keyboard teleop needs a terminal: run `ros2 run srpo_ros teleop_node "
+                                  "--ros-args -p source:=keyboard` in a terminal of its own")
         self.teleop = config.build(None, 0.0, 0)
-        self.pub = self.create_publisher(Float32MultiArray, "teleop/action", 10)
+        self.pub = self.create_publisher(Float32MultiArray, "arm/command", 10)
         self.pub_event = self.create_publisher(String, "teleop/event", 10)
-        self.create_timer(1.0 / p["rate_hz"], self._tick)
+        self.create_subscription(JointState, "joint_states", guarded(self, self._on_state), 10)
 
-    def _tick(self) -> None:
+    def _on_state(self, msg) -> None:
         action = self.teleop.act({})
         if action is not None:
-            self.pub.publish(msgs.action_msg(action))
+            self.pub.publish(msgs.action(action))
         for event in self.teleop.events():
             self.pub_event.publish(String(data=event))
 

@@ -1,0 +1,60 @@
+"""Policy deployment: `ros2 launch srpo_ros deploy_policy.launch.py policy:=outputs/act episodes:=10`
+
+policy_in:=robot  the policy runs inside the robot node, exactly as `srpo robot deploy` (sim: inference blocks
+                  in simulated time; a real arm: it runs beside the loop). The success rate is logged.
+policy_in:=node   arm_node owns the arm and cameras; policy_node (its own process) answers every state with a
+                  command on arm/command and starts each episode once the first state has arrived.
+Every command passes the robot node's safety filter. recorder/stop (or policy/stop) halts it; the arm holds.
+Parameter precedence: this file's choices < params:=YAML < arguments typed here (launch_args.py).
+"""
+
+from launch.actions import OpaqueFunction
+from launch.substitutions import LaunchConfiguration
+from launch_ros.actions import Node
+from srpo_ros.launch_args import given, node_parameters, split
+from srpo_ros.launch_common import (
+    ROBOT_ARGS,
+    ROBOT_PARAMS,
+    camera_topics,
+    declare,
+    realsense_nodes,
+    robot_node,
+)
+
+from launch import LaunchDescription
+
+ARGS = {
+    **ROBOT_ARGS,
+    "policy": ("", "LeRobot checkpoint directory (required)", None),
+    "policy_in": ("robot", "robot: inside the robot node; node: a policy_node process", ["robot", "node"]),
+    "episodes": ("10", "episodes to run", None),
+    "device": ("", "torch device of the policy (default cpu)", None),
+    "out": ("", "also record the rollouts into this store (default: none)", None),
+}
+
+
+def _nodes(context):
+    values = {name: LaunchConfiguration(name).perform(context) for name in ARGS}
+    if not values["policy"]:
+        raise RuntimeError("deploy_policy.launch.py needs policy:=CHECKPOINT (a LeRobot checkpoint directory)")
+    topics = camera_topics(values)
+    cams = {"image_topics": topics} if topics else {}
+    typed = given(values, {**ROBOT_PARAMS, "out": "out"})
+    if values["realsense_serials"] and not topics:
+        typed["realsense_serials"] = split(values["realsense_serials"])
+    actions = realsense_nodes(values)
+    if values["policy_in"] == "robot":
+        typed.update(given(values, {"policy": "policy", "device": "device", "episodes": "episodes"}))
+        decided = {"source": "policy", **cams}
+        return [*actions, robot_node("recorder_node", node_parameters(decided, values["params"], typed))]
+    robot = robot_node("arm_node", node_parameters({"source": "topic", **cams}, values["params"], typed))
+    image_topics = topics or ["camera0/color/image_raw", "camera1/color/image_raw"]
+    policy_typed = given(values, {"policy": "policy", "device": "device", "episodes": "episodes", "task": "task",
+                                  "image_height": "image_height", "image_width": "image_width"})
+    policy = Node(package="srpo_ros", executable="policy_node", name="policy_node", output="screen",
+                  parameters=node_parameters({"image_topics": image_topics}, values["params"], policy_typed))
+    return [*actions, robot, policy]
+
+
+def generate_launch_description() -> LaunchDescription:
+    return LaunchDescription([*declare(ARGS), OpaqueFunction(function=_nodes)])

@@ -1,0 +1,61 @@
+"""Pieces both launch files use: the launch arguments they share and the nodes they start (launch and
+launch_ros only; no srpo import, see launch_args.py)."""
+
+from launch.actions import DeclareLaunchArgument, Shutdown
+from launch_ros.actions import Node
+
+from srpo_ros.launch_args import split
+
+# name -> (default, description, choices or None). An empty default is not passed to the node.
+ROBOT_ARGS = {
+    "backend": ("", "sim (MuJoCo xArm 7, the default) or xarm (xarm-python-sdk)", ["", "sim", "xarm"]),
+    "task": ("", "sim: lift or place; a real arm: the instruction text stored with every episode", None),
+    "rate": ("", "control rate in Hz (default 20; a real xArm: 100)", None),
+    "xarm_ip": ("", "controller address (the fake controller: 127.0.0.1)", None),
+    "xarm_control_port": ("", "controller command port (the fake controller: 5020)", None),
+    "cameras": ("node", "node: the robot node opens the cameras; realsense: realsense-ros publishes them",
+                ["node", "realsense"]),
+    "realsense_serials": ("", "RealSense serials of camera0,camera1 (comma-separated)", None),
+    "image_height": ("", "recorded image rows (default 96, or the calibrated size)", None),
+    "image_width": ("", "recorded image columns (default 128, or the calibrated size)", None),
+    "max_steps": ("", "ticks per episode at most", None),
+    "params": ("", "parameter YAML (robot_ws/src/srpo_ros/config/*.yaml); command-line arguments override it", None),
+}
+# launch argument -> robot node parameter, for the arguments passed only when given
+ROBOT_PARAMS = {"backend": "backend", "task": "task", "rate": "control_rate_hz", "xarm_ip": "xarm_ip",
+                "xarm_control_port": "xarm_control_port", "image_height": "image_height",
+                "image_width": "image_width", "max_steps": "max_steps"}
+COLOR_PROFILE = "640,480,30"  # realsense-ros rgb_camera.color_profile (realsense2_camera/launch/rs_launch.py)
+
+
+def declare(args: dict) -> list:
+    return [DeclareLaunchArgument(name, default_value=default, description=text, **({"choices": choices} if choices else {}))
+            for name, (default, text, choices) in args.items()]
+
+
+def camera_topics(values: dict) -> list[str]:
+    """The colour topics realsense-ros publishes for camera_namespace camera{i}, camera_name camera{i}
+    (/<camera_namespace>/<camera_name>/color/image_raw, realsense2_camera/src/base_realsense_node.cpp)."""
+    if values["cameras"] != "realsense":
+        return []
+    return [f"/camera{i}/camera{i}/color/image_raw" for i in range(len(split(values["realsense_serials"])))]
+
+
+def realsense_nodes(values: dict) -> list:
+    """One realsense2_camera_node per serial, as rs_launch.py starts it (namespace and name camera{i})."""
+    if values["cameras"] != "realsense":
+        return []
+    serials = split(values["realsense_serials"])
+    if not serials:
+        raise RuntimeError("cameras:=realsense needs realsense_serials:=SERIAL0,SERIAL1 (rs-enumerate-devices -s)")
+    return [Node(package="realsense2_camera", executable="realsense2_camera_node", namespace=f"camera{i}",
+                 name=f"camera{i}", output="screen",
+                 parameters=[{"camera_name": f"camera{i}", "serial_no": serial, "enable_depth": False,
+                              "rgb_camera.color_profile": COLOR_PROFILE}])
+            for i, serial in enumerate(serials)]
+
+
+def robot_node(executable: str, parameters: list) -> Node:
+    """The node owning the arm: when it exits (a fault, Ctrl-C), launch shuts every other node down too."""
+    return Node(package="srpo_ros", executable=executable, name=executable, output="screen",
+                parameters=parameters, on_exit=Shutdown(reason=f"{executable} exited"))

@@ -1,0 +1,107 @@
+"""Node parameters: their defaults, and the coercion that makes `-p device:=0` or a YAML `[]` usable.
+
+rclpy types a parameter by its default and rejects another type (`-p control_rate_hz:=100` is an integer,
+`-p serial:=123456789012` too). The nodes declare every parameter with dynamic typing and coerce the value
+here to the default's type. A YAML `[]` has no element type, so it arrives unset (None): that means the default.
+"""
+
+from srpo.errors import UserFacingError
+
+
+def coerce(name: str, value, default):
+    """`value` converted to the type of `default`; None (unset, empty YAML list) gives the default."""
+    if value is None:
+        return default
+    try:
+        if isinstance(default, bool):
+            if isinstance(value, str):
+                if value.lower() not in ("true", "false", "1", "0"):
+                    raise ValueError(value)
+                return value.lower() in ("true", "1")
+            return bool(value)
+        if isinstance(default, int):
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError(value)
+            return int(value)
+        if isinstance(default, float):
+            return float(value)
+        if isinstance(default, str):
+            return str(value)
+        if isinstance(default, list):
+            items = [value] if isinstance(value, str) else list(value)
+            return [str(v) for v in items if str(v)]
+    except (TypeError, ValueError):
+        pass
+    raise UserFacingError(f"parameter {name}:={value!r} is not a {type(default).__name__}")
+
+
+# One definition per node: name -> default. The robot node owns the arm, the cameras and the recorder loop.
+ROBOT = {
+    "backend": "sim",  # sim (MuJoCo xArm 7) or xarm (xarm-python-sdk)
+    "task": "lift",  # sim: the task (lift, place); a real arm: the instruction text stored with every episode
+    "source": "topic",  # commands from: topic (arm/command: teleop_node, policy_node), expert (sim), policy
+    "source_name": "",  # the episode's recorded source; empty: teleop (sim), policy, expert
+    "out": "",  # episode store; empty: record nothing
+    "calibration": "",  # calibration YAML from `srpo calib`; its image size is recorded unless image_* is set
+    "control_rate_hz": 20.0,  # ticks per second (a real xArm: 100)
+    "max_steps": 200,  # ticks per episode at most
+    "image_height": 0,  # recorded image rows; 0: the calibrated size, else 96
+    "image_width": 0,  # recorded image columns; 0: the calibrated size, else 128
+    "image_topics": [],  # colour topics (realsense-ros); empty: the node opens the backend's cameras itself
+    "depth_topics": [],  # aligned depth topics, one per colour topic from the first; empty: none
+    "realsense_serials": [],  # backend xarm, cameras in the node: RealSense serial of camera0, camera1, ...
+    "xarm_ip": "192.168.1.185",  # controller address (the fake controller: 127.0.0.1)
+    "xarm_control_port": 502,  # controller command port (the fake controller: 5020)
+    "seed": 0,  # sim: object placement and expert noise
+    "expert_noise": 1.0,  # sim expert's noise scale
+    "policy": "",  # source policy: LeRobot checkpoint directory
+    "device": "cpu",  # source policy: torch device
+    "episodes": 0,  # start this many episodes by itself (expert, policy); 0: wait for recorder/start
+}
+
+TELEOP = {
+    "source": "spacemouse",  # keyboard (needs its own terminal) or spacemouse
+    "step": 0.01,  # metres per command at full deflection
+}
+
+POLICY = {
+    "policy": "",  # LeRobot checkpoint directory (required)
+    "task": "lift the red cube",  # instruction given to the policy
+    "device": "cpu",  # torch device
+    "episodes": 1,  # episodes to run; the first starts when the robot's first state arrives
+    "image_topics": ["camera0/color/image_raw", "camera1/color/image_raw"],  # the robot node's (or realsense-ros's)
+    "image_height": 96,  # image rows the policy was trained on
+    "image_width": 128,  # image columns the policy was trained on
+}
+
+CAMERA = {
+    "kind": "opencv",  # opencv (V4L2) or realsense (pyrealsense2)
+    "device": "0",  # opencv device index or path
+    "serial": "",  # realsense serial
+    "name": "camera0",  # topic prefix and frame name
+    "height": 480,  # capture rows
+    "width": 640,  # capture columns
+    "fps": 30,  # capture rate
+}
+
+
+def read(get, spec: dict) -> dict:
+    """Coerced values of every parameter in `spec`; get(name) returns the raw value (None when unset)."""
+    return {name: coerce(name, get(name), default) for name, default in spec.items()}
+
+
+def recorded_image_size(p: dict) -> tuple[int, int]:
+    """(rows, columns) recorded: image_height/width when set, else the size `calibration` was made at (its
+    intrinsics only hold at that size), else 96 x 128."""
+    if p["image_height"] > 0 and p["image_width"] > 0:
+        return p["image_height"], p["image_width"]
+    if p["calibration"]:
+        from srpo.robot.calibration_file import load_calibration
+
+        sizes = {(int(i["height"]), int(i["width"])) for i in load_calibration(p["calibration"]).intrinsics.values() if i}
+        if len(sizes) > 1:
+            raise UserFacingError(f"{p['calibration']} calibrates cameras at sizes {sorted(sizes)}; set "
+                                  "image_height and image_width")
+        if sizes:
+            return sizes.pop()
+    return 96, 128

@@ -1,0 +1,203 @@
+"""srpo.ros_bridge without ROS: message conversion, parameter coercion and the service state machines."""
+
+from types import SimpleNamespace as NS
+
+import cv2
+import numpy as np
+import pytest
+
+from srpo.errors import UserFacingError
+from srpo.robot.recorder import EpisodeRecorder, LoopConfig
+from srpo.robot.rig import RigConfig, build_rig
+from srpo.robot.runner import open_store
+from srpo.robot.safety import SafetyFilter
+from srpo.ros_bridge import convert, params
+from srpo.ros_bridge.services import EpisodeService, PolicyEpisodes, episode_event
+from srpo.ros_bridge.tap import TapArm
+from srpo.store import EpisodeStore
+
+
+def _image(arr, encoding, pad=0, bigendian=0):
+    h, w = arr.shape[:2]
+    rows = arr.reshape(h, -1).view(np.uint8)
+    data = np.concatenate([rows, np.full((h, pad), 7, np.uint8)], axis=1)
+    return NS(height=h, width=w, encoding=encoding, step=data.shape[1], is_bigendian=bigendian, data=data.tobytes())
+
+
+def test_colour_images_with_padded_rows():
+    rgb = np.random.default_rng(0).integers(0, 255, (5, 6, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(convert.image_to_rgb(_image(rgb, "rgb8", pad=4)), rgb)
+    np.testing.assert_array_equal(convert.image_to_rgb(_image(rgb[..., ::-1].copy(), "bgr8", pad=2)), rgb)
+    rgba = np.concatenate([rgb, np.zeros((5, 6, 1), np.uint8)], axis=2)
+    np.testing.assert_array_equal(convert.image_to_rgb(_image(rgba, "rgba8")), rgb)
+    mono = rgb[..., 0].copy()
+    assert (convert.image_to_rgb(_image(mono, "mono8", pad=3)) == mono[..., None]).all()
+    msg = convert.fill_image(NS(), rgb)
+    assert (msg.encoding, msg.step, msg.height, msg.width) == ("rgb8", 18, 5, 6)
+    np.testing.assert_array_equal(convert.image_to_rgb(msg), rgb)
+
+
+def test_yuv422_images_match_opencv():
+    uyvy = np.random.default_rng(1).integers(0, 255, (4, 8, 2), dtype=np.uint8)
+    got = convert.image_to_rgb(_image(uyvy, "yuv422", pad=2))
+    np.testing.assert_array_equal(got, cv2.cvtColor(uyvy, cv2.COLOR_YUV2RGB_UYVY))
+    assert not np.array_equal(got, convert.image_to_rgb(_image(uyvy, "yuv422_yuy2")))
+    with pytest.raises(ValueError, match="unsupported image encoding"):
+        convert.image_to_rgb(_image(uyvy, "bayer_rggb8"))
+
+
+def test_depth_honours_step_and_endianness():
+    depth = np.array([[1, 300], [65535, 4096]], np.uint16)
+    np.testing.assert_array_equal(convert.depth_to_mm(_image(depth.astype("<u2"), "16UC1", pad=6)), depth)
+    np.testing.assert_array_equal(convert.depth_to_mm(_image(depth.astype(">u2"), "16UC1", bigendian=1)), depth)
+    metres = np.array([[0.5, np.nan], [1.25, 0.001]], np.float32)
+    np.testing.assert_array_equal(convert.depth_to_mm(_image(metres, "32FC1", pad=4)), [[500, 0], [1250, 1]])
+    with pytest.raises(ValueError, match="depth encoding"):
+        convert.depth_to_mm(_image(depth.astype(np.uint8), "mono8"))
+
+
+def test_camera_info_has_k_r_p_and_optical_frame():
+    spec = NS(height=480, width=640, intrinsics={"fx": 600.0, "fy": 601.0, "cx": 320.5, "cy": 240.5,
+                                                  "distortion": [0.1, 0, 0, 0, 0]})
+    msg = convert.fill_camera_info(NS(), spec)
+    assert msg.k == [600.0, 0.0, 320.5, 0.0, 601.0, 240.5, 0.0, 0.0, 1.0]
+    assert msg.p == [600.0, 0.0, 320.5, 0.0, 0.0, 601.0, 240.5, 0.0, 0.0, 0.0, 1.0, 0.0]
+    assert msg.r == [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0] and msg.d[0] == 0.1
+    assert convert.optical_frame("camera1") == "camera1_color_optical_frame"
+
+
+def test_joint_states_pose_and_actions():
+    names = [f"joint{i}" for i in range(7, 0, -1)]
+    np.testing.assert_allclose(convert.joint_positions(names, list(range(7, 0, -1))), np.arange(1, 8))
+    assert convert.joint_positions(["drive_joint", "left_finger_joint"], [0.1, 0.2]) is None  # xarm_ros2 gripper
+    pose = NS(position=NS(), orientation=NS())
+    convert.fill_pose(pose, [0.4, 0.1, 0.2], [np.pi - 0.1, 0, 0])
+    pos, rotvec = convert.pose_to_arrays(pose)
+    np.testing.assert_allclose(pos, [0.4, 0.1, 0.2], atol=1e-6)
+    np.testing.assert_allclose(rotvec, [np.pi - 0.1, 0, 0], atol=1e-5)
+    np.testing.assert_allclose(convert.action_values([0.01] * 6 + [1.0]), [0.01] * 6 + [1.0])
+    with pytest.raises(ValueError, match="7 finite"):
+        convert.action_values([0.0, float("nan"), 0, 0, 0, 0, 0])
+
+
+def test_parameters_coerce_to_the_default_type():
+    assert params.coerce("device", 0, "0") == "0"
+    assert params.coerce("serial", 123456789012, "") == "123456789012"
+    assert params.coerce("control_rate_hz", 100, 20.0) == 100.0
+    assert params.coerce("max_steps", 300.0, 200) == 300
+    assert params.coerce("depth_topics", None, []) == []  # a YAML [] arrives unset
+    assert params.coerce("image_topics", ("/a", ""), []) == ["/a"]
+    assert params.coerce("flag", "true", False) is True
+    with pytest.raises(UserFacingError, match="max_steps"):
+        params.coerce("max_steps", 2.5, 200)
+    with pytest.raises(UserFacingError, match="flag"):
+        params.coerce("flag", "maybe", False)
+
+
+def test_recorded_image_size_follows_the_calibration(tmp_path):
+    from srpo.robot.calibration_file import Intrinsics, new_calibration, set_intrinsics, write_calibration
+
+    path = tmp_path / "calib.yaml"
+    doc = new_calibration("xarm7", {})
+    set_intrinsics(doc, "camera0", Intrinsics(width=640, height=480, fx=600.0, fy=600.0, cx=320.0, cy=240.0))
+    write_calibration(path, doc)
+    base = {**params.ROBOT, "calibration": str(path)}
+    assert params.recorded_image_size(base) == (480, 640)
+    assert params.recorded_image_size({**base, "image_height": 240, "image_width": 320}) == (240, 320)
+    assert params.recorded_image_size(params.ROBOT) == (96, 128)
+
+
+@pytest.fixture
+def sim_recorder(tmp_path):
+    rig = build_rig(RigConfig(backend="sim", task="lift", control_rate_hz=20.0))
+    arm = TapArm(rig.arm)
+    arm.connect()
+    for cam in rig.cameras.values():
+        cam.connect()
+    store = open_store(tmp_path / "r.zarr", rig.cameras, 20.0)
+    recorder = EpisodeRecorder(arm, rig.cameras, SafetyFilter(control_rate_hz=20.0), store,
+                               LoopConfig(control_rate_hz=20.0, max_steps=6, realtime=False),
+                               success_fn=rig.success_fn, clock=rig.clock)
+    yield rig, arm, recorder
+    rig.disconnect()
+
+
+def test_episode_service_start_stop_label(sim_recorder, tmp_path):
+    rig, arm, recorder = sim_recorder
+    resets = []
+    service = EpisodeService(recorder, lambda i: rig.make_expert(0.0, i), lambda: resets.append(1), "lift it", "sim")
+    assert not service.stop().ok and not service.label(True).ok  # nothing yet
+    assert service.start().ok and resets == [1]
+    assert not service.start().ok  # one at a time
+    reply = service.stop()
+    assert reply.ok and "nothing recorded" in reply.message  # start && stop keeps no empty episode
+    assert not service.label(True).ok
+    assert service.start().ok
+    for _ in range(3):
+        assert service.tick() is None
+    assert arm.last_action is not None and arm.last_action.shape == (7,)  # set by the loop
+    stop = service.stop()
+    assert stop.ok and "3 steps" in stop.message
+    assert service.label(False).ok and service.label(True).ok  # relabel the last one
+    assert service.start().ok
+    ended = [service.tick() for _ in range(6)]
+    assert ended[-1] is not None and ended[-1].reason == "reached max_steps"
+    event = episode_event(ended[-1])
+    assert '"steps": 6' in event
+    store = EpisodeStore.open(tmp_path / "r.zarr")
+    assert store.num_episodes == 2 and store.episodes()[0].success is True
+    assert len(resets) == 3
+
+
+def test_episode_service_refuses_to_start_without_state(sim_recorder):
+    rig, arm, recorder = sim_recorder
+    from srpo.robot.bridge import StreamArm
+
+    recorder.arm = StreamArm(lambda a: None)
+    service = EpisodeService(recorder, lambda i: rig.make_expert(0.0, i), lambda: None, "t", "sim")
+    reply = service.start()
+    assert not reply.ok and "no arm state received yet" in reply.message
+    assert not recorder.active
+
+
+def test_episode_service_runs_its_episodes_and_aborts_on_faults(sim_recorder):
+    rig, arm, recorder = sim_recorder
+    service = EpisodeService(recorder, lambda i: rig.make_expert(0.0, i), rig.reset, "t", "sim", episodes=2)
+    assert service.start_next().ok and service.start_next() is None  # one running
+    service.tick()
+    service.abort("a callback raised")
+    assert service.last.status == "aborted" and service.last.reason == "a callback raised"
+    assert not service.label(True).ok  # an aborted episode keeps no label
+    assert service.start_next().ok and service.remaining == 0
+
+
+def test_tap_arm_records_what_was_executed(sim_recorder):
+    rig, arm, recorder = sim_recorder
+    recorder.start("t", rig.make_expert(0.0, 0), "sim")
+    assert arm.take_fresh() is not None and arm.take_fresh() is None
+    recorder.tick()
+    obs = arm.take_fresh()
+    assert obs is not None and obs is arm.last_obs
+    executed = arm.last_action.copy()
+    recorder.finish()
+    assert executed.shape == (7,) and np.all(np.isfinite(executed))
+
+
+def test_policy_episodes_start_after_the_first_state():
+    pe = PolicyEpisodes(episodes=2, retry_s=1.0)
+    assert not pe.on_state(complete=False, now=0.0)  # images or pose still missing
+    assert pe.on_state(complete=True, now=0.1) and pe.state == "starting"
+    assert not pe.on_state(complete=True, now=0.2)  # one request at a time
+    assert not pe.on_start_reply(False, now=0.3) and pe.state == "waiting"
+    assert not pe.on_state(complete=True, now=0.5)  # retry after retry_s
+    assert pe.on_state(complete=True, now=1.4)
+    assert pe.on_start_reply(True, now=1.5) and pe.acting
+    pe.on_episode_end('{"index": 0, "status": "complete", "success": true}')
+    assert pe.state == "waiting" and pe.remaining == 1
+    assert pe.on_state(True, 2.0) and pe.on_start_reply(True, 2.1)
+    pe.on_episode_end('{"index": 1, "status": "complete", "success": false}')
+    assert pe.state == "done" and pe.success_rate == 0.5
+    assert not pe.on_state(True, 3.0)
+    stopped = PolicyEpisodes(episodes=3)
+    stopped.stop()
+    assert not stopped.on_state(True, 0.0) and not stopped.acting

@@ -1,0 +1,229 @@
+"""Every srpo_ros node constructor, callback and launch file, run against the rclpy/launch double
+(tests/robot/rclpy_double.py): ROS 2 cannot be installed here. The same flows on real rclpy: test_ros_nodes.py."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from srpo.store import EpisodeStore
+
+ROOT = Path(__file__).resolve().parents[2]
+LAUNCH = ROOT / "robot_ws" / "src" / "srpo_ros" / "launch"
+
+
+def _ros_args(**params) -> list[str]:
+    return ["--ros-args", *[x for k, v in params.items() for x in ("-p", f"{k}:={v}")]]
+
+
+def _launch(ros, name: str, **arguments) -> list:
+    spec = importlib.util.spec_from_file_location(name.replace(".", "_"), LAUNCH / name)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return ros.run_launch(module.generate_launch_description(), **arguments)
+
+
+def test_parameters_given_with_p_pass_rclpy_type_check(ros):
+    ros.init(_ros_args(device=0, serial=123456789012, fps=15))
+    node = ros.Node("n")
+    with pytest.raises(ros.InvalidParameterTypeException):
+        node.declare_parameter("device", "0")  # what the old nodes did
+    from srpo_ros.spin import declare
+
+    from srpo.ros_bridge import params
+
+    p = declare(ros.Node("camera_node"), params.CAMERA)
+    assert (p["device"], p["serial"], p["fps"]) == ("0", "123456789012", 15)
+
+
+def test_recorder_node_sim_expert_services_and_republishing(ros, tmp_path):
+    from srpo_ros.recorder_node import RecorderNode
+
+    ros.init(_ros_args(backend="sim", source="expert", out=tmp_path / "r.zarr", control_rate_hz=50, max_steps=8,
+                       depth_topics="[]"))
+    node = RecorderNode()
+    assert node.call("recorder/start").success
+    node.tick(20)  # the episode ends at max_steps on tick 8; later ticks republish the idle state
+    assert node.call("recorder/label", data=False).success
+    events = node.publishers["recorder/episode"].sent
+    assert len(events) == 1 and '"steps": 8' in events[0].data
+    joints = node.publishers["joint_states"].sent
+    assert len(joints) == 20 and joints[0].name == [f"joint{i}" for i in range(1, 8)]
+    assert joints[-1].header.stamp.sec > 1_600_000_000  # the node clock, not simulated seconds
+    image = node.publishers["camera0/color/image_raw"].sent[-1]
+    assert image.header.frame_id == "camera0_color_optical_frame" and image.encoding == "rgb8"
+    assert node.publishers["camera0/color/camera_info"].sent[-1].p[10] == 1.0
+    actions = np.array([m.data for m in node.publishers["arm/action"].sent])
+    store = EpisodeStore.open(tmp_path / "r.zarr")
+    assert store.num_episodes == 1 and store.episodes()[0].success is False
+    np.testing.assert_allclose(store.episode(0)["action"][:], actions, atol=1e-6)  # recorded == executed
+    assert store.episodes()[0].task == "lift the red cube"  # the sim task's instruction
+    node.destroy_node()
+
+
+def test_recorder_node_takes_teleop_commands_and_survives_bad_messages(ros, tmp_path):
+    from srpo_ros.recorder_node import RecorderNode
+
+    ros.init(_ros_args(backend="sim", source="topic", out=tmp_path / "t.zarr", control_rate_hz=20))
+    node = RecorderNode()
+    node.tick()
+    assert node.call("recorder/start").success
+    command = [0.01, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+    for _ in range(4):
+        node.deliver("arm/command", ros.Float32MultiArray(data=command))
+        node.tick()
+    node.deliver("arm/command", ros.Float32MultiArray(data=[1.0, 2.0]))  # malformed: logged, node keeps going
+    node.tick()
+    assert any("7 finite values" in m for level, m in node.logger.records if level == "error")
+    node.deliver("teleop/event", ros.String(data="success"))
+    node.tick()
+    store = EpisodeStore.open(tmp_path / "t.zarr")
+    episode = store.episode(0)
+    assert store.episodes()[0].success is True and len(episode["action"]) == 6
+    actions = np.asarray(episode["action"][:])
+    assert np.all(actions[:4, 0] > 0.005) and np.allclose(actions[4:, :3], 0.0)  # moves, then holds
+    node.destroy_node()
+
+
+def test_a_fault_in_the_tick_aborts_the_episode_and_keeps_spinning(ros, tmp_path):
+    from srpo_ros.recorder_node import RecorderNode
+
+    ros.init(_ros_args(backend="sim", source="expert", out=tmp_path / "f.zarr"))
+    node = RecorderNode()
+    assert node.call("recorder/start").success
+    node.tick(2)
+    node.arm.arm.get_observation = lambda: (_ for _ in ()).throw(RuntimeError("controller fault C31"))
+    node.tick(3)
+    errors = [m for level, m in node.logger.records if level == "error"]
+    assert errors and "C31" in errors[0]
+    assert node.service.last.status == "aborted" and not node.recorder.active
+
+
+def test_start_with_stale_state_is_refused_not_fatal(ros, tmp_path):
+    from srpo_ros.recorder_node import RecorderNode
+
+    ros.init(_ros_args(backend="sim", source="topic", image_topics="[/cam0/color/image_raw]"))
+    node = RecorderNode()
+    reply = node.call("recorder/start")
+    assert not reply.success and "no image received yet" in reply.message
+    node.deliver("/cam0/color/image_raw", ros.Image(height=2, width=2, encoding="yuv422", step=4, data=bytes(16)))
+    node.deliver("/cam0/color/image_raw", ros.Image(height=2, width=2, encoding="32SC4", step=32, data=bytes(64)))
+    assert any("32SC4" in m for _, m in node.logger.records)
+    assert node.cameras["camera0"].latest().rgb.shape == (96, 128, 3)  # the yuv422 frame, resized
+
+
+def test_teleop_node_answers_each_state_once(ros):
+    import io
+
+    from srpo_ros.teleop_node import TeleopNode
+
+    ros.init(_ros_args(source="keyboard"))
+    with pytest.raises(Exception, match="needs a terminal"):
+        TeleopNode(stdin=io.StringIO())
+    ros.init(_ros_args(source="spacemouse"))
+    try:
+        node = TeleopNode()
+    except Exception as err:  # no SpaceMouse (pyspacemouse, a device) on this machine
+        pytest.skip(f"SpaceMouse not available: {err}")
+    node.teleop.act = lambda obs: np.full(7, 0.001)
+    node.deliver("joint_states", ros.JointState())
+    node.deliver("joint_states", ros.JointState())
+    assert len(node.publishers["arm/command"].sent) == 2
+
+
+def test_policy_node_starts_when_the_first_state_arrives(ros, tiny_act):
+    from srpo_ros.policy_node import PolicyNode
+
+    ros.init(_ros_args(policy=tiny_act, episodes=1, image_topics="[camera0/color/image_raw,camera1/color/image_raw]"))
+    node = PolicyNode()
+    state = ros.JointState(name=[f"joint{i}" for i in range(1, 8)], position=[0.0] * 7)
+    node.deliver("joint_states", state)
+    assert node.clients["recorder/start"].requests == []  # pose, gripper, images missing
+    pose = ros.PoseStamped()
+    pose.pose.position.x = 0.4
+    node.deliver("arm/eef_pose", pose)
+    node.deliver("arm/gripper_width", ros.Float32(data=0.08))
+    rgb = np.zeros((96, 128, 3), np.uint8)
+    from srpo.ros_bridge import convert
+
+    for i in range(2):
+        node.deliver(f"camera{i}/color/image_raw", convert.fill_image(ros.Image(), rgb))
+    node.deliver("joint_states", state)
+    (request, future), = node.clients["recorder/start"].requests
+    future._result = ros.Trigger.Response(success=True, message="recording")
+    for callback in future.callbacks:
+        callback(future)
+    assert node.episodes.acting
+    import time
+
+    for _ in range(200):  # inference runs off the callback thread: the first states are answered by nothing
+        node.deliver("joint_states", state)
+        if node.publishers["arm/command"].sent:
+            break
+        time.sleep(0.02)
+    sent = node.publishers["arm/command"].sent
+    assert len(sent) == 1 and len(sent[0].data) == 7 and np.all(np.isfinite(sent[0].data))
+    node.deliver("recorder/episode", ros.String(data='{"index": 0, "status": "complete", "success": true}'))
+    assert node.episodes.state == "done" and node.episodes.success_rate == 1.0
+    node.destroy_node()
+
+
+def test_main_ends_quietly_on_launch_shutdown_and_on_user_errors(ros, capsys):
+    from srpo_ros import policy_node, recorder_node
+
+    recorder_node.main(_ros_args(backend="sim", source="expert"))  # spin raises ExternalShutdownException
+    with pytest.raises(SystemExit) as exit_info:
+        policy_node.main(_ros_args(device="cpu"))
+    assert exit_info.value.code == 1 and "needs policy:=CHECKPOINT" in capsys.readouterr().err
+
+
+def _params(node) -> list:
+    return node.parameters
+
+
+def test_teleop_launch_passes_yaml_before_typed_arguments(ros):
+    actions = _launch(ros, "teleop_record.launch.py", params="/cfg/xarm.yaml", teleop="spacemouse", rate="100",
+                      task="put the red cube in the bowl")
+    recorder, teleop = (a for a in actions if isinstance(a, ros.LaunchNode))
+    decided, yaml_file, typed = recorder.parameters
+    assert decided == {"source": "topic", "out": "datasets/ros.zarr"} and yaml_file == "/cfg/xarm.yaml"
+    assert typed == {"control_rate_hz": "100", "task": "put the red cube in the bowl"}  # nothing else overrides YAML
+    assert isinstance(recorder.on_exit, ros.Shutdown)
+    assert teleop.executable == "teleop_node" and teleop.parameters == [{"source": "spacemouse"}, "/cfg/xarm.yaml"]
+
+
+def test_teleop_launch_without_yaml_passes_only_what_was_typed(ros):
+    (recorder,) = _launch(ros, "teleop_record.launch.py")
+    assert recorder.parameters == [{"source": "expert", "out": "datasets/ros.zarr"}]
+    actions = _launch(ros, "teleop_record.launch.py", teleop="keyboard", backend="xarm", xarm_ip="127.0.0.1",
+                      xarm_control_port="5020", realsense_serials="111,222")
+    assert "ros2 run srpo_ros teleop_node" in actions[-1].msg
+    assert actions[0].parameters[-1] == {"backend": "xarm", "xarm_ip": "127.0.0.1", "xarm_control_port": "5020",
+                                         "realsense_serials": ["111", "222"]}
+    with pytest.raises(ValueError, match="not one of"):
+        _launch(ros, "teleop_record.launch.py", teleop="joystick")
+
+
+def test_realsense_cameras_match_the_robot_nodes_topics(ros):
+    actions = _launch(ros, "teleop_record.launch.py", cameras="realsense", realsense_serials="111,222",
+                      teleop="spacemouse", backend="xarm")
+    cams = [a for a in actions if a.package == "realsense2_camera"]
+    assert [(c.namespace, c.name, c.parameters[0]["serial_no"]) for c in cams] == [
+        ("camera0", "camera0", "111"), ("camera1", "camera1", "222")]
+    recorder = next(a for a in actions if a.executable == "recorder_node")
+    assert recorder.parameters[0]["image_topics"] == ["/camera0/camera0/color/image_raw",
+                                                      "/camera1/camera1/color/image_raw"]
+    with pytest.raises(RuntimeError, match="realsense_serials"):
+        _launch(ros, "teleop_record.launch.py", cameras="realsense")
+
+
+def test_deploy_launch_in_robot_and_as_its_own_node(ros):
+    with pytest.raises(RuntimeError, match="policy:=CHECKPOINT"):
+        _launch(ros, "deploy_policy.launch.py")
+    (robot,) = _launch(ros, "deploy_policy.launch.py", policy="outputs/act", params="/cfg/sim.yaml")
+    assert robot.parameters == [{"source": "policy"}, "/cfg/sim.yaml", {"policy": "outputs/act", "episodes": "10"}]
+    arm, policy = _launch(ros, "deploy_policy.launch.py", policy="outputs/act", policy_in="node", rate="100")
+    assert arm.executable == "arm_node" and arm.parameters == [{"source": "topic"}, {"control_rate_hz": "100"}]
+    assert policy.parameters == [{"image_topics": ["camera0/color/image_raw", "camera1/color/image_raw"]},
+                                 {"policy": "outputs/act", "episodes": "10"}]
