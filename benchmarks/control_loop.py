@@ -26,7 +26,9 @@ from srpo.robot.recorder import EpisodeRecorder, LoopConfig, tick_stats
 from srpo.robot.runner import open_store
 from srpo.robot.safety import SafetyFilter
 from srpo.robot.sim.arm import SimArm, SimArmConfig
-from srpo.robot.teleop import Teleop
+
+sys.path.insert(0, str(Path(__file__).parent))
+from recorder_loop import CircleTeleop  # noqa: E402  (the same motion as the recorder benchmark)
 
 
 class ReplayCamera(Camera):
@@ -48,19 +50,6 @@ class ReplayCamera(Camera):
 
     def disconnect(self) -> None:
         pass
-
-
-class CircleTeleop(Teleop):
-    """The tool draws slow 4 cm circles for as long as the loop runs."""
-
-    def __init__(self, rate_hz: float):
-        self.rate, self.t = rate_hz, 0
-
-    def act(self, obs):
-        self.t += 1
-        phase = 2 * np.pi * 0.5 * self.t / self.rate
-        speed = 2 * np.pi * 0.5 * 0.02 / self.rate
-        return np.array([-np.sin(phase) * speed, np.cos(phase) * speed, 0, 0, 0, 0, 0.0])
 
 
 def replay_frames(size: tuple[int, int], n: int = 6) -> list[list[np.ndarray]]:

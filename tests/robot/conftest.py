@@ -1,4 +1,6 @@
-"""Robot-area fixtures: a tiny random LeRobot ACT checkpoint (real classes, no downloads)."""
+"""Robot-area fixtures: a tiny random LeRobot ACT checkpoint (real classes, no downloads), the fake xArm controller."""
+
+import random
 
 import numpy as np
 import pytest
@@ -66,3 +68,13 @@ def ros(monkeypatch):
     double.install(monkeypatch)
     monkeypatch.syspath_prepend(str(here.parents[1] / "robot_ws" / "src" / "srpo_ros"))
     yield double
+
+
+@pytest.fixture
+def fake():
+    """A fake xArm controller on a loopback address of its own (the report ports are fixed numbers), free command port."""
+    from srpo.robot.fake_xarm.server import FakeXArm, FakeXArmConfig
+
+    host = f"127.0.{random.randint(1, 250)}.{random.randint(1, 250)}"
+    with FakeXArm(FakeXArmConfig(host=host, control_port=0)) as server:
+        yield server

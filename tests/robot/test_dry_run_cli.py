@@ -1,24 +1,15 @@
 """The dry run without the arm, as a user types it: `srpo robot deploy --backend xarm` against the fake
 controller (the unmodified SDK over loopback), cameras through OpenCV reading a video file."""
 
-import random
 
 import cv2
 import numpy as np
 import pytest
 
 from srpo.cli import main
-from srpo.robot.fake_xarm.server import FakeXArm, FakeXArmConfig
 from srpo.store import EpisodeStore
 
 pytest.importorskip("xarm")
-
-
-@pytest.fixture
-def fake():
-    host = f"127.0.{random.randint(1, 250)}.{random.randint(1, 250)}"
-    with FakeXArm(FakeXArmConfig(host=host, control_port=0)) as server:
-        yield server
 
 
 @pytest.fixture

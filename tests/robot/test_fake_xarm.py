@@ -10,7 +10,6 @@ from scipy.spatial.transform import Rotation
 
 from srpo.robot.cameras import SimCamera, ThreadedCamera
 from srpo.robot.fake_xarm.controller import MOVE_SERVO_CART_AA, RS485_RTU
-from srpo.robot.fake_xarm.server import FakeXArm, FakeXArmConfig
 from srpo.robot.recorder import EpisodeRecorder, LoopConfig
 from srpo.robot.runner import open_store
 from srpo.robot.safety import SafetyConfig, SafetyFilter
@@ -21,14 +20,6 @@ from srpo.store import EpisodeStore
 pytest.importorskip("xarm")
 
 RATE = 50.0
-
-
-@pytest.fixture
-def fake():
-    """A fake controller on a loopback address of its own (the report ports are fixed numbers), free command port."""
-    host = f"127.0.{random.randint(1, 250)}.{random.randint(1, 250)}"
-    with FakeXArm(FakeXArmConfig(host=host, control_port=0)) as server:
-        yield server
 
 
 @pytest.fixture
