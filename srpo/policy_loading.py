@@ -67,6 +67,9 @@ def load_policy(model_dir: str | Path, device: str = "cpu"):
     from lerobot.configs import PreTrainedConfig
     from lerobot.policies.factory import get_policy_class
 
+    from srpo.policies import register
+
+    register()
     model_dir = Path(model_dir)
     if not (model_dir / "config.json").is_file():
         raise UserFacingError(f"{model_dir} is not a LeRobot policy checkpoint (no config.json); pass the "

@@ -127,9 +127,8 @@ def compute_oracle_run(store_path, name: str = "oracle", advantage: AdvantageCon
                        beta: float = DEFAULT_BETA, w_max: float = DEFAULT_W_MAX, overwrite: bool = False) -> dict:
     """Oracle progress of every episode of a sim store, with advantages and AWR weights, written to
     derived/<name> in the layout of `compute_reward_run` (plus `stage`); returns the provenance."""
-    import srpo
     from srpo.store import EpisodeStore
-    from srpo_offline.advantages import progress_advantages
+    from srpo_offline.reward_run import write_progress_run
 
     check_advantage_config(advantage)
     store = EpisodeStore.open(store_path, mode="a")
@@ -146,21 +145,11 @@ def compute_oracle_run(store_path, name: str = "oracle", advantage: AdvantageCon
             raise UserFacingError(f"{store_path} has no {', '.join(missing)}: oracle progress needs the simulator's "
                                   "privileged state, which sim recordings store (real recordings lack it)")
         traces.append(oracle_trace(store.episode(e.index, keys=keys), e.task))
-    progress = [tr.progress for tr in traces]
-    adv = progress_advantages(progress, advantage, beta, w_max)
-
-    def concat(parts) -> np.ndarray:
-        return np.concatenate([np.asarray(p, dtype=np.float64) for p in parts]).astype(np.float32)
-
-    arrays = {"progress": concat(progress), "increment": concat(adv.increment), "advantage": concat(adv.advantage),
-              "weight": concat(adv.weight), "clipped": concat(adv.clipped),
-              "distance": concat(1.0 - p for p in progress), "stage": concat(tr.stage for tr in traces)}
     provenance = {
         "encoder": "oracle", "model": None, "source": "simulator state",
         "keys": sorted({k for e in episodes for k in oracle_keys(e.task)}),
         "stages": {task: list(STAGES[sim_task(task).name]) for task in dict.fromkeys(e.task for e in episodes)},
-        "beta": beta, "w_max": w_max, "advantage": advantage.provenance(), "mu": adv.mu, "sigma": adv.sigma,
-        "distance": "1 - progress", "oracle_version": ORACLE_VERSION, "srpo_version": srpo.__version__,
+        "oracle_version": ORACLE_VERSION,
     }
-    store.write_derived(name, arrays, provenance, overwrite=overwrite)
-    return provenance
+    return write_progress_run(store, name, [tr.progress for tr in traces], advantage, beta, w_max, provenance,
+                              extra={"stage": [tr.stage for tr in traces]}, overwrite=overwrite)

@@ -157,6 +157,33 @@ def summary_lines(run: RewardRun) -> list[str]:
     return lines
 
 
+def write_progress_run(store, name: str, progress: list, advantage: AdvantageConfig, beta: float, w_max: float,
+                       provenance: dict, extra: dict | None = None, overwrite: bool = False) -> dict:
+    """derived/<name> from per-episode progress computed elsewhere (oracle, success labels): advantages and AWR
+    weights by `advantage`, in the arrays and provenance layout of `compute_reward_run`; returns the provenance."""
+    import numpy as np
+
+    import srpo
+    from srpo_offline.advantages import progress_advantages
+
+    check_advantage_config(advantage)
+    if name in store.derived_runs() and not overwrite:
+        raise UserFacingError(f"derived/{name} already exists in {store.path}; choose another name or overwrite")
+    adv = progress_advantages(progress, advantage, beta, w_max)
+
+    def concat(parts) -> np.ndarray:
+        return np.concatenate([np.asarray(p, dtype=np.float64) for p in parts]).astype(np.float32)
+
+    arrays = {"progress": concat(progress), "increment": concat(adv.increment), "advantage": concat(adv.advantage),
+              "weight": concat(adv.weight), "clipped": concat(adv.clipped),
+              "distance": concat(1.0 - np.asarray(p, dtype=np.float64) for p in progress)}
+    arrays.update({k: concat(v) for k, v in (extra or {}).items()})
+    provenance = {**provenance, "beta": beta, "w_max": w_max, "advantage": advantage.provenance(), "mu": adv.mu,
+                  "sigma": adv.sigma, "distance": "1 - progress", "srpo_version": srpo.__version__}
+    store.write_derived(name, arrays, provenance, overwrite=overwrite)
+    return provenance
+
+
 def reestimate_run(store_path, source: str, name: str, advantage: AdvantageConfig = AdvantageConfig(),
                    beta: float | None = None, w_max: float | None = None, overwrite: bool = False) -> dict:
     """A new run derived/<name> with the progress of derived/<source> (an SRPO or oracle run) and advantages and

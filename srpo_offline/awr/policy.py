@@ -16,6 +16,10 @@ def policy_type(name: str) -> str:
     import lerobot.policies.factory  # noqa: F401  (registers every policy config class)
     from lerobot.configs import PreTrainedConfig
 
+    from srpo.policies import register
+
+    register()
+
     name = ALIASES.get(name, name)
     known = sorted(PreTrainedConfig.get_known_choices())
     if name not in known:
