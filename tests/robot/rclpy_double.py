@@ -146,13 +146,39 @@ class ExternalShutdownException(Exception):
 OVERRIDES: dict = {}  # name -> value, from init(args=["--ros-args", "-p", "name:=value", ...])
 
 
+def _rcl_value(value):
+    """A parsed YAML value as rcl hands it to rclpy: an empty sequence has no element type and leaves the
+    parameter unset (None; rcl_yaml_param_parser/src/parse.c only types a sequence by its first item)."""
+    return None if value == [] else value
+
+
 def init(args=None) -> None:
     OVERRIDES.clear()
     args = list(args or [])
     for i, arg in enumerate(args):
         if arg == "-p":
             name, _, text = args[i + 1].partition(":=")
-            OVERRIDES[name] = yaml.safe_load(text)  # as rcl parses it: "100" is an int, "0" too
+            OVERRIDES[name] = _rcl_value(yaml.safe_load(text))  # as rcl parses it: "100" is an int, "0" too
+
+
+def init_from_launch(node_action) -> None:
+    """rclpy.init for the process a launch_ros Node action starts: its `parameters` applied in order, a later
+    entry overriding an earlier one (launch_ros/actions/node.py passes each as a --params-file, in order).
+    A dict's Python str stays a str (launch_ros/utilities/normalize_parameters.py yaml.dump-quotes it, so
+    "000123" is not read as a number); an empty list is refused as launch_ros refuses it
+    (utilities/evaluate_parameters.py); a YAML file gives its `<node name>` or `/**` section."""
+    OVERRIDES.clear()
+    for entry in node_action.parameters:
+        if isinstance(entry, dict):
+            for name, value in entry.items():
+                if isinstance(value, list | tuple) and not value:
+                    raise TypeError(f"launch_ros refuses the empty list given for {name}")
+                OVERRIDES[name] = list(value) if isinstance(value, tuple) else value
+            continue
+        doc = yaml.safe_load(open(entry).read()) or {}
+        for section in ("/**", node_action.name):
+            for name, value in (doc.get(section) or {}).get("ros__parameters", {}).items():
+                OVERRIDES[name] = _rcl_value(value)
 
 
 def try_shutdown() -> None:

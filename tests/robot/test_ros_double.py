@@ -11,6 +11,7 @@ from srpo.store import EpisodeStore
 
 ROOT = Path(__file__).resolve().parents[2]
 LAUNCH = ROOT / "robot_ws" / "src" / "srpo_ros" / "launch"
+CONFIG = ROOT / "robot_ws" / "src" / "srpo_ros" / "config"
 
 
 def _ros_args(**params) -> list[str]:
@@ -127,8 +128,10 @@ def test_teleop_node_answers_each_state_once(ros):
     except Exception as err:  # no SpaceMouse (pyspacemouse, a device) on this machine
         pytest.skip(f"SpaceMouse not available: {err}")
     node.teleop.act = lambda obs: np.full(7, 0.001)
-    node.deliver("joint_states", ros.JointState())
-    node.deliver("joint_states", ros.JointState())
+    arm = ros.JointState(name=[f"joint{i}" for i in range(1, 8)], position=[0.0] * 7)
+    node.deliver("joint_states", arm)
+    node.deliver("joint_states", ros.JointState(name=["drive_joint"], position=[0.2]))  # xarm_ros2's gripper
+    node.deliver("joint_states", arm)
     assert len(node.publishers["arm/command"].sent) == 2
 
 
@@ -210,7 +213,7 @@ def test_realsense_cameras_match_the_robot_nodes_topics(ros):
                       teleop="spacemouse", backend="xarm")
     cams = [a for a in actions if a.package == "realsense2_camera"]
     assert [(c.namespace, c.name, c.parameters[0]["serial_no"]) for c in cams] == [
-        ("camera0", "camera0", "111"), ("camera1", "camera1", "222")]
+        ("camera0", "camera0", "_111"), ("camera1", "camera1", "_222")]  # realsense-ros strips the "_"
     recorder = next(a for a in actions if a.executable == "recorder_node")
     assert recorder.parameters[0]["image_topics"] == ["/camera0/camera0/color/image_raw",
                                                       "/camera1/camera1/color/image_raw"]
@@ -223,7 +226,115 @@ def test_deploy_launch_in_robot_and_as_its_own_node(ros):
         _launch(ros, "deploy_policy.launch.py")
     (robot,) = _launch(ros, "deploy_policy.launch.py", policy="outputs/act", params="/cfg/sim.yaml")
     assert robot.parameters == [{"source": "policy"}, "/cfg/sim.yaml", {"policy": "outputs/act", "episodes": "10"}]
-    arm, policy = _launch(ros, "deploy_policy.launch.py", policy="outputs/act", policy_in="node", rate="100")
+    arm, policy, note = _launch(ros, "deploy_policy.launch.py", policy="outputs/act", policy_in="node", rate="100")
+    assert "wall-clock" in note.msg
     assert arm.executable == "arm_node" and arm.parameters == [{"source": "topic"}, {"control_rate_hz": "100"}]
     assert policy.parameters == [{"image_topics": ["camera0/color/image_raw", "camera1/color/image_raw"]},
                                  {"policy": "outputs/act", "episodes": "10"}]
+
+
+def test_launch_yaml_and_typed_arguments_reach_the_node_in_order(ros):
+    """params:=config/xarm.yaml then typed arguments, through launch_ros's parameter list into the node: the YAML's
+    instruction text and rate stand, what was typed wins, digits typed as text stay text."""
+    actions = _launch(ros, "teleop_record.launch.py", params=str(CONFIG / "xarm.yaml"), teleop="spacemouse",
+                      xarm_ip="127.0.0.9", max_steps="300", realsense_serials="036522072967,123")
+    recorder = next(a for a in actions if a.executable == "recorder_node")
+    ros.init_from_launch(recorder)
+    from srpo_ros.spin import declare
+
+    from srpo.ros_bridge import params
+
+    p = declare(ros.Node("recorder_node"), params.ROBOT)
+    assert (p["task"], p["control_rate_hz"], p["out"]) == ("put the red cube in the bowl", 100.0, "datasets/xarm.zarr")
+    assert (p["xarm_ip"], p["max_steps"], p["source"]) == ("127.0.0.9", 300, "topic")
+    assert p["realsense_serials"] == ["036522072967", "123"] and p["depth_topics"] == []
+
+
+def test_dry_run_launch_node_sdk_fake_controller(ros, fake, video, tmp_path):
+    """The dry run as docs/robot.md types it: teleop_record.launch.py with config/xarm.yaml, the fake controller's
+    address and two video files typed; the robot node it starts drives the unmodified xArm SDK against the fake
+    xArm controller, records what it executed, and republishes state and images."""
+    pytest.importorskip("xarm")
+    import time
+
+    from srpo_ros.recorder_node import RecorderNode
+
+    out = tmp_path / "dry.zarr"
+    actions = _launch(ros, "teleop_record.launch.py", params=str(CONFIG / "xarm.yaml"), teleop="spacemouse",
+                      xarm_ip=fake.config.host, xarm_control_port=str(fake.ports["control"]),
+                      opencv_devices=f"{video},{video}", out=str(out))
+    ros.init_from_launch(next(a for a in actions if a.executable == "recorder_node"))
+    node = RecorderNode()
+    start = fake.controller.pose_mm_rotvec()[:3].copy()
+    try:
+        node.tick()
+        for _ in range(100):  # the camera threads deliver their first frames
+            if node.call("recorder/start").success:
+                break
+            time.sleep(0.02)
+        for _ in range(30):  # +x, 2.5 mm a tick after the safety filter (0.25 m/s at 100 Hz)
+            node.deliver("arm/command", ros.Float32MultiArray(data=[0.01, 0, 0, 0, 0, 0, 0]))
+            node.tick()
+            time.sleep(0.01)
+        assert node.call("recorder/label", data=True).success
+        for _ in range(50):  # let the fake's arm finish following the last servo target
+            before = fake.controller.pose_mm_rotvec()[:3].copy()
+            time.sleep(0.02)
+            if np.abs(fake.controller.pose_mm_rotvec()[:3] - before).max() < 0.05:
+                break
+        moved = fake.controller.pose_mm_rotvec()[:3] - start
+    finally:
+        node.destroy_node()
+    store = EpisodeStore.open(out)
+    episode = store.episode(0)
+    executed = np.array([m.data for m in node.publishers["arm/action"].sent])
+    assert store.num_episodes == 1 and store.episodes()[0].success is True
+    assert store.episodes()[0].task == "put the red cube in the bowl"  # the YAML's instruction
+    np.testing.assert_allclose(episode["action"][:], executed, atol=1e-6)  # recorded == executed
+    np.testing.assert_allclose(executed[:, 0], 0.0025, atol=1e-6)
+    assert episode["camera0_rgb"].shape[1:] == (240, 320, 3)  # config/xarm.yaml's size, from 96x128 video frames
+    assert moved[0] == pytest.approx(75.0, abs=3.0)  # mm: all 30 steps reached the fake's arm through the SDK
+    recorded = episode["robot0_eef_pos"][-1] - episode["robot0_eef_pos"][0]  # its state, read back through the SDK
+    assert 0.060 < recorded[0] <= moved[0] / 1000 + 1e-3 and np.allclose(recorded[1:], 0.0, atol=1e-3)
+    assert node.publishers["camera1/color/image_raw"].sent and len(node.publishers["joint_states"].sent) == 31
+
+
+def test_sim_episodes_through_the_node_replace_objects_and_read_the_arm_once_a_tick(ros, tmp_path):
+    """Two expert episodes started by the node itself: the cube is re-placed before each and the second episode
+    does not inherit the first one's success; the arm is read once per tick (plus once at each start)."""
+    from srpo_ros.recorder_node import RecorderNode
+
+    ros.init(_ros_args(backend="sim", source="expert", out=tmp_path / "s.zarr", episodes=2, expert_noise=0.0,
+                       max_steps=150))
+    node = RecorderNode()
+    reads, read = [], node.arm.arm.get_observation
+    node.arm.arm.get_observation = lambda: reads.append(1) or read()
+    ticks = 0
+    while (node.service.remaining or node.recorder.active) and ticks < 400:
+        node.tick()
+        ticks += 1
+    store = EpisodeStore.open(tmp_path / "s.zarr")
+    first, second = store.episode(0), store.episode(1)
+    assert store.num_episodes == 2 and [e.success for e in store.episodes()] == [True, True]
+    assert np.linalg.norm(first["object0_pos"][0][:2] - second["object0_pos"][0][:2]) > 0.005  # re-placed
+    assert len(second["action"]) > 30  # a real lift, not "success" 5 ticks in
+    assert ticks <= len(reads) <= ticks + 2  # one read a tick, one more when an episode starts (was two a tick)
+    node.destroy_node()
+
+
+def test_calibration_made_at_640x480_is_scaled_to_the_recorded_size(ros, tmp_path):
+    from srpo_ros.recorder_node import RecorderNode
+
+    from srpo.robot.calibration_file import Intrinsics, new_calibration, set_intrinsics, write_calibration
+
+    doc = new_calibration("ufactory_xarm7", {})
+    set_intrinsics(doc, "camera0", Intrinsics(640, 480, 600.0, 600.0, 319.5, 239.5))
+    write_calibration(tmp_path / "lab.yaml", doc)
+    ros.init(_ros_args(backend="sim", out=tmp_path / "c.zarr", calibration=tmp_path / "lab.yaml"))
+    node = RecorderNode()  # open_store used to raise here: 96x128 recorded, 640x480 calibrated
+    intr = EpisodeStore.open(tmp_path / "c.zarr").config.cameras[0].intrinsics
+    assert (intr["width"], intr["height"], intr["fx"], intr["cx"], intr["cy"]) == (128, 96, 120.0, 63.5, 47.5)
+    info = node.publishers["camera0/color/camera_info"]
+    node.tick()
+    assert info.sent[-1].k[0] == pytest.approx(120.0) and info.sent[-1].width == 128
+    node.destroy_node()

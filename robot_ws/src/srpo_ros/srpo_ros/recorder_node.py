@@ -40,9 +40,10 @@ class RecorderNode(Node):
         from srpo.robot.runner import open_store
         from srpo.robot.safety import SafetyFilter
 
-        height, width = params.recorded_image_size(p)
+        height, width = p["image_height"], p["image_width"]  # a calibration is scaled to this size (open_store)
         backend = backend_config(p["backend"], ip=p["xarm_ip"], control_port=p["xarm_control_port"],
-                                 realsense_serials=tuple(p["realsense_serials"]))
+                                 realsense_serials=tuple(p["realsense_serials"]),
+                                 opencv_devices=tuple(p["opencv_devices"]))
         config = RigConfig(backend=backend, task=p["task"], seed=p["seed"], control_rate_hz=p["control_rate_hz"],
                            max_steps=p["max_steps"], camera_height=height, camera_width=width)
         self.task_text = backend.instruction(p["task"])  # sim: the task's instruction; a real arm: the text itself
@@ -53,7 +54,11 @@ class RecorderNode(Node):
         self.arm.connect()
         for cam in self.cameras.values():
             cam.connect()
-        store = open_store(p["out"], self.cameras, p["control_rate_hz"], p["calibration"] or None) if p["out"] else None
+        store = (open_store(p["out"], self.cameras, p["control_rate_hz"], p["calibration"] or None,
+                            self.arm.extra_state_keys()) if p["out"] else None)  # as `srpo robot record`
+        # what camera_info publishes: the stored specs (a calibration scaled to the recorded size), else the camera's
+        specs = store.config.cameras if store is not None else [cam.spec(n) for n, cam in self.cameras.items()]
+        self.specs = {spec.name: spec for spec in specs}
         loop = LoopConfig(control_rate_hz=p["control_rate_hz"], max_steps=p["max_steps"], realtime=not rig.is_simulated)
         self.recorder = EpisodeRecorder(self.arm, self.cameras, SafetyFilter(config.safety, p["control_rate_hz"]),
                                         store, loop, success_fn=rig.success_fn, clock=rig.clock)
@@ -156,7 +161,7 @@ class RecorderNode(Node):
             if frame.index != self.published_index[name]:
                 self.published_index[name] = frame.index
                 self.pub_images[name].publish(msgs.image(frame.rgb, stamp, name))
-                self.pub_infos[name].publish(msgs.camera_info(self.cameras[name].spec(name), stamp, name))
+                self.pub_infos[name].publish(msgs.camera_info(self.specs[name], stamp, name))
 
     def destroy_node(self):
         self.service.abort("node shut down")

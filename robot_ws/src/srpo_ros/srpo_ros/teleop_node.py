@@ -15,7 +15,7 @@ from sensor_msgs.msg import JointState
 from std_msgs.msg import Float32MultiArray, String
 
 from srpo.errors import UserFacingError
-from srpo.ros_bridge import params
+from srpo.ros_bridge import convert, params
 from srpo_ros import msgs
 from srpo_ros.spin import declare, guarded, spin
 
@@ -40,6 +40,8 @@ class TeleopNode(Node):
         self.create_subscription(JointState, "joint_states", guarded(self, self._on_state), 10)
 
     def _on_state(self, msg) -> None:
+        if convert.joint_positions(msg.name, msg.position) is None:
+            return  # not the robot node's arm state (xarm_ros2's gripper joints share the topic name)
         action = self.teleop.act({})
         if action is not None:
             self.pub.publish(msgs.action(action))
