@@ -148,7 +148,8 @@ OVERRIDES: dict = {}  # name -> value, from init(args=["--ros-args", "-p", "name
 
 def _rcl_value(value):
     """A parsed YAML value as rcl hands it to rclpy: an empty sequence has no element type and leaves the
-    parameter unset (None; rcl_yaml_param_parser/src/parse.c only types a sequence by its first item)."""
+    parameter's variant empty (rcl_yaml_param_parser/src/parse.c types a sequence by its items), which rclpy
+    turns into NOT_SET, value None (rclpy/src/rclpy/node.cpp, _parameter_from_rcl_variant)."""
     return None if value == [] else value
 
 
