@@ -114,25 +114,40 @@ def test_start_with_stale_state_is_refused_not_fatal(ros, tmp_path):
     assert node.cameras["camera0"].latest().rgb.shape == (96, 128, 3)  # the yuv422 frame, resized
 
 
-def test_teleop_node_answers_each_state_once(ros):
+class SpaceMouseDouble:
+    """Stands in for the SpaceMouse (a USB device): one +x step per poll, then a success event."""
+
+    def __init__(self):
+        self.polls = 0
+
+    def act(self, obs):
+        self.polls += 1
+        return np.array([0.001 * self.polls, 0, 0, 0, 0, 0, 0])
+
+    def events(self):
+        return ["success"] if self.polls == 2 else []
+
+
+def test_teleop_node_answers_each_arm_state_once(ros, monkeypatch):
     import io
 
     from srpo_ros.teleop_node import TeleopNode
 
+    from srpo.robot.teleop import SpaceMouseTeleopConfig
+
     ros.init(_ros_args(source="keyboard"))
     with pytest.raises(Exception, match="needs a terminal"):
         TeleopNode(stdin=io.StringIO())
+    monkeypatch.setattr(SpaceMouseTeleopConfig, "build", lambda self, *args: SpaceMouseDouble())
     ros.init(_ros_args(source="spacemouse"))
-    try:
-        node = TeleopNode()
-    except Exception as err:  # no SpaceMouse (pyspacemouse, a device) on this machine
-        pytest.skip(f"SpaceMouse not available: {err}")
-    node.teleop.act = lambda obs: np.full(7, 0.001)
+    node = TeleopNode()
     arm = ros.JointState(name=[f"joint{i}" for i in range(1, 8)], position=[0.0] * 7)
     node.deliver("joint_states", arm)
     node.deliver("joint_states", ros.JointState(name=["drive_joint"], position=[0.2]))  # xarm_ros2's gripper
     node.deliver("joint_states", arm)
-    assert len(node.publishers["arm/command"].sent) == 2
+    commands = [m.data[0] for m in node.publishers["arm/command"].sent]
+    assert commands == pytest.approx([0.001, 0.002])  # one command per arm state, none for the gripper's
+    assert [m.data for m in node.publishers["teleop/event"].sent] == ["success"]
 
 
 def test_policy_node_starts_when_the_first_state_arrives(ros, tiny_act):
@@ -228,7 +243,8 @@ def test_deploy_launch_in_robot_and_as_its_own_node(ros):
     assert robot.parameters == [{"source": "policy"}, "/cfg/sim.yaml", {"policy": "outputs/act", "episodes": "10"}]
     arm, policy, note = _launch(ros, "deploy_policy.launch.py", policy="outputs/act", policy_in="node", rate="100")
     assert "wall-clock" in note.msg
-    assert arm.executable == "arm_node" and arm.parameters == [{"source": "topic"}, {"control_rate_hz": "100"}]
+    assert arm.executable == "arm_node" and arm.parameters == [{"source": "topic", "source_name": "policy"},
+                                                               {"control_rate_hz": "100"}]
     assert policy.parameters == [{"image_topics": ["camera0/color/image_raw", "camera1/color/image_raw"]},
                                  {"policy": "outputs/act", "episodes": "10"}]
 

@@ -47,7 +47,8 @@ def _nodes(context):
         typed.update(given(values, {"policy": "policy", "device": "device", "episodes": "episodes"}))
         decided = {"source": "policy", **cams}
         return [*actions, robot_node("recorder_node", node_parameters(decided, values["params"], typed))]
-    robot = robot_node("arm_node", node_parameters({"source": "topic", **cams}, values["params"], typed))
+    decided = {"source": "topic", "source_name": "policy", **cams}  # commands from policy_node, recorded as such
+    robot = robot_node("arm_node", node_parameters(decided, values["params"], typed))
     image_topics = topics or ["camera0/color/image_raw", "camera1/color/image_raw"]
     policy_typed = given(values, {"policy": "policy", "device": "device", "episodes": "episodes", "task": "task",
                                   "image_height": "image_height", "image_width": "image_width"})
