@@ -144,6 +144,7 @@ class ExternalShutdownException(Exception):
 
 
 OVERRIDES: dict = {}  # name -> value, from init(args=["--ros-args", "-p", "name:=value", ...])
+GRAPH: list = []  # the nodes started since init(): a message or service call reaches every node that serves it
 
 
 def _rcl_value(value):
@@ -155,6 +156,7 @@ def _rcl_value(value):
 
 def init(args=None) -> None:
     OVERRIDES.clear()
+    GRAPH.clear()
     args = list(args or [])
     for i, arg in enumerate(args):
         if arg == "-p":
@@ -163,7 +165,8 @@ def init(args=None) -> None:
 
 
 def init_from_launch(node_action) -> None:
-    """rclpy.init for the process a launch_ros Node action starts: its `parameters` applied in order, a later
+    """rclpy.init for the process a launch_ros Node action starts (beside those started before, so they talk to
+    each other): its `parameters` applied in order, a later
     entry overriding an earlier one (launch_ros/actions/node.py passes each as a --params-file, in order).
     A dict's Python str stays a str (launch_ros/utilities/normalize_parameters.py yaml.dump-quotes it, so
     "000123" is not read as a number); an empty list is refused as launch_ros refuses it
@@ -197,6 +200,9 @@ class Publisher:
     def publish(self, msg) -> None:
         assert isinstance(msg, self.msg_type), f"{self.topic} publishes {self.msg_type.__name__}, got {msg!r}"
         self.sent.append(msg)
+        for node in list(GRAPH):  # delivered at once, to every subscriber of the same (relative) name
+            for callback in node.subscriptions.get(self.topic, []):
+                callback(msg)
 
 
 class Future:
@@ -208,6 +214,8 @@ class Future:
 
     def add_done_callback(self, callback) -> None:
         self.callbacks.append(callback)
+        if self._result is not None:
+            callback(self)
 
 
 class Client:
@@ -215,8 +223,14 @@ class Client:
         self.srv_type, self.name, self.requests = srv_type, name, []
 
     def call_async(self, request) -> Future:
+        """Answered at once by a node of the graph that serves `name`; pending (None) when none does."""
         future = Future(None)
         self.requests.append((request, future))
+        for node in list(GRAPH):
+            if self.name in node.services:
+                srv_type, callback = node.services[self.name]
+                future._result = callback(request, srv_type.Response())
+                break
         return future
 
 
@@ -266,6 +280,7 @@ class Node:
         self.timers: list = []
         self.logger = Logger()
         self.destroyed = False
+        GRAPH.append(self)
 
     def declare_parameter(self, name, value, descriptor=None):
         if name in self.params:
@@ -307,6 +322,8 @@ class Node:
 
     def destroy_node(self) -> None:
         self.destroyed = True
+        if self in GRAPH:
+            GRAPH.remove(self)
 
     # test helpers (not rclpy API)
     def deliver(self, topic: str, msg) -> None:

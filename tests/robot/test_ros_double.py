@@ -354,3 +354,38 @@ def test_calibration_made_at_640x480_is_scaled_to_the_recorded_size(ros, tmp_pat
     node.tick()
     assert info.sent[-1].k[0] == pytest.approx(120.0) and info.sent[-1].width == 128
     node.destroy_node()
+
+
+def test_deploy_policy_node_commands_the_arm_node(ros, tiny_act, tmp_path):
+    """deploy_policy.launch.py policy_in:=node: the two processes it starts, side by side. policy_node waits for
+    arm_node's first complete state, asks recorder/start, answers states with commands; arm_node executes them
+    through the safety filter and records exactly what it executed, as source "policy"."""
+    import time
+
+    from srpo_ros.policy_node import PolicyNode
+    from srpo_ros.recorder_node import RecorderNode
+
+    out = tmp_path / "p.zarr"
+    arm_action, policy_action, _ = _launch(ros, "deploy_policy.launch.py", policy=tiny_act, policy_in="node",
+                                           episodes="1", max_steps="40", out=str(out))
+    ros.init_from_launch(arm_action)
+    arm = RecorderNode("arm_node")
+    ros.init_from_launch(policy_action)
+    policy = PolicyNode()
+    assert arm.service.remaining == 0 and not arm.recorder.active  # nothing starts before the policy asks
+    for _ in range(600):
+        arm.tick()
+        if policy.episodes.state == "done":
+            break
+        time.sleep(0.005)  # inference runs in the policy's worker thread, beside the loop
+    commands = np.array([m.data for m in policy.publishers["arm/command"].sent])
+    executed = np.array([m.data for m in arm.publishers["arm/action"].sent])
+    store = EpisodeStore.open(out)
+    episode = store.episode(0)
+    assert store.num_episodes == 1 and store.episodes()[0].source == "policy"
+    assert policy.episodes.state == "done" and len(policy.episodes.successes) == 1
+    np.testing.assert_allclose(episode["action"][:], executed, atol=1e-6)  # recorded == executed
+    moved = np.any(executed[:, :6] != 0, axis=1).sum()  # ticks that executed a policy command (the rest held)
+    assert 5 <= moved <= len(commands) and len(executed) == 40
+    policy.destroy_node()
+    arm.destroy_node()
