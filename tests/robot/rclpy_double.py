@@ -299,6 +299,7 @@ class Node:
 
     def create_publisher(self, msg_type, topic, qos):
         self.publishers[topic] = Publisher(msg_type, topic)
+        self.publishers[topic].qos = qos
         return self.publishers[topic]
 
     def create_subscription(self, msg_type, topic, callback, qos):
@@ -423,7 +424,7 @@ def install(monkeypatch) -> None:
     modules = {
         "rclpy": _module("rclpy", init=init, try_shutdown=try_shutdown, spin=spin),
         "rclpy.node": _module("rclpy.node", Node=Node),
-        "rclpy.qos": _module("rclpy.qos", qos_profile_sensor_data=object()),
+        "rclpy.qos": _module("rclpy.qos", qos_profile_sensor_data="sensor_data", qos_profile_system_default="system_default"),
         "rclpy.executors": _module("rclpy.executors", ExternalShutdownException=ExternalShutdownException),
         "rcl_interfaces": _module("rcl_interfaces"),
         "rcl_interfaces.msg": _module("rcl_interfaces.msg", ParameterDescriptor=ParameterDescriptor),

@@ -52,6 +52,7 @@ def test_recorder_node_sim_expert_services_and_republishing(ros, tmp_path):
     joints = node.publishers["joint_states"].sent
     assert len(joints) == 20 and joints[0].name == [f"joint{i}" for i in range(1, 8)]
     assert joints[-1].header.stamp.sec > 1_600_000_000  # the node clock, not simulated seconds
+    assert node.publishers["camera0/color/image_raw"].qos == "system_default"  # REP 2003: RViz subscribes too
     image = node.publishers["camera0/color/image_raw"].sent[-1]
     assert image.header.frame_id == "camera0_color_optical_frame" and image.encoding == "rgb8"
     assert node.publishers["camera0/color/camera_info"].sent[-1].p[10] == 1.0
@@ -389,3 +390,26 @@ def test_deploy_policy_node_commands_the_arm_node(ros, tiny_act, tmp_path):
     assert 5 <= moved <= len(commands) and len(executed) == 40
     policy.destroy_node()
     arm.destroy_node()
+
+
+def test_camera_node_publishes_frames_of_an_opencv_source(ros, video):
+    import time
+
+    from srpo_ros.camera_node import CameraNode
+
+    ros.init(_ros_args(kind="opencv", device=video, name="camera1", height=48, width=64, fps=30))
+    node = CameraNode()
+    try:
+        images = node.publishers["camera1/color/image_raw"]
+        for _ in range(100):
+            node.tick()
+            if len(images.sent) >= 3:
+                break
+            time.sleep(0.02)
+    finally:
+        node.destroy_node()
+    info = node.publishers["camera1/color/camera_info"].sent[-1]
+    assert len(images.sent) >= 3 and images.qos == "system_default"
+    assert (images.sent[-1].height, images.sent[-1].width, images.sent[-1].encoding) == (48, 64, "rgb8")
+    assert images.sent[-1].header.frame_id == info.header.frame_id == "camera1_color_optical_frame"
+    assert len({bytes(m.data) for m in images.sent}) == len(images.sent)  # each a new frame of the video

@@ -2,10 +2,16 @@
 with the node's clock."""
 
 from geometry_msgs.msg import PoseStamped
+from rclpy.qos import qos_profile_sensor_data, qos_profile_system_default
 from sensor_msgs.msg import CameraInfo, Image, JointState
 from std_msgs.msg import Float32MultiArray
 
 from srpo.ros_bridge import convert
+
+# REP 2003: a sensor driver publishes with SystemDefaultsQoS (reliable), which reliable and best-effort subscribers
+# (RViz, rosbag2) both accept; consumers of sensor data subscribe with SensorDataQoS (best effort).
+IMAGE_QOS = qos_profile_system_default
+SENSOR_QOS = qos_profile_sensor_data
 
 
 def _header(msg, stamp, frame_id: str):

@@ -12,7 +12,6 @@ import time
 
 from geometry_msgs.msg import PoseStamped
 from rclpy.node import Node
-from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Float32, Float32MultiArray, String
 from std_srvs.srv import Trigger
@@ -43,7 +42,7 @@ class PolicyNode(Node):
         for i, topic in enumerate(p["image_topics"]):
             cam = self.cameras[f"camera{i}"] = StreamCamera(p["image_height"], p["image_width"])
             self.create_subscription(Image, topic, guarded(self, lambda m, c=cam: c.update(
-                convert.image_to_rgb(m), convert.stamp_seconds(m.header.stamp))), qos_profile_sensor_data)
+                convert.image_to_rgb(m), convert.stamp_seconds(m.header.stamp))), msgs.SENSOR_QOS)
         self.create_subscription(PoseStamped, "arm/eef_pose", guarded(self, self._on_pose), 10)
         self.create_subscription(Float32, "arm/gripper_width", guarded(
             self, lambda m: self.arm.update("robot0_gripper_width", [m.data], time.time())), 10)

@@ -19,7 +19,6 @@ Services    recorder/start  std_srvs/Trigger   new episode (sim: objects re-plac
 """
 
 from rclpy.node import Node
-from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Bool, Float32, Float32MultiArray, String
 from std_srvs.srv import SetBool, Trigger
@@ -72,7 +71,7 @@ class RecorderNode(Node):
         self.pub_success = self.create_publisher(Bool, "arm/task_success", 10)
         self.pub_episode = self.create_publisher(String, "recorder/episode", 10)
         names = self.cameras if self.own_cameras else {}
-        self.pub_images = {n: self.create_publisher(Image, f"{n}/color/image_raw", qos_profile_sensor_data) for n in names}
+        self.pub_images = {n: self.create_publisher(Image, f"{n}/color/image_raw", msgs.IMAGE_QOS) for n in names}
         self.pub_infos = {n: self.create_publisher(CameraInfo, f"{n}/color/camera_info", 10) for n in names}
         self.published_index = {n: -1 for n in names}
         self.create_service(Trigger, "recorder/start", guarded(self, self._start))
@@ -88,10 +87,10 @@ class RecorderNode(Node):
         for i, topic in enumerate(self.p["image_topics"]):
             cam = cameras[f"camera{i}"] = StreamCamera(height, width, depth=i < len(depth_topics))
             self.create_subscription(Image, topic, guarded(self, lambda m, c=cam: c.update(
-                convert.image_to_rgb(m), convert.stamp_seconds(m.header.stamp))), qos_profile_sensor_data)
+                convert.image_to_rgb(m), convert.stamp_seconds(m.header.stamp))), msgs.SENSOR_QOS)
             if i < len(depth_topics):
                 self.create_subscription(Image, depth_topics[i], guarded(
-                    self, lambda m, c=cam: c.update_depth(convert.depth_to_mm(m))), qos_profile_sensor_data)
+                    self, lambda m, c=cam: c.update_depth(convert.depth_to_mm(m))), msgs.SENSOR_QOS)
         return cameras
 
     def _source(self):
