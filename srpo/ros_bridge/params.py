@@ -71,7 +71,8 @@ TELEOP = {
 
 POLICY = {
     "policy": "",  # LeRobot checkpoint directory (required)
-    "task": "lift the red cube",  # instruction given to the policy
+    "backend": "sim",  # the robot node's backend: it turns `task` into the instruction (BackendConfig.instruction)
+    "task": "lift",  # as the robot node's: sim task name (its instruction is given), a real arm: the instruction text
     "device": "cpu",  # torch device
     "episodes": 1,  # episodes to run; the first starts when the robot's first state arrives
     "image_topics": ["camera0/color/image_raw", "camera1/color/image_raw"],  # the robot node's (or realsense-ros's)

@@ -209,7 +209,7 @@ def test_teleop_launch_passes_yaml_before_typed_arguments(ros):
     assert decided == {"source": "topic", "out": "datasets/ros.zarr"} and yaml_file == "/cfg/xarm.yaml"
     assert typed == {"control_rate_hz": "100", "task": "put the red cube in the bowl"}  # nothing else overrides YAML
     assert isinstance(recorder.on_exit, ros.Shutdown)
-    assert teleop.executable == "teleop_node" and teleop.parameters == [{"source": "spacemouse"}, "/cfg/xarm.yaml"]
+    assert teleop.executable == "teleop_node" and teleop.parameters == ["/cfg/xarm.yaml", {"source": "spacemouse"}]
 
 
 def test_teleop_launch_without_yaml_passes_only_what_was_typed(ros):
@@ -248,6 +248,16 @@ def test_deploy_launch_in_robot_and_as_its_own_node(ros):
                                                                {"control_rate_hz": "100"}]
     assert policy.parameters == [{"image_topics": ["camera0/color/image_raw", "camera1/color/image_raw"]},
                                  {"policy": "outputs/act", "episodes": "10"}]
+    _, policy, _ = _launch(ros, "deploy_policy.launch.py", policy="p", policy_in="node", task="place", backend="sim",
+                           params=str(CONFIG / "sim.yaml"))
+    ros.init_from_launch(policy)
+    from srpo_ros.spin import declare
+
+    from srpo.robot.rig import backend_config
+    from srpo.ros_bridge import params
+
+    p = declare(ros.Node("policy_node"), params.POLICY)
+    assert backend_config(p["backend"]).instruction(p["task"]) == "put the red cube on the green pad"
 
 
 def test_launch_yaml_and_typed_arguments_reach_the_node_in_order(ros):
@@ -374,6 +384,7 @@ def test_deploy_policy_node_commands_the_arm_node(ros, tiny_act, tmp_path):
     ros.init_from_launch(policy_action)
     policy = PolicyNode()
     assert arm.service.remaining == 0 and not arm.recorder.active  # nothing starts before the policy asks
+    assert policy.source.task == arm.task_text == "lift the red cube"  # the instruction both use
     for _ in range(600):
         arm.tick()
         if policy.episodes.state == "done":

@@ -51,7 +51,7 @@ def _nodes(context):
     robot = robot_node("arm_node", node_parameters(decided, values["params"], typed))
     image_topics = topics or ["camera0/color/image_raw", "camera1/color/image_raw"]
     policy_typed = given(values, {"policy": "policy", "device": "device", "episodes": "episodes", "task": "task",
-                                  "image_height": "image_height", "image_width": "image_width"})
+                                  "backend": "backend", "image_height": "image_height", "image_width": "image_width"})
     policy = Node(package="srpo_ros", executable="policy_node", name="policy_node", output="screen",
                   parameters=node_parameters({"image_topics": image_topics}, values["params"], policy_typed))
     note = LogInfo(msg="policy_in:=node: inference runs in wall-clock time beside the loop (in sim too); "

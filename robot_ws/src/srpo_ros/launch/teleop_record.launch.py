@@ -46,7 +46,7 @@ def _nodes(context):
     actions = [*realsense_nodes(values), robot_node("recorder_node", node_parameters(decided, values["params"], typed))]
     if values["teleop"] == "spacemouse":
         actions.append(Node(package="srpo_ros", executable="teleop_node", name="teleop_node", output="screen",
-                            parameters=node_parameters({"source": "spacemouse"}, values["params"], {})))
+                            parameters=node_parameters({}, values["params"], {"source": "spacemouse"})))  # typed
     elif values["teleop"] == "keyboard":
         actions.append(LogInfo(msg=KEYBOARD))
     return actions

@@ -31,9 +31,11 @@ class PolicyNode(Node):
             raise UserFacingError("policy_node needs policy:=CHECKPOINT (a LeRobot checkpoint directory)")
         from srpo.robot.bridge import StreamArm, StreamCamera
         from srpo.robot.policy_runner import LoadedPolicy, PolicyConfig, PolicySource
+        from srpo.robot.rig import backend_config
 
+        instruction = backend_config(p["backend"]).instruction(p["task"])  # the text the robot node records
         cfg = PolicyConfig(checkpoint=p["policy"], device=p["device"], blocking=False)
-        self.source = PolicySource(LoadedPolicy(cfg), p["task"], cfg)
+        self.source = PolicySource(LoadedPolicy(cfg), instruction, cfg)
         self.episodes = PolicyEpisodes(p["episodes"])
         self.pub = self.create_publisher(Float32MultiArray, "arm/command", 10)
         self.arm = StreamArm(lambda action: self.pub.publish(msgs.action(action)))
