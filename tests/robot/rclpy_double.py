@@ -228,8 +228,7 @@ class Client:
         self.requests.append((request, future))
         for node in list(GRAPH):
             if self.name in node.services:
-                srv_type, callback = node.services[self.name]
-                future._result = callback(request, srv_type.Response())
+                future._result = node.call(self.name, request)
                 break
         return future
 
@@ -331,9 +330,13 @@ class Node:
         for callback in self.subscriptions[topic]:
             callback(msg)
 
-    def call(self, name: str, **request):
+    def call(self, name: str, request=None, **fields):
+        """A service call; like rclpy's executor, refuses an answer that is not the service's Response."""
         srv_type, callback = self.services[name]
-        return callback(srv_type.Request(**request), srv_type.Response())
+        response = callback(request if request is not None else srv_type.Request(**fields), srv_type.Response())
+        if not isinstance(response, srv_type.Response):
+            raise TypeError(f"{name} answered {response!r}: rclpy's send_response raises out of spin")
+        return response
 
     def tick(self, n: int = 1) -> None:
         for _ in range(n):

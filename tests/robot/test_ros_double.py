@@ -102,6 +102,18 @@ def test_a_fault_in_the_tick_aborts_the_episode_and_keeps_spinning(ros, tmp_path
     assert node.service.last.status == "aborted" and not node.recorder.active
 
 
+def test_a_failing_service_still_answers(ros, tmp_path):
+    from srpo_ros.recorder_node import RecorderNode
+
+    ros.init(_ros_args(backend="sim", source="expert", out=tmp_path / "f.zarr"))
+    node = RecorderNode()
+    node.service.label = lambda success: (_ for _ in ()).throw(OSError("disk full"))
+    reply = node.call("recorder/label", data=True)
+    assert reply.success is False and "disk full" in reply.message
+    assert node.call("recorder/start").success  # and the node keeps serving
+    node.destroy_node()
+
+
 def test_start_with_stale_state_is_refused_not_fatal(ros, tmp_path):
     from srpo_ros.recorder_node import RecorderNode
 
