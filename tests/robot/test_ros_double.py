@@ -436,3 +436,21 @@ def test_camera_node_publishes_frames_of_an_opencv_source(ros, video):
     assert (images.sent[-1].height, images.sent[-1].width, images.sent[-1].encoding) == (48, 64, "rgb8")
     assert images.sent[-1].header.frame_id == info.header.frame_id == "camera1_color_optical_frame"
     assert len({bytes(m.data) for m in images.sent}) == len(images.sent)  # each a new frame of the video
+
+
+def test_policy_inside_the_robot_node_blocks_in_simulated_time(ros, tiny_act, tmp_path):
+    """deploy_policy.launch.py policy_in:=robot on the sim, as `srpo robot deploy`: the robot node runs its
+    episodes itself and waits for inference (every tick acts, none holds), recording source "policy"."""
+    from srpo_ros.recorder_node import RecorderNode
+
+    (robot,) = _launch(ros, "deploy_policy.launch.py", policy=tiny_act, episodes="1", max_steps="12",
+                       out=str(tmp_path / "d.zarr"))
+    ros.init_from_launch(robot)
+    node = RecorderNode()
+    assert node.policy.config.blocking
+    node.tick(14)
+    store = EpisodeStore.open(tmp_path / "d.zarr")
+    actions = np.asarray(store.episode(0)["action"][:])
+    assert store.episodes()[0].source == "policy" and len(actions) == 12
+    assert np.all(np.any(actions[:, :6] != 0, axis=1))  # inference never left a tick without an action
+    node.destroy_node()
