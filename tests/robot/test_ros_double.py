@@ -49,7 +49,7 @@ def test_recorder_node_sim_expert_services_and_republishing(ros, tmp_path):
     assert node.call("recorder/label", data=False).success
     events = node.publishers["recorder/episode"].sent
     assert len(events) == 1 and '"steps": 8' in events[0].data
-    joints = node.publishers["joint_states"].sent
+    joints = node.publishers["xarm/joint_states"].sent
     assert len(joints) == 20 and joints[0].name == [f"joint{i}" for i in range(1, 8)]
     assert joints[-1].header.stamp.sec > 1_600_000_000  # the node clock, not simulated seconds
     assert node.publishers["camera0/color/image_raw"].qos == "system_default"  # REP 2003: RViz subscribes too
@@ -155,9 +155,9 @@ def test_teleop_node_answers_each_arm_state_once(ros, monkeypatch):
     ros.init(_ros_args(source="spacemouse"))
     node = TeleopNode()
     arm = ros.JointState(name=[f"joint{i}" for i in range(1, 8)], position=[0.0] * 7)
-    node.deliver("joint_states", arm)
-    node.deliver("joint_states", ros.JointState(name=["drive_joint"], position=[0.2]))  # xarm_ros2's gripper
-    node.deliver("joint_states", arm)
+    node.deliver("xarm/joint_states", arm)
+    node.deliver("xarm/joint_states", ros.JointState(name=["drive_joint"], position=[0.2]))  # xarm_ros2's gripper
+    node.deliver("xarm/joint_states", arm)
     commands = [m.data[0] for m in node.publishers["arm/command"].sent]
     assert commands == pytest.approx([0.001, 0.002])  # one command per arm state, none for the gripper's
     assert [m.data for m in node.publishers["teleop/event"].sent] == ["success"]
@@ -169,7 +169,7 @@ def test_policy_node_starts_when_the_first_state_arrives(ros, tiny_act):
     ros.init(_ros_args(policy=tiny_act, episodes=1, image_topics="[camera0/color/image_raw,camera1/color/image_raw]"))
     node = PolicyNode()
     state = ros.JointState(name=[f"joint{i}" for i in range(1, 8)], position=[0.0] * 7)
-    node.deliver("joint_states", state)
+    node.deliver("xarm/joint_states", state)
     assert node.clients["recorder/start"].requests == []  # pose, gripper, images missing
     pose = ros.PoseStamped()
     pose.pose.position.x = 0.4
@@ -180,7 +180,7 @@ def test_policy_node_starts_when_the_first_state_arrives(ros, tiny_act):
 
     for i in range(2):
         node.deliver(f"camera{i}/color/image_raw", convert.fill_image(ros.Image(), rgb))
-    node.deliver("joint_states", state)
+    node.deliver("xarm/joint_states", state)
     (request, future), = node.clients["recorder/start"].requests
     future._result = ros.Trigger.Response(success=True, message="recording")
     for callback in future.callbacks:
@@ -194,7 +194,7 @@ def test_policy_node_starts_when_the_first_state_arrives(ros, tiny_act):
             node.deliver(f"camera{i}/color/image_raw", convert.fill_image(ros.Image(), rgb))
         node.deliver("arm/eef_pose", pose)
         node.deliver("arm/gripper_width", ros.Float32(data=0.08))
-        node.deliver("joint_states", state)
+        node.deliver("xarm/joint_states", state)
         if node.publishers["arm/command"].sent:
             break
         time.sleep(0.02)
@@ -340,7 +340,7 @@ def test_dry_run_launch_node_sdk_fake_controller(ros, fake, video, tmp_path):
     assert moved[0] == pytest.approx(75.0, abs=3.0)  # mm: all 30 steps reached the fake's arm through the SDK
     recorded = episode["robot0_eef_pos"][-1] - episode["robot0_eef_pos"][0]  # its state, read back through the SDK
     assert 0.030 < recorded[0] <= moved[0] / 1000 + 1e-3 and np.allclose(recorded[1:], 0.0, atol=1e-3)  # it lags
-    assert node.publishers["camera1/color/image_raw"].sent and len(node.publishers["joint_states"].sent) == 31
+    assert node.publishers["camera1/color/image_raw"].sent and len(node.publishers["xarm/joint_states"].sent) == 31
 
 
 def test_sim_episodes_through_the_node_replace_objects_and_read_the_arm_once_a_tick(ros, tmp_path):

@@ -1,6 +1,6 @@
 """Policy node: a LeRobot checkpoint (any policy type) in its own process, commanding the robot node.
 
-It answers every joint_states message of the robot node with one action on arm/command (inference runs off
+It answers every xarm/joint_states message of the robot node with one action on arm/command (inference runs off
 this thread, a chunk at a time), so the robot's tick is the only clock. It asks recorder/start once the
 robot's first complete state and images have arrived (never in its constructor), runs `episodes`
 episodes, and logs the success rate from recorder/episode. The robot node's safety filter passes every command.
@@ -49,7 +49,7 @@ class PolicyNode(Node):
         self.create_subscription(Float32, "arm/gripper_width", guarded(
             self, lambda m: self.arm.update("robot0_gripper_width", [m.data], time.time())), 10)
         self.create_subscription(String, "recorder/episode", guarded(self, self._on_episode), 10)
-        self.create_subscription(JointState, "joint_states", guarded(self, self._on_state), 10)
+        self.create_subscription(JointState, msgs.JOINT_STATES, guarded(self, self._on_state), 10)
         self.start_client = self.create_client(Trigger, "recorder/start")
         self.stop_client = self.create_client(Trigger, "recorder/stop")
         self.create_service(Trigger, "policy/stop", guarded(self, self._stop))

@@ -6,7 +6,7 @@ Subscribes  arm/command         std_msgs/Float32MultiArray  source:=topic: one A
                                                             answers (teleop_node, policy_node)
             teleop/event        std_msgs/String             success / failure / stop from the operator
             image_topics        sensor_msgs/Image           cameras from realsense-ros instead of in the node
-Publishes   joint_states        sensor_msgs/JointState      joint1..joint7 (xarm_ros2 names), once per tick
+Publishes   xarm/joint_states   sensor_msgs/JointState      joint1..joint7 (xarm_ros2's names and topic), once a tick
             arm/eef_pose        geometry_msgs/PoseStamped   tool pose in link_base
             arm/gripper_width   std_msgs/Float32            metres
             arm/action          std_msgs/Float32MultiArray  the safety-filtered action executed (and recorded)
@@ -64,7 +64,7 @@ class RecorderNode(Node):
         make_source, default_name = self._source()
         self.service = EpisodeService(self.recorder, make_source, rig.reset, self.task_text,
                                       p["source_name"] or default_name, p["episodes"])
-        self.pub_joints = self.create_publisher(msgs.JointState, "joint_states", 10)
+        self.pub_joints = self.create_publisher(msgs.JointState, msgs.JOINT_STATES, 10)
         self.pub_pose = self.create_publisher(msgs.PoseStamped, "arm/eef_pose", 10)
         self.pub_grip = self.create_publisher(Float32, "arm/gripper_width", 10)
         self.pub_action = self.create_publisher(Float32MultiArray, "arm/action", 10)
