@@ -183,7 +183,9 @@ class RecorderCalibration:
     def apply(self, cameras: tuple) -> tuple:
         """`CameraSpec`s with intrinsics/extrinsics filled in for every camera this file calibrates.
 
-        Raises a UserFacingError if a camera's serial or image size differs from the calibrated one.
+        A camera recorded at another size with the same aspect ratio (calibrated at 640x480, recorded at
+        128x96: the frame is resized whole) gets the intrinsics scaled to the recorded size (`scale_intrinsics`).
+        Raises a UserFacingError if a camera's serial or aspect ratio differs from the calibrated one.
         """
         out = []
         for cam in cameras:
@@ -194,10 +196,8 @@ class RecorderCalibration:
                     f"{cam.name} is serial {cam.serial} but the calibration is for serial {serial}; recalibrate or "
                     "fix the camera order"
                 )
-            if intr and (intr["width"], intr["height"]) != (cam.width, cam.height):
-                raise UserFacingError(
-                    f"{cam.name} records {cam.width}x{cam.height} but was calibrated at {intr['width']}x{intr['height']}"
-                )
+            if intr:
+                intr = scale_intrinsics(intr, cam.height, cam.width, cam.name)
             out.append(
                 replace(
                     cam,
@@ -206,6 +206,25 @@ class RecorderCalibration:
                 )
             )
         return tuple(out)
+
+
+def scale_intrinsics(intr: dict, height: int, width: int, camera: str = "camera") -> dict:
+    """Intrinsics (a CameraSpec.intrinsics dict with width/height) for the same view resized to height x width.
+
+    Resizing the whole frame by s scales focal lengths by s and moves the principal point with the pixel grid:
+    c' = (c + 0.5) s - 0.5 (OpenCV: pixel centres at integers). Distortion acts on normalised coordinates and
+    is unchanged. A different aspect ratio (beyond 1 %) means a crop or another sensor mode: refused."""
+    w0, h0 = int(intr["width"]), int(intr["height"])
+    if (w0, h0) == (width, height):
+        return intr
+    sx, sy = width / w0, height / h0
+    if abs(sx / sy - 1.0) > 0.01:
+        raise UserFacingError(
+            f"{camera} records {width}x{height} but was calibrated at {w0}x{h0}, another aspect ratio; record at a "
+            f"{w0}:{h0} size (image_height/image_width, --image-size) or calibrate at {width}x{height}"
+        )
+    return {**intr, "fx": intr["fx"] * sx, "fy": intr["fy"] * sy, "cx": (intr["cx"] + 0.5) * sx - 0.5,
+            "cy": (intr["cy"] + 0.5) * sy - 0.5, "width": width, "height": height, "scaled_from": [w0, h0]}
 
 
 def load_calibration(path: str | Path) -> RecorderCalibration:

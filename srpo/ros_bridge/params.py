@@ -6,6 +6,7 @@ here to the default's type. A YAML `[]` has no element type, so it arrives unset
 """
 
 from srpo.errors import UserFacingError
+from srpo.robot.rig import RigConfig
 
 
 def coerce(name: str, value, default):
@@ -26,13 +27,16 @@ def coerce(name: str, value, default):
         if isinstance(default, float):
             return float(value)
         if isinstance(default, str):
+            if isinstance(value, float | bool):  # rcl read digits as a number: leading zeros already lost
+                raise ValueError(value)
             return str(value)
         if isinstance(default, list):
             items = [value] if isinstance(value, str) else list(value)
             return [str(v) for v in items if str(v)]
     except (TypeError, ValueError):
         pass
-    raise UserFacingError(f"parameter {name}:={value!r} is not a {type(default).__name__}")
+    hint = " (quote text made of digits: -p serial:=\"'036522072967'\")" if isinstance(default, str) else ""
+    raise UserFacingError(f"parameter {name}:={value!r} is not a {type(default).__name__}{hint}")
 
 
 # One definition per node: name -> default. The robot node owns the arm, the cameras and the recorder loop.
@@ -42,14 +46,15 @@ ROBOT = {
     "source": "topic",  # commands from: topic (arm/command: teleop_node, policy_node), expert (sim), policy
     "source_name": "",  # the episode's recorded source; empty: teleop (sim), policy, expert
     "out": "",  # episode store; empty: record nothing
-    "calibration": "",  # calibration YAML from `srpo calib`; its image size is recorded unless image_* is set
+    "calibration": "",  # calibration YAML from `srpo calib`; its intrinsics are scaled to the recorded image size
     "control_rate_hz": 20.0,  # ticks per second (a real xArm: 100)
     "max_steps": 200,  # ticks per episode at most
-    "image_height": 0,  # recorded image rows; 0: the calibrated size, else 96
-    "image_width": 0,  # recorded image columns; 0: the calibrated size, else 128
+    "image_height": RigConfig.camera_height,  # recorded image rows (as `srpo robot record --image-size`)
+    "image_width": RigConfig.camera_width,  # recorded image columns
     "image_topics": [],  # colour topics (realsense-ros); empty: the node opens the backend's cameras itself
     "depth_topics": [],  # aligned depth topics, one per colour topic from the first; empty: none
     "realsense_serials": [],  # backend xarm, cameras in the node: RealSense serial of camera0, camera1, ...
+    "opencv_devices": [],  # backend xarm, cameras in the node through OpenCV instead (index, /dev/videoN, a video)
     "xarm_ip": "192.168.1.185",  # controller address (the fake controller: 127.0.0.1)
     "xarm_control_port": 502,  # controller command port (the fake controller: 5020)
     "seed": 0,  # sim: object placement and expert noise
@@ -66,7 +71,8 @@ TELEOP = {
 
 POLICY = {
     "policy": "",  # LeRobot checkpoint directory (required)
-    "task": "lift the red cube",  # instruction given to the policy
+    "backend": "sim",  # the robot node's backend: it turns `task` into the instruction (BackendConfig.instruction)
+    "task": "lift",  # as the robot node's: sim task name (its instruction is given), a real arm: the instruction text
     "device": "cpu",  # torch device
     "episodes": 1,  # episodes to run; the first starts when the robot's first state arrives
     "image_topics": ["camera0/color/image_raw", "camera1/color/image_raw"],  # the robot node's (or realsense-ros's)
@@ -88,20 +94,3 @@ CAMERA = {
 def read(get, spec: dict) -> dict:
     """Coerced values of every parameter in `spec`; get(name) returns the raw value (None when unset)."""
     return {name: coerce(name, get(name), default) for name, default in spec.items()}
-
-
-def recorded_image_size(p: dict) -> tuple[int, int]:
-    """(rows, columns) recorded: image_height/width when set, else the size `calibration` was made at (its
-    intrinsics only hold at that size), else 96 x 128."""
-    if p["image_height"] > 0 and p["image_width"] > 0:
-        return p["image_height"], p["image_width"]
-    if p["calibration"]:
-        from srpo.robot.calibration_file import load_calibration
-
-        sizes = {(int(i["height"]), int(i["width"])) for i in load_calibration(p["calibration"]).intrinsics.values() if i}
-        if len(sizes) > 1:
-            raise UserFacingError(f"{p['calibration']} calibrates cameras at sizes {sorted(sizes)}; set "
-                                  "image_height and image_width")
-        if sizes:
-            return sizes.pop()
-    return 96, 128

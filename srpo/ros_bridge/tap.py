@@ -38,6 +38,9 @@ class TapArm(Arm):
     def is_connected(self) -> bool:
         return self.arm.is_connected
 
+    def extra_state_keys(self) -> dict[str, int]:  # Arm's default ({}) would hide the sim's object poses
+        return self.arm.extra_state_keys()
+
     def take_fresh(self) -> dict | None:
         """The observation taken since the last call, or None (then the node reads the arm once itself)."""
         fresh, self.fresh = self.fresh, False

@@ -78,6 +78,28 @@ def test_mismatched_camera_is_refused(tmp_path):
         calib.apply((CameraSpec("camera0", 720, 1280),))
 
 
+def test_intrinsics_scale_to_the_recorded_size(tmp_path):
+    """Calibrated at 640x480, recorded at 128x96 (the frame resized whole): a point's image in the resized frame
+    lands where the scaled intrinsics project it (the naive cx * s is 0.4 px off here)."""
+    import cv2
+
+    calib = load_calibration(_write(tmp_path))
+    (cam,) = calib.apply((CameraSpec("camera0", 96, 128),))
+    intr = cam.intrinsics
+    assert (intr["width"], intr["height"], intr["scaled_from"]) == (128, 96, [640, 480])
+    assert intr["distortion"] == calib.intrinsics["camera0"]["distortion"]
+    full = np.zeros((480, 640), np.float32)
+    full[200:205, 301:306] = 1.0  # a bright 5x5 patch, not aligned to the 5-pixel grid of the resize
+    u, v = 303.0, 202.0  # its centre: where the calibrated camera sees the point (x/z, y/z)
+    x, y = (u - INTR.cx) / INTR.fx, (v - INTR.cy) / INTR.fy
+    small = cv2.resize(full, (128, 96), interpolation=cv2.INTER_AREA)
+    rows, cols = np.indices(small.shape)
+    seen = (cols * small).sum() / small.sum(), (rows * small).sum() / small.sum()
+    np.testing.assert_allclose(seen, (intr["fx"] * x + intr["cx"], intr["fy"] * y + intr["cy"]), atol=0.02)
+    with pytest.raises(UserFacingError, match="aspect ratio"):
+        calib.apply((CameraSpec("camera0", 96, 160),))
+
+
 def test_bad_files(tmp_path):
     with pytest.raises(UserFacingError, match="not found"):
         load_calibration(tmp_path / "missing.yaml")

@@ -78,3 +78,16 @@ def fake():
     host = f"127.0.{random.randint(1, 250)}.{random.randint(1, 250)}"
     with FakeXArm(FakeXArmConfig(host=host, control_port=0)) as server:
         yield server
+
+
+@pytest.fixture
+def video(tmp_path):
+    """A 4-second 96x128 MJPEG video whose frame i is filled with 2i (a stand-in for a camera feed)."""
+    import cv2
+
+    path = tmp_path / "feed.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30, (128, 96))
+    for i in range(120):
+        writer.write(np.full((96, 128, 3), i * 2, np.uint8))
+    writer.release()
+    return str(path)

@@ -144,15 +144,45 @@ class ExternalShutdownException(Exception):
 
 
 OVERRIDES: dict = {}  # name -> value, from init(args=["--ros-args", "-p", "name:=value", ...])
+GRAPH: list = []  # the nodes started since init(): a message or service call reaches every node that serves it
+
+
+def _rcl_value(value):
+    """A parsed YAML value as rcl hands it to rclpy: an empty sequence has no element type and leaves the
+    parameter's variant empty (rcl_yaml_param_parser/src/parse.c types a sequence by its items), which rclpy
+    turns into NOT_SET, value None (rclpy/src/rclpy/node.cpp, _parameter_from_rcl_variant)."""
+    return None if value == [] else value
 
 
 def init(args=None) -> None:
     OVERRIDES.clear()
+    GRAPH.clear()
     args = list(args or [])
     for i, arg in enumerate(args):
         if arg == "-p":
             name, _, text = args[i + 1].partition(":=")
-            OVERRIDES[name] = yaml.safe_load(text)  # as rcl parses it: "100" is an int, "0" too
+            OVERRIDES[name] = _rcl_value(yaml.safe_load(text))  # as rcl parses it: "100" is an int, "0" too
+
+
+def init_from_launch(node_action) -> None:
+    """rclpy.init for the process a launch_ros Node action starts (beside those started before, so they talk to
+    each other): its `parameters` applied in order, a later
+    entry overriding an earlier one (launch_ros/actions/node.py passes each as a --params-file, in order).
+    A dict's Python str stays a str (launch_ros/utilities/normalize_parameters.py yaml.dump-quotes it, so
+    "000123" is not read as a number); an empty list is refused as launch_ros refuses it
+    (utilities/evaluate_parameters.py); a YAML file gives its `<node name>` or `/**` section."""
+    OVERRIDES.clear()
+    for entry in node_action.parameters:
+        if isinstance(entry, dict):
+            for name, value in entry.items():
+                if isinstance(value, list | tuple) and not value:
+                    raise TypeError(f"launch_ros refuses the empty list given for {name}")
+                OVERRIDES[name] = list(value) if isinstance(value, tuple) else value
+            continue
+        doc = yaml.safe_load(open(entry).read()) or {}
+        for section in ("/**", node_action.name):
+            for name, value in (doc.get(section) or {}).get("ros__parameters", {}).items():
+                OVERRIDES[name] = _rcl_value(value)
 
 
 def try_shutdown() -> None:
@@ -170,6 +200,9 @@ class Publisher:
     def publish(self, msg) -> None:
         assert isinstance(msg, self.msg_type), f"{self.topic} publishes {self.msg_type.__name__}, got {msg!r}"
         self.sent.append(msg)
+        for node in list(GRAPH):  # delivered at once, to every subscriber of the same (relative) name
+            for callback in node.subscriptions.get(self.topic, []):
+                callback(msg)
 
 
 class Future:
@@ -181,6 +214,8 @@ class Future:
 
     def add_done_callback(self, callback) -> None:
         self.callbacks.append(callback)
+        if self._result is not None:
+            callback(self)
 
 
 class Client:
@@ -188,8 +223,13 @@ class Client:
         self.srv_type, self.name, self.requests = srv_type, name, []
 
     def call_async(self, request) -> Future:
+        """Answered at once by a node of the graph that serves `name`; pending (None) when none does."""
         future = Future(None)
         self.requests.append((request, future))
+        for node in list(GRAPH):
+            if self.name in node.services:
+                future._result = node.call(self.name, request)
+                break
         return future
 
 
@@ -239,6 +279,7 @@ class Node:
         self.timers: list = []
         self.logger = Logger()
         self.destroyed = False
+        GRAPH.append(self)
 
     def declare_parameter(self, name, value, descriptor=None):
         if name in self.params:
@@ -257,6 +298,7 @@ class Node:
 
     def create_publisher(self, msg_type, topic, qos):
         self.publishers[topic] = Publisher(msg_type, topic)
+        self.publishers[topic].qos = qos
         return self.publishers[topic]
 
     def create_subscription(self, msg_type, topic, callback, qos):
@@ -280,15 +322,21 @@ class Node:
 
     def destroy_node(self) -> None:
         self.destroyed = True
+        if self in GRAPH:
+            GRAPH.remove(self)
 
     # test helpers (not rclpy API)
     def deliver(self, topic: str, msg) -> None:
         for callback in self.subscriptions[topic]:
             callback(msg)
 
-    def call(self, name: str, **request):
+    def call(self, name: str, request=None, **fields):
+        """A service call; like rclpy's executor, refuses an answer that is not the service's Response."""
         srv_type, callback = self.services[name]
-        return callback(srv_type.Request(**request), srv_type.Response())
+        response = callback(request if request is not None else srv_type.Request(**fields), srv_type.Response())
+        if not isinstance(response, srv_type.Response):
+            raise TypeError(f"{name} answered {response!r}: rclpy's send_response raises out of spin")
+        return response
 
     def tick(self, n: int = 1) -> None:
         for _ in range(n):
@@ -379,7 +427,7 @@ def install(monkeypatch) -> None:
     modules = {
         "rclpy": _module("rclpy", init=init, try_shutdown=try_shutdown, spin=spin),
         "rclpy.node": _module("rclpy.node", Node=Node),
-        "rclpy.qos": _module("rclpy.qos", qos_profile_sensor_data=object()),
+        "rclpy.qos": _module("rclpy.qos", qos_profile_sensor_data="sensor_data", qos_profile_system_default="system_default"),
         "rclpy.executors": _module("rclpy.executors", ExternalShutdownException=ExternalShutdownException),
         "rcl_interfaces": _module("rcl_interfaces"),
         "rcl_interfaces.msg": _module("rcl_interfaces.msg", ParameterDescriptor=ParameterDescriptor),

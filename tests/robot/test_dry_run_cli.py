@@ -2,7 +2,6 @@
 controller (the unmodified SDK over loopback), cameras through OpenCV reading a video file."""
 
 
-import cv2
 import numpy as np
 import pytest
 
@@ -10,17 +9,6 @@ from srpo.cli import main
 from srpo.store import EpisodeStore
 
 pytest.importorskip("xarm")
-
-
-@pytest.fixture
-def video(tmp_path):
-    """A 4-second 96x128 MJPEG video whose frame i is filled with i (a stand-in for a camera feed)."""
-    path = tmp_path / "feed.avi"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30, (128, 96))
-    for i in range(120):
-        writer.write(np.full((96, 128, 3), i * 2, np.uint8))
-    writer.release()
-    return str(path)
 
 
 def test_deploy_through_the_sdk_with_no_arm(fake, video, tiny_act, tmp_path):

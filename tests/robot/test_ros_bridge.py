@@ -92,19 +92,8 @@ def test_parameters_coerce_to_the_default_type():
         params.coerce("max_steps", 2.5, 200)
     with pytest.raises(UserFacingError, match="flag"):
         params.coerce("flag", "maybe", False)
-
-
-def test_recorded_image_size_follows_the_calibration(tmp_path):
-    from srpo.robot.calibration_file import Intrinsics, new_calibration, set_intrinsics, write_calibration
-
-    path = tmp_path / "calib.yaml"
-    doc = new_calibration("xarm7", {})
-    set_intrinsics(doc, "camera0", Intrinsics(width=640, height=480, fx=600.0, fy=600.0, cx=320.0, cy=240.0))
-    write_calibration(path, doc)
-    base = {**params.ROBOT, "calibration": str(path)}
-    assert params.recorded_image_size(base) == (480, 640)
-    assert params.recorded_image_size({**base, "image_height": 240, "image_width": 320}) == (240, 320)
-    assert params.recorded_image_size(params.ROBOT) == (96, 128)
+    with pytest.raises(UserFacingError, match="quote"):  # rcl read -p serial:=036522072967 as a float
+        params.coerce("serial", 36522072967.0, "")
 
 
 @pytest.fixture
@@ -181,6 +170,7 @@ def test_tap_arm_records_what_was_executed(sim_recorder):
     executed = arm.last_action.copy()
     recorder.finish()
     assert executed.shape == (7,) and np.all(np.isfinite(executed))
+    assert arm.extra_state_keys() == rig.arm.extra_state_keys() and "object0_pos" in arm.extra_state_keys()
 
 
 def test_policy_episodes_start_after_the_first_state():

@@ -66,3 +66,24 @@ def test_recorder_node_sim_expert_services(tmp_path):
         rclpy.try_shutdown()
     store = EpisodeStore.open(tmp_path / "r.zarr")
     assert store.num_episodes == 1 and store.episodes()[0].success is False
+
+
+def test_typed_parameters_and_an_empty_yaml_list(tmp_path):
+    """Issue 16 items 6 and 12 on real rclpy: -p values of another type than the default, and `[]` in a
+    parameter file (rcl leaves it unset), are read as the defaults' types."""
+    from rclpy.node import Node
+    from srpo_ros.spin import declare
+
+    from srpo.ros_bridge import params
+
+    (tmp_path / "p.yaml").write_text("recorder_node:\n  ros__parameters:\n    depth_topics: []\n    max_steps: 300\n")
+    rclpy.init(args=["--ros-args", "--params-file", str(tmp_path / "p.yaml"), "-p", "control_rate_hz:=100",
+                     "-p", "xarm_control_port:=5020", "-p", "xarm_ip:=127.0.0.1"])
+    try:
+        node = Node("recorder_node")
+        p = declare(node, params.ROBOT)
+        node.destroy_node()
+    finally:
+        rclpy.try_shutdown()
+    assert (p["control_rate_hz"], p["max_steps"], p["depth_topics"]) == (100.0, 300, [])
+    assert (p["xarm_control_port"], p["xarm_ip"]) == (5020, "127.0.0.1")

@@ -14,16 +14,18 @@ def test_ament_python_package_layout():
     assert xml.find("name").text == "srpo_ros"
     assert xml.find("export/build_type").text == "ament_python"
     deps = {e.text for e in xml.findall("exec_depend")}
-    assert {"rclpy", "std_msgs", "std_srvs", "sensor_msgs", "geometry_msgs"} <= deps
+    assert {"rclpy", "std_msgs", "std_srvs", "sensor_msgs", "geometry_msgs", "launch", "launch_ros",
+            "python3-numpy", "python3-scipy", "python3-opencv"} <= deps
     assert (PKG / "resource" / "srpo_ros").is_file() and (PKG / "setup.cfg").is_file()
     setup_src = (PKG / "setup.py").read_text()
     for node in NODES:
         assert f"{node} = {{PACKAGE}}.{node}:main" in setup_src
         tree = ast.parse((PKG / "srpo_ros" / f"{node}.py").read_text())
         assert any(isinstance(n, ast.FunctionDef) and n.name == "main" for n in tree.body)
-    assert not (ROOT / "launch" / "__init__.py").exists()  # ROS 2 has a `launch` package
+    # the launch files live in one place, the package (installed under share/srpo_ros/launch); none at the top
+    assert not (ROOT / "launch").exists()
     for launch_file in ("teleop_record.launch.py", "deploy_policy.launch.py"):
-        tree = ast.parse((ROOT / "launch" / launch_file).read_text())
+        tree = ast.parse((PKG / "launch" / launch_file).read_text())
         assert any(isinstance(n, ast.FunctionDef) and n.name == "generate_launch_description" for n in tree.body)
 
 

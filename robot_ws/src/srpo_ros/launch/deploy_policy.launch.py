@@ -3,15 +3,18 @@
 policy_in:=robot  the policy runs inside the robot node, exactly as `srpo robot deploy` (sim: inference blocks
                   in simulated time; a real arm: it runs beside the loop). The success rate is logged.
 policy_in:=node   arm_node owns the arm and cameras; policy_node (its own process) answers every state with a
-                  command on arm/command and starts each episode once the first state has arrived.
+                  command on arm/command and starts each episode once the first state has arrived. Inference
+                  then runs beside the loop in wall-clock time, also in sim (the arm holds while it computes),
+                  so sim success rates depend on CPU speed: compare policies in sim with policy_in:=robot.
 Every command passes the robot node's safety filter. recorder/stop (or policy/stop) halts it; the arm holds.
 Parameter precedence: this file's choices < params:=YAML < arguments typed here (launch_args.py).
 """
 
-from launch.actions import OpaqueFunction
+from launch import LaunchDescription
+from launch.actions import LogInfo, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
-from srpo_ros.launch_args import given, node_parameters, split
+from srpo_ros.launch_args import given, node_parameters
 from srpo_ros.launch_common import (
     ROBOT_ARGS,
     ROBOT_PARAMS,
@@ -19,9 +22,8 @@ from srpo_ros.launch_common import (
     declare,
     realsense_nodes,
     robot_node,
+    robot_typed,
 )
-
-from launch import LaunchDescription
 
 ARGS = {
     **ROBOT_ARGS,
@@ -39,21 +41,22 @@ def _nodes(context):
         raise RuntimeError("deploy_policy.launch.py needs policy:=CHECKPOINT (a LeRobot checkpoint directory)")
     topics = camera_topics(values)
     cams = {"image_topics": topics} if topics else {}
-    typed = given(values, {**ROBOT_PARAMS, "out": "out"})
-    if values["realsense_serials"] and not topics:
-        typed["realsense_serials"] = split(values["realsense_serials"])
+    typed = robot_typed(values, topics, {**ROBOT_PARAMS, "out": "out"})
     actions = realsense_nodes(values)
     if values["policy_in"] == "robot":
         typed.update(given(values, {"policy": "policy", "device": "device", "episodes": "episodes"}))
         decided = {"source": "policy", **cams}
         return [*actions, robot_node("recorder_node", node_parameters(decided, values["params"], typed))]
-    robot = robot_node("arm_node", node_parameters({"source": "topic", **cams}, values["params"], typed))
+    decided = {"source": "topic", "source_name": "policy", **cams}  # commands from policy_node, recorded as such
+    robot = robot_node("arm_node", node_parameters(decided, values["params"], typed))
     image_topics = topics or ["camera0/color/image_raw", "camera1/color/image_raw"]
     policy_typed = given(values, {"policy": "policy", "device": "device", "episodes": "episodes", "task": "task",
-                                  "image_height": "image_height", "image_width": "image_width"})
+                                  "backend": "backend", "image_height": "image_height", "image_width": "image_width"})
     policy = Node(package="srpo_ros", executable="policy_node", name="policy_node", output="screen",
                   parameters=node_parameters({"image_topics": image_topics}, values["params"], policy_typed))
-    return [*actions, robot, policy]
+    note = LogInfo(msg="policy_in:=node: inference runs in wall-clock time beside the loop (in sim too); "
+                       "policy_in:=robot waits for it in simulated time")
+    return [*actions, robot, policy, note]
 
 
 def generate_launch_description() -> LaunchDescription:

@@ -11,10 +11,11 @@ Episodes are started, stopped and labelled with recorder/start, recorder/stop an
 Parameter precedence: this file's choices < params:=YAML < arguments typed here (launch_args.py).
 """
 
+from launch import LaunchDescription
 from launch.actions import LogInfo, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
-from srpo_ros.launch_args import given, node_parameters, split
+from srpo_ros.launch_args import node_parameters
 from srpo_ros.launch_common import (
     ROBOT_ARGS,
     ROBOT_PARAMS,
@@ -22,9 +23,8 @@ from srpo_ros.launch_common import (
     declare,
     realsense_nodes,
     robot_node,
+    robot_typed,
 )
-
-from launch import LaunchDescription
 
 ARGS = {
     **ROBOT_ARGS,
@@ -42,13 +42,11 @@ def _nodes(context):
     topics = camera_topics(values)
     decided = {"source": "expert" if values["teleop"] == "expert" else "topic", "out": "datasets/ros.zarr",
                **({"image_topics": topics} if topics else {})}
-    typed = given(values, {**ROBOT_PARAMS, "out": "out", "calibration": "calibration"})
-    if values["realsense_serials"] and not topics:
-        typed["realsense_serials"] = split(values["realsense_serials"])
+    typed = robot_typed(values, topics, {**ROBOT_PARAMS, "out": "out", "calibration": "calibration"})
     actions = [*realsense_nodes(values), robot_node("recorder_node", node_parameters(decided, values["params"], typed))]
     if values["teleop"] == "spacemouse":
         actions.append(Node(package="srpo_ros", executable="teleop_node", name="teleop_node", output="screen",
-                            parameters=node_parameters({"source": "spacemouse"}, values["params"], {})))
+                            parameters=node_parameters({}, values["params"], {"source": "spacemouse"})))  # typed
     elif values["teleop"] == "keyboard":
         actions.append(LogInfo(msg=KEYBOARD))
     return actions

@@ -1,9 +1,8 @@
 """Camera node for cameras without their own ROS driver (OpenCV / V4L2 devices, or a RealSense through
-pyrealsense2 without realsense-ros). Publishes <name>/color/image_raw (rgb8, sensor-data QoS) and
+pyrealsense2 without realsense-ros). Publishes <name>/color/image_raw (rgb8, REP 2003's system-default QoS) and
 <name>/color/camera_info in realsense-ros's layout and optical frame names, stamped by the node clock."""
 
 from rclpy.node import Node
-from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image
 
 from srpo.ros_bridge import params
@@ -22,7 +21,7 @@ class CameraNode(Node):
         self.camera.connect()
         self.name = p["name"]
         self.spec = self.camera.spec(self.name)
-        self.pub = self.create_publisher(Image, f"{self.name}/color/image_raw", qos_profile_sensor_data)
+        self.pub = self.create_publisher(Image, f"{self.name}/color/image_raw", msgs.IMAGE_QOS)
         self.pub_info = self.create_publisher(CameraInfo, f"{self.name}/color/camera_info", 10)
         self.last_index = -1
         self.create_timer(1.0 / (2 * p["fps"]), guarded(self, self._tick))

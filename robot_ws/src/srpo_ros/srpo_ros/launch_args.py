@@ -5,6 +5,10 @@ launch_ros gives a node its `parameters` in order and a later entry overrides an
 (launch_ros/launch_ros/actions/node.py). So the order is: what the launch file decides for this
 configuration, then the user's YAML (params:=...), then only the arguments typed on the command line.
 An argument left at its empty default is not passed, so the YAML's value or the node's default stands.
+Values are passed as Python text: launch_ros yaml.dump-quotes a str before evaluating it
+(launch_ros/utilities/normalize_parameters.py), so "036522072967" or "1" arrive as text, as
+ParameterValue(value, value_type=str) would give; the nodes convert to the declared type (srpo.ros_bridge.params).
+An empty list is never passed (launch_ros refuses it: utilities/evaluate_parameters.py).
 """
 
 

@@ -4,7 +4,7 @@ launch_ros only; no srpo import, see launch_args.py)."""
 from launch.actions import DeclareLaunchArgument, Shutdown
 from launch_ros.actions import Node
 
-from srpo_ros.launch_args import split
+from srpo_ros.launch_args import given, split
 
 # name -> (default, description, choices or None). An empty default is not passed to the node.
 ROBOT_ARGS = {
@@ -16,8 +16,10 @@ ROBOT_ARGS = {
     "cameras": ("node", "node: the robot node opens the cameras; realsense: realsense-ros publishes them",
                 ["node", "realsense"]),
     "realsense_serials": ("", "RealSense serials of camera0,camera1 (comma-separated)", None),
-    "image_height": ("", "recorded image rows (default 96, or the calibrated size)", None),
-    "image_width": ("", "recorded image columns (default 128, or the calibrated size)", None),
+    "opencv_devices": ("", "cameras:=node, backend xarm: OpenCV sources of camera0,camera1 instead of RealSense "
+                       "(webcam index, /dev/videoN or a video file; the dry run)", None),
+    "image_height": ("", "recorded image rows (default 96; a calibration is scaled to it)", None),
+    "image_width": ("", "recorded image columns (default 128)", None),
     "max_steps": ("", "ticks per episode at most", None),
     "params": ("", "parameter YAML (robot_ws/src/srpo_ros/config/*.yaml); command-line arguments override it", None),
 }
@@ -25,6 +27,7 @@ ROBOT_ARGS = {
 ROBOT_PARAMS = {"backend": "backend", "task": "task", "rate": "control_rate_hz", "xarm_ip": "xarm_ip",
                 "xarm_control_port": "xarm_control_port", "image_height": "image_height",
                 "image_width": "image_width", "max_steps": "max_steps"}
+LISTS = ("realsense_serials", "opencv_devices")  # comma-separated launch arguments passed as string lists
 COLOR_PROFILE = "640,480,30"  # realsense-ros rgb_camera.color_profile (realsense2_camera/launch/rs_launch.py)
 
 
@@ -33,16 +36,30 @@ def declare(args: dict) -> list:
             for name, (default, text, choices) in args.items()]
 
 
+def robot_typed(values: dict, topics: list[str], mapping: dict) -> dict:
+    """The robot node's parameters typed on the command line: `mapping`'s arguments as text, the camera lists
+    as lists of text (only where the node opens its cameras itself)."""
+    typed = given(values, mapping)
+    for name in LISTS:
+        if values[name] and not topics:
+            typed[name] = split(values[name])
+    return typed
+
+
 def camera_topics(values: dict) -> list[str]:
-    """The colour topics realsense-ros publishes for camera_namespace camera{i}, camera_name camera{i}
-    (/<camera_namespace>/<camera_name>/color/image_raw, realsense2_camera/src/base_realsense_node.cpp)."""
+    """The colour topics realsense-ros publishes for camera_namespace camera{i}, camera_name camera{i}:
+    /<camera_namespace>/<camera_name>/color/image_raw (realsense2_camera/src/rs_node_setup.cpp makes
+    "~/" + stream + "/image_raw" under the node's namespace and name; rs_launch.py sets both)."""
     if values["cameras"] != "realsense":
         return []
     return [f"/camera{i}/camera{i}/color/image_raw" for i in range(len(split(values["realsense_serials"])))]
 
 
 def realsense_nodes(values: dict) -> list:
-    """One realsense2_camera_node per serial, as rs_launch.py starts it (namespace and name camera{i})."""
+    """One realsense2_camera_node per serial, as rs_launch.py starts it (namespace and name camera{i}).
+
+    serial_no is given with realsense-ros's "_" prefix, which its node strips
+    (realsense2_camera/src/realsense_node_factory.cpp), so a serial of digits can never be read as a number."""
     if values["cameras"] != "realsense":
         return []
     serials = split(values["realsense_serials"])
@@ -50,7 +67,7 @@ def realsense_nodes(values: dict) -> list:
         raise RuntimeError("cameras:=realsense needs realsense_serials:=SERIAL0,SERIAL1 (rs-enumerate-devices -s)")
     return [Node(package="realsense2_camera", executable="realsense2_camera_node", namespace=f"camera{i}",
                  name=f"camera{i}", output="screen",
-                 parameters=[{"camera_name": f"camera{i}", "serial_no": serial, "enable_depth": False,
+                 parameters=[{"camera_name": f"camera{i}", "serial_no": f"_{serial.lstrip('_')}", "enable_depth": False,
                               "rgb_camera.color_profile": COLOR_PROFILE}])
             for i, serial in enumerate(serials)]
 

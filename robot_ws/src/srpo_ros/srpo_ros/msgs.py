@@ -2,10 +2,21 @@
 with the node's clock."""
 
 from geometry_msgs.msg import PoseStamped
+from rclpy.qos import qos_profile_sensor_data, qos_profile_system_default
 from sensor_msgs.msg import CameraInfo, Image, JointState
 from std_msgs.msg import Float32MultiArray
 
 from srpo.ros_bridge import convert
+
+# REP 2003: a sensor driver publishes with SystemDefaultsQoS (reliable), which reliable and best-effort subscribers
+# (RViz, rosbag2) both accept; consumers of sensor data subscribe with SensorDataQoS (best effort).
+IMAGE_QOS = qos_profile_system_default
+SENSOR_QOS = qos_profile_sensor_data
+# The arm's state where xarm_ros2's driver publishes it: "joint_states" in its hw_ns namespace, default "xarm"
+# (xarm_api/src/xarm_driver.cpp; xarm_description/launch/_robot_joint_state.launch.py merges
+# '{prefix}{hw_ns}/joint_states' into joint_states for robot_state_publisher), relative so a namespace applies.
+# `srpo data from-rosbag` reads /xarm/joint_states by default (srpo/store/rosbag_import.py).
+JOINT_STATES = "xarm/joint_states"
 
 
 def _header(msg, stamp, frame_id: str):

@@ -1,6 +1,6 @@
 """Policy node: a LeRobot checkpoint (any policy type) in its own process, commanding the robot node.
 
-It answers every joint_states message of the robot node with one action on arm/command (inference runs off
+It answers every xarm/joint_states message of the robot node with one action on arm/command (inference runs off
 this thread, a chunk at a time), so the robot's tick is the only clock. It asks recorder/start once the
 robot's first complete state and images have arrived (never in its constructor), runs `episodes`
 episodes, and logs the success rate from recorder/episode. The robot node's safety filter passes every command.
@@ -12,7 +12,6 @@ import time
 
 from geometry_msgs.msg import PoseStamped
 from rclpy.node import Node
-from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Float32, Float32MultiArray, String
 from std_srvs.srv import Trigger
@@ -32,9 +31,11 @@ class PolicyNode(Node):
             raise UserFacingError("policy_node needs policy:=CHECKPOINT (a LeRobot checkpoint directory)")
         from srpo.robot.bridge import StreamArm, StreamCamera
         from srpo.robot.policy_runner import LoadedPolicy, PolicyConfig, PolicySource
+        from srpo.robot.rig import backend_config
 
+        instruction = backend_config(p["backend"]).instruction(p["task"])  # the text the robot node records
         cfg = PolicyConfig(checkpoint=p["policy"], device=p["device"], blocking=False)
-        self.source = PolicySource(LoadedPolicy(cfg), p["task"], cfg)
+        self.source = PolicySource(LoadedPolicy(cfg), instruction, cfg)
         self.episodes = PolicyEpisodes(p["episodes"])
         self.pub = self.create_publisher(Float32MultiArray, "arm/command", 10)
         self.arm = StreamArm(lambda action: self.pub.publish(msgs.action(action)))
@@ -43,12 +44,12 @@ class PolicyNode(Node):
         for i, topic in enumerate(p["image_topics"]):
             cam = self.cameras[f"camera{i}"] = StreamCamera(p["image_height"], p["image_width"])
             self.create_subscription(Image, topic, guarded(self, lambda m, c=cam: c.update(
-                convert.image_to_rgb(m), convert.stamp_seconds(m.header.stamp))), qos_profile_sensor_data)
+                convert.image_to_rgb(m), convert.stamp_seconds(m.header.stamp))), msgs.SENSOR_QOS)
         self.create_subscription(PoseStamped, "arm/eef_pose", guarded(self, self._on_pose), 10)
         self.create_subscription(Float32, "arm/gripper_width", guarded(
             self, lambda m: self.arm.update("robot0_gripper_width", [m.data], time.time())), 10)
         self.create_subscription(String, "recorder/episode", guarded(self, self._on_episode), 10)
-        self.create_subscription(JointState, "joint_states", guarded(self, self._on_state), 10)
+        self.create_subscription(JointState, msgs.JOINT_STATES, guarded(self, self._on_state), 10)
         self.start_client = self.create_client(Trigger, "recorder/start")
         self.stop_client = self.create_client(Trigger, "recorder/stop")
         self.create_service(Trigger, "policy/stop", guarded(self, self._stop))

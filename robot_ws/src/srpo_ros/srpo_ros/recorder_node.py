@@ -6,7 +6,7 @@ Subscribes  arm/command         std_msgs/Float32MultiArray  source:=topic: one A
                                                             answers (teleop_node, policy_node)
             teleop/event        std_msgs/String             success / failure / stop from the operator
             image_topics        sensor_msgs/Image           cameras from realsense-ros instead of in the node
-Publishes   joint_states        sensor_msgs/JointState      joint1..joint7 (xarm_ros2 names), once per tick
+Publishes   xarm/joint_states   sensor_msgs/JointState      joint1..joint7 (xarm_ros2's names and topic), once a tick
             arm/eef_pose        geometry_msgs/PoseStamped   tool pose in link_base
             arm/gripper_width   std_msgs/Float32            metres
             arm/action          std_msgs/Float32MultiArray  the safety-filtered action executed (and recorded)
@@ -19,7 +19,6 @@ Services    recorder/start  std_srvs/Trigger   new episode (sim: objects re-plac
 """
 
 from rclpy.node import Node
-from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Bool, Float32, Float32MultiArray, String
 from std_srvs.srv import SetBool, Trigger
@@ -40,9 +39,10 @@ class RecorderNode(Node):
         from srpo.robot.runner import open_store
         from srpo.robot.safety import SafetyFilter
 
-        height, width = params.recorded_image_size(p)
+        height, width = p["image_height"], p["image_width"]  # a calibration is scaled to this size (open_store)
         backend = backend_config(p["backend"], ip=p["xarm_ip"], control_port=p["xarm_control_port"],
-                                 realsense_serials=tuple(p["realsense_serials"]))
+                                 realsense_serials=tuple(p["realsense_serials"]),
+                                 opencv_devices=tuple(p["opencv_devices"]))
         config = RigConfig(backend=backend, task=p["task"], seed=p["seed"], control_rate_hz=p["control_rate_hz"],
                            max_steps=p["max_steps"], camera_height=height, camera_width=width)
         self.task_text = backend.instruction(p["task"])  # sim: the task's instruction; a real arm: the text itself
@@ -53,21 +53,25 @@ class RecorderNode(Node):
         self.arm.connect()
         for cam in self.cameras.values():
             cam.connect()
-        store = open_store(p["out"], self.cameras, p["control_rate_hz"], p["calibration"] or None) if p["out"] else None
+        store = (open_store(p["out"], self.cameras, p["control_rate_hz"], p["calibration"] or None,
+                            self.arm.extra_state_keys()) if p["out"] else None)  # as `srpo robot record`
+        # what camera_info publishes: the stored specs (a calibration scaled to the recorded size), else the camera's
+        specs = store.config.cameras if store is not None else [cam.spec(n) for n, cam in self.cameras.items()]
+        self.specs = {spec.name: spec for spec in specs}
         loop = LoopConfig(control_rate_hz=p["control_rate_hz"], max_steps=p["max_steps"], realtime=not rig.is_simulated)
         self.recorder = EpisodeRecorder(self.arm, self.cameras, SafetyFilter(config.safety, p["control_rate_hz"]),
                                         store, loop, success_fn=rig.success_fn, clock=rig.clock)
         make_source, default_name = self._source()
         self.service = EpisodeService(self.recorder, make_source, rig.reset, self.task_text,
                                       p["source_name"] or default_name, p["episodes"])
-        self.pub_joints = self.create_publisher(msgs.JointState, "joint_states", 10)
+        self.pub_joints = self.create_publisher(msgs.JointState, msgs.JOINT_STATES, 10)
         self.pub_pose = self.create_publisher(msgs.PoseStamped, "arm/eef_pose", 10)
         self.pub_grip = self.create_publisher(Float32, "arm/gripper_width", 10)
         self.pub_action = self.create_publisher(Float32MultiArray, "arm/action", 10)
         self.pub_success = self.create_publisher(Bool, "arm/task_success", 10)
         self.pub_episode = self.create_publisher(String, "recorder/episode", 10)
         names = self.cameras if self.own_cameras else {}
-        self.pub_images = {n: self.create_publisher(Image, f"{n}/color/image_raw", qos_profile_sensor_data) for n in names}
+        self.pub_images = {n: self.create_publisher(Image, f"{n}/color/image_raw", msgs.IMAGE_QOS) for n in names}
         self.pub_infos = {n: self.create_publisher(CameraInfo, f"{n}/color/camera_info", 10) for n in names}
         self.published_index = {n: -1 for n in names}
         self.create_service(Trigger, "recorder/start", guarded(self, self._start))
@@ -83,10 +87,10 @@ class RecorderNode(Node):
         for i, topic in enumerate(self.p["image_topics"]):
             cam = cameras[f"camera{i}"] = StreamCamera(height, width, depth=i < len(depth_topics))
             self.create_subscription(Image, topic, guarded(self, lambda m, c=cam: c.update(
-                convert.image_to_rgb(m), convert.stamp_seconds(m.header.stamp))), qos_profile_sensor_data)
+                convert.image_to_rgb(m), convert.stamp_seconds(m.header.stamp))), msgs.SENSOR_QOS)
             if i < len(depth_topics):
                 self.create_subscription(Image, depth_topics[i], guarded(
-                    self, lambda m, c=cam: c.update_depth(convert.depth_to_mm(m))), qos_profile_sensor_data)
+                    self, lambda m, c=cam: c.update_depth(convert.depth_to_mm(m))), msgs.SENSOR_QOS)
         return cameras
 
     def _source(self):
@@ -156,7 +160,7 @@ class RecorderNode(Node):
             if frame.index != self.published_index[name]:
                 self.published_index[name] = frame.index
                 self.pub_images[name].publish(msgs.image(frame.rgb, stamp, name))
-                self.pub_infos[name].publish(msgs.camera_info(self.cameras[name].spec(name), stamp, name))
+                self.pub_infos[name].publish(msgs.camera_info(self.specs[name], stamp, name))
 
     def destroy_node(self):
         self.service.abort("node shut down")

@@ -22,7 +22,11 @@ def declare(node, spec: dict) -> dict:
 
 def guarded(node, callback, on_fault=None):
     """`callback` that logs an exception (throttled) instead of letting rclpy re-raise it out of spin and kill
-    the node; on_fault(reason) then puts things in a safe state (the robot node aborts its episode)."""
+    the node; on_fault(reason) then puts things in a safe state (the robot node aborts its episode).
+
+    A service callback (request, response) still answers: rclpy sends what the callback returns and raises
+    TypeError out of spin for anything but a Response (rclpy/executors.py _take_service, service.py
+    send_response), so the std_srvs response comes back with success false and the reason."""
 
     def run(*args):
         try:
@@ -33,6 +37,9 @@ def guarded(node, callback, on_fault=None):
                                     throttle_duration_sec=LOG_EVERY_S)
             if on_fault is not None:
                 on_fault(reason)
+            if len(args) == 2 and hasattr(args[1], "success") and hasattr(args[1], "message"):
+                args[1].success, args[1].message = False, f"failed: {reason}"
+                return args[1]
             return None
 
     return run

@@ -1,1 +1,0 @@
-../robot_ws/src/srpo_ros/launch/deploy_policy.launch.py

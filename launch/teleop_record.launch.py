@@ -1,1 +1,0 @@
-../robot_ws/src/srpo_ros/launch/teleop_record.launch.py
