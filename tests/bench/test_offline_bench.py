@@ -1,0 +1,85 @@
+"""A reduced `srpo bench offline` end to end: record, score (SRPO, oracle, success), train every method,
+deploy on shared initial states, report every section with finite numbers; a rerun resumes."""
+
+import json
+import math
+import re
+
+import pytest
+
+from srpo.errors import UserFacingError
+from srpo.store import EpisodeStore
+from srpo_offline.bench_report import SECTIONS
+from srpo_offline.offline_bench import METHODS, OfflineBenchConfig, parse_method, run_offline_bench
+
+METHOD_SPECS = ("uniform", "filtered", "awr_srpo", "awr_oracle", "awr_success", "awr_srpo@paper")
+
+
+def test_method_specs():
+    assert parse_method("awr_srpo@paper", "to_go") == (METHODS["awr_srpo"], "paper")
+    assert parse_method("awr_oracle", "gae") == (METHODS["awr_oracle"], "gae")
+    assert parse_method("filtered", "to_go") == (METHODS["filtered"], None)
+    for bad in ("nope", "uniform@paper", "awr_srpo@bogus"):
+        with pytest.raises(UserFacingError):
+            parse_method(bad, "to_go")
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench") / "offline"
+    # a clean expert and an operator that always lets go too early: both labels occur in 8 episodes
+    cfg = OfflineBenchConfig(out=str(out), seeds=(0,), episodes=8, operator="expert:0.5,early_release:0.5",
+                             expert_noise=0.3, methods=METHOD_SPECS, train_steps=20, batch_size=16, eval_episodes=2,
+                             clean_tasks=("lift",), clean_episodes=4, stride=4)
+    return cfg, run_offline_bench(cfg)
+
+
+def test_report_has_every_section_with_finite_numbers(bench):
+    cfg, report = bench
+    text = report.read_text()
+    for section in SECTIONS:
+        assert f"## {section}" in text
+    assert not re.search(r"\b(nan|inf)\b", text.lower())
+    summary = json.loads((report.parent / "summary.json").read_text())
+    for spec in METHOD_SPECS:
+        pooled = summary["pooled"][spec]
+        assert pooled["episodes"] == 2 and 0 <= pooled["successes"] <= 2
+        assert pooled["ci95"][0] <= pooled["rate"] <= pooled["ci95"][1]
+    for name, c in summary["comparisons"].items():
+        assert math.isfinite(c["difference"]) and 0 <= c["mcnemar_p"] <= 1, name
+        assert c["ci95"][0] <= c["difference"] <= c["ci95"][1]
+    assert set(summary["checks"].values()) <= {"holds", "not established", "fails"}
+    assert summary["headline"].startswith("inconclusive") or " beat " in summary["headline"]
+    fidelity = summary["fidelity"][0]
+    assert -1 <= fidelity["spearman"]["success"]["mean"] <= 1
+    assert 0 <= fidelity["abs_error"]["success"]["mean"] <= 1
+    bar = summary["clean_bar"][0]
+    assert bar["task"] == "lift" and 0 < bar["expert_rate"] <= 1 and 0 <= bar["bc_rate"] <= 1
+    for png in ("success_by_method.png", "progress_vs_oracle.png"):
+        assert (report.parent / png).stat().st_size > 1000
+
+
+def test_every_method_trained_on_the_same_store_with_its_own_weights(bench):
+    cfg, report = bench
+    store = EpisodeStore.open(report.parent / "seed0" / "store.zarr", mode="r")
+    assert store.num_episodes == 8
+    assert {e.meta["operator"] for e in store.episodes()} == {"expert", "early_release"}
+    runs = set(store.derived_runs())
+    assert {"srpo", "oracle", "srpo_to_go", "oracle_to_go", "success_to_go", "srpo_paper"} <= runs
+    success, _ = store.read_derived("success_to_go")
+    for e in store.episodes():  # the trajectory-level reward: the label at every step
+        assert set(success["progress"][e.start:e.end].tolist()) == {float(e.success is True)}
+    logs = {spec: json.loads((report.parent / "seed0" / spec.replace("@", "-") / "log.json").read_text())["config"]
+            for spec in METHOD_SPECS}
+    assert logs["filtered"]["success_only"] and not logs["uniform"]["success_only"]
+    assert logs["awr_srpo@paper"]["reward_run"] == "srpo_paper"
+    assert logs["awr_oracle"]["reward_run"] == "oracle_to_go"
+    assert all(c["environment_state_keys"] == ["object0_pos", "object0_quat"] and not c["images"]
+               for c in logs.values())
+
+
+def test_a_rerun_resumes_without_training_again(bench):
+    cfg, report = bench
+    lines = (report.parent / "results.jsonl").read_text().splitlines()
+    run_offline_bench(cfg)
+    assert (report.parent / "results.jsonl").read_text().splitlines() == lines
