@@ -99,7 +99,7 @@ def behaviour_clone(spec: SimXArmSpec, config: WarmStartConfig = WarmStartConfig
             loss.backward()
             optimizer.step()
     policy.model.eval()
-    return policy, {"demos": len(demos), "ticks": int(len(x)), "final_loss": float(loss)}
+    return policy, {"demos": len(demos), "ticks": int(len(x)), "final_loss": float(loss.detach())}
 
 
 def eval_requests(spec: SimXArmSpec, pool: EnvPool, episodes_per_task: int, tasks: list[int] | None = None
