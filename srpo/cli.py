@@ -21,6 +21,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "reward": ("srpo_offline.reward_cli", "world-progress rewards, advantages, AWR weights, reward benchmark"),
     "train": ("srpo_offline.train_cli", "offline advantage-weighted regression of LeRobot policies (pi0, pi0-FAST)"),
     "libero": ("srpo_online_sim.cli", "online SRPO on LIBERO with OpenVLA*: train and evaluate"),
+    "bench": ("srpo.bench_cli", "benchmarks: online SRPO vs GRPO on the simulated xArm"),
     "demo": ("srpo_offline.demo", "the whole loop on the simulated xArm: record, score, train, deploy, report"),
 }
 
