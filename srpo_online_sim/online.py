@@ -63,6 +63,7 @@ class Algorithm:
     grad_clip: float = 1.0  # max gradient norm per optimiser step
     mini_batch: int = 16  # trajectories per optimiser step
     micro_batch: int = 8  # decisions per forward/backward in the update
+    epochs: int = 1  # passes over each rollout batch (siiRL: 1)
     seed: int = 0  # sampling seed (each rank adds its rank)
 
     def __post_init__(self):
@@ -72,7 +73,7 @@ class Algorithm:
     def update_settings(self) -> UpdateSettings:
         return UpdateSettings(mini_batch=self.mini_batch, micro_batch=self.micro_batch, temperature=self.temperature,
                               clip_low=self.clip_low, clip_high=self.clip_high, grad_clip=self.grad_clip,
-                              kl_coef=self.kl_coef)
+                              kl_coef=self.kl_coef, epochs=self.epochs)
 
 
 def distributed() -> tuple[int, int]:

@@ -37,6 +37,7 @@ class UpdateSettings:
     clip_high: float  # ratio clip above 1
     grad_clip: float  # max gradient norm per optimiser step
     kl_coef: float = 0.0  # weight of KL(pi || pi_ref)
+    epochs: int = 1  # passes over the rollout batch (siiRL: 1; small policies learn faster with a few)
 
 
 def token_mask(executed: int, chunk: int, action_dim: int) -> torch.Tensor:
@@ -78,7 +79,7 @@ def ppo_update(policy, optimizer: torch.optim.Optimizer, trajs: list[Trajectory]
     parts = np.array_split(np.arange(len(kept)), n_steps) if n_steps else []
     model.train()
     per_step = []
-    for part in parts:
+    for part in [p for _ in range(settings.epochs) for p in parts]:
         per_step.append(_step(policy, optimizer, [kept[i] for i in part], settings, reference, world, device))
     model.eval()
     totals = defaultdict(float)
