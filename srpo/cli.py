@@ -21,8 +21,8 @@ GROUPS: dict[str, tuple[str, str]] = {
     "reward": ("srpo_offline.reward_cli", "world-progress rewards, advantages, AWR weights, reward benchmark"),
     "train": ("srpo_offline.train_cli", "offline advantage-weighted regression of LeRobot policies (pi0, pi0-FAST)"),
     "libero": ("srpo_online_sim.cli", "online SRPO on LIBERO with OpenVLA*: train and evaluate"),
-    "bench": ("srpo.bench_cli", "measured comparisons: offline AWR-SRPO against BC baselines on the simulated xArm"),
-    "demo": ("srpo_offline.demo", "the whole loop on the simulated xArm: record, score, train, deploy, report"),
+    "bench": ("srpo.bench_cli", "measured comparisons on the simulated xArm: offline AWR-SRPO vs BC, online SRPO vs GRPO"),
+    "demo": ("srpo_offline.demo", "the offline benchmark, reduced (~10 min): record, score, train, deploy, verdict"),
 }
 
 

@@ -1,4 +1,5 @@
-"""LIBERO task environments for rollouts: one task env, and a pool of subprocess workers that step many at once.
+"""LIBERO task environments for rollouts (`srpo_online_sim.protocols.Env`); `EnvConfig` is their EnvSpec, and
+`srpo_online_sim.pool.EnvPool` steps many at once in subprocess workers.
 
 Protocol (OpenVLA / siiRL convention): after reset to an initial state, ``settle_steps`` no-op actions let the
 objects come to rest (their frames are not part of the episode); the episode ends on the environment's own
@@ -12,13 +13,16 @@ never trained on the states it is evaluated on (siiRL trains and validates on th
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from srpo.errors import UserFacingError
+from srpo_online_sim.pool import EnvPool
+from srpo_online_sim.protocols import StepResult
+
+__all__ = ["EnvConfig", "EnvPool", "LiberoTaskEnv", "StepResult", "libero_action"]
 
 SUITES = ("spatial", "object", "goal", "10", "90")
 # Step limits per suite, as in the OpenVLA(-OFT) LIBERO evaluation (run_libero_eval.py): about the longest
@@ -65,15 +69,15 @@ class EnvConfig:
     def step_limit(self) -> int:
         return self.max_steps if self.max_steps is not None else SUITE_MAX_STEPS[self.suite]
 
+    # --- srpo_online_sim.protocols.EnvSpec ---
+    def build(self) -> LiberoTaskEnv:
+        return LiberoTaskEnv(self)
 
-@dataclass
-class StepResult:
-    """Frames and flags for the steps executed by one `step_chunk` call."""
+    def env_action(self, actions: np.ndarray) -> np.ndarray:
+        return libero_action(actions)
 
-    frames: list[np.ndarray]  # agentview frames after each executed step
-    wrist_frames: list[np.ndarray] = field(default_factory=list)  # wrist frames (when enabled)
-    done: bool = False  # episode over: success or step limit
-    success: bool = False  # the environment's success predicate held
+    def instructions(self) -> list[str]:
+        return task_names(self.suite)
 
 
 def _suite(suite: str):
@@ -176,81 +180,3 @@ class LiberoTaskEnv:
             self.env.close()
             self.env = None
             self.task_id = None
-
-
-def _worker(conn, config: EnvConfig) -> None:
-    env = LiberoTaskEnv(config)
-    try:
-        while True:
-            method, args = conn.recv()
-            if method == "close":
-                break
-            try:
-                conn.send(("ok", getattr(env, method)(*args)))
-            except Exception as err:  # noqa: BLE001 - forwarded to the parent, which raises it
-                conn.send(("error", f"{type(err).__name__}: {err}"))
-    finally:
-        env.close()
-        conn.close()
-
-
-class EnvPool:
-    """``num_envs`` LIBERO envs, each in its own subprocess worker (or all in-process with ``subprocess=False``).
-
-    Calls take one argument tuple per env and return one result per env; every worker runs its call while the
-    others run theirs, so rollouts use every core (and every GPU's EGL device when rendering there).
-    """
-
-    def __init__(self, config: EnvConfig, num_envs: int, subprocess: bool = True):
-        if num_envs < 1:
-            raise UserFacingError("need at least one environment")
-        self.config = config
-        self.num_envs = num_envs
-        self.subprocess = subprocess
-        if not subprocess:
-            self._local = [LiberoTaskEnv(config) for _ in range(num_envs)]
-            return
-        ctx = mp.get_context("spawn")
-        self._conns, self._procs = [], []
-        for _ in range(num_envs):
-            parent, child = ctx.Pipe()
-            proc = ctx.Process(target=_worker, args=(child, config), daemon=True)
-            proc.start()
-            child.close()
-            self._conns.append(parent)
-            self._procs.append(proc)
-
-    def call(self, method: str, args_per_env: list[tuple], envs: list[int] | None = None) -> list:
-        envs = list(range(self.num_envs)) if envs is None else envs
-        if not self.subprocess:
-            return [getattr(self._local[i], method)(*a) for i, a in zip(envs, args_per_env)]
-        for i, a in zip(envs, args_per_env):
-            self._conns[i].send((method, a))
-        results = []
-        for i in envs:
-            status, value = self._conns[i].recv()
-            if status == "error":
-                raise RuntimeError(f"LIBERO worker {i}: {value}")
-            results.append(value)
-        return results
-
-    def close(self) -> None:
-        if not self.subprocess:
-            for env in self._local:
-                env.close()
-            return
-        for conn in self._conns:
-            try:
-                conn.send(("close", ()))
-            except (BrokenPipeError, OSError):
-                pass
-        for proc in self._procs:
-            proc.join(timeout=10)
-            if proc.is_alive():
-                proc.terminate()
-
-    def __enter__(self) -> EnvPool:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()

@@ -1,7 +1,9 @@
-"""Roll OpenVLA* out in a pool of LIBERO envs: one trajectory per (task, initial state) request.
+"""Roll a policy out in a pool of envs (`srpo_online_sim.protocols`): one trajectory per (task, initial state)
+request. OpenVLA* on LIBERO and the MLP on the simulated xArm run through the same loop.
 
-Requests run in waves of ``pool.num_envs``; at every decision the active envs' latest frames go through the
-policy in ONE batched forward pass, giving an 8-step chunk per env that the workers execute in parallel.
+Requests run in waves of ``pool.num_envs``; at every decision the active envs' latest observations (LIBERO: the
+frame) go through the policy in ONE batched forward pass, giving a chunk per env that the workers execute in
+parallel (the pool's spec maps the policy's actions to the env's).
 """
 
 from __future__ import annotations
@@ -11,12 +13,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from srpo_online_sim.envs import EnvPool, libero_action
+from srpo_online_sim.pool import EnvPool
 
 
 @dataclass(frozen=True)
 class Request:
-    task_id: int  # LIBERO task id within the suite
+    task_id: int  # task id within the world (LIBERO: within the suite)
     instruction: str  # the task's language instruction
     init_state: np.ndarray  # flattened MuJoCo state to reset to
     group: int  # rollouts of the same (task, initial state) share a group id
@@ -26,11 +28,12 @@ class Request:
 class Trajectory:
     request: Request
     success: bool = False  # the environment's success predicate held before the step limit
-    frames: list[np.ndarray] = field(default_factory=list)  # agentview frames: reset frame + every step
-    observations: list[np.ndarray] = field(default_factory=list)  # the frame each decision was made from
-    tokens: list[torch.Tensor] = field(default_factory=list)  # [56] action-slice indices per decision
-    old_log_probs: list[torch.Tensor] = field(default_factory=list)  # [56] behaviour log-probs per decision
+    frames: list[np.ndarray] = field(default_factory=list)  # reward-camera frames: reset frame + rendered steps
+    observations: list = field(default_factory=list)  # the policy input each decision was made from
+    tokens: list[torch.Tensor] = field(default_factory=list)  # [chunk*dim] action-slice indices per decision
+    old_log_probs: list[torch.Tensor] = field(default_factory=list)  # [chunk*dim] behaviour log-probs per decision
     executed: list[int] = field(default_factory=list)  # env steps of each decision's chunk actually executed
+    states: list = field(default_factory=list)  # every step's observation when the env sends them (sim state)
 
     @property
     def video(self) -> np.ndarray:
@@ -46,9 +49,11 @@ def rollout(policy, pool: EnvPool, requests: list[Request], temperature: float, 
         wave = trajectories[start : start + pool.num_envs]
         envs = list(range(len(wave)))
         resets = pool.call("reset", [(t.request.task_id, t.request.init_state) for t in wave], envs)
-        last = [r.frames[-1] for r in resets]
+        last = [r.policy_inputs[-1] for r in resets]
         for t, r in zip(wave, resets):
             t.frames.extend(r.frames)
+            if r.observations is not None:
+                t.states.extend(r.observations)
         active = envs
         while active:
             inputs = policy.prepare([last[i] for i in active], [wave[i].request.instruction for i in active])
@@ -57,11 +62,14 @@ def rollout(policy, pool: EnvPool, requests: list[Request], temperature: float, 
                 wave[i].observations.append(last[i])
                 wave[i].tokens.append(out.slice_tokens[j].cpu())
                 wave[i].old_log_probs.append(out.log_probs[j].float().cpu())
-            results = pool.call("step_chunk", [(libero_action(out.actions[j]),) for j in range(len(active))], active)
+            results = pool.call("step_chunk", [(pool.env_action(out.actions[j]),) for j in range(len(active))],
+                                active)
             still = []
             for i, r in zip(active, results):
-                wave[i].executed.append(len(r.frames))  # one frame per executed step; the rest is masked
-                last[i] = r.frames[-1]
+                wave[i].executed.append(r.executed)  # the rest of the chunk is masked in the update
+                last[i] = r.policy_inputs[-1]
+                if r.observations is not None:
+                    wave[i].states.extend(r.observations)
                 if keep_video:
                     wave[i].frames.extend(r.frames)
                 if r.done:

@@ -37,6 +37,7 @@ class UpdateSettings:
     clip_high: float  # ratio clip above 1
     grad_clip: float  # max gradient norm per optimiser step
     kl_coef: float = 0.0  # weight of KL(pi || pi_ref)
+    epochs: int = 1  # passes over the rollout batch (siiRL: 1; small policies learn faster with a few)
 
 
 def token_mask(executed: int, chunk: int, action_dim: int) -> torch.Tensor:
@@ -71,7 +72,6 @@ def ppo_update(policy, optimizer: torch.optim.Optimizer, trajs: list[Trajectory]
                ) -> tuple[dict, list[dict]]:
     """Update on the trajectories whose advantage is not NaN; returns (batch metrics, metrics per step)."""
     model = policy.model
-    cfg = model.config
     device = policy.device
     kept = [(t, float(a)) for t, a in zip(trajs, advantages) if not np.isnan(a)]
     n_global = int(_all_reduce(torch.tensor(float(len(kept))), world).item())
@@ -79,8 +79,8 @@ def ppo_update(policy, optimizer: torch.optim.Optimizer, trajs: list[Trajectory]
     parts = np.array_split(np.arange(len(kept)), n_steps) if n_steps else []
     model.train()
     per_step = []
-    for part in parts:
-        per_step.append(_step(policy, optimizer, [kept[i] for i in part], settings, reference, world, cfg, device))
+    for part in [p for _ in range(settings.epochs) for p in parts]:
+        per_step.append(_step(policy, optimizer, [kept[i] for i in part], settings, reference, world, device))
     model.eval()
     totals = defaultdict(float)
     for m in per_step:
@@ -96,10 +96,10 @@ def ppo_update(policy, optimizer: torch.optim.Optimizer, trajs: list[Trajectory]
 
 
 def _step(policy, optimizer, batch: list[tuple[Trajectory, float]], settings: UpdateSettings, reference, world,
-          cfg, device) -> dict:
+          device) -> dict:
     """One optimiser step on one mini-batch (this rank's share of it)."""
     n_traj = _all_reduce(torch.tensor(float(len(batch))), world).item()
-    rows = decision_rows(batch, n_traj, cfg.chunk, cfg.action_dim)
+    rows = decision_rows(batch, n_traj, policy.chunk, policy.action_dim)
     optimizer.zero_grad(set_to_none=True)
     sums = defaultdict(float)
     for start in range(0, len(rows), settings.micro_batch):
@@ -112,10 +112,8 @@ def _step(policy, optimizer, batch: list[tuple[Trajectory, float]], settings: Up
         new = policy.log_probs(inputs, tokens, settings.temperature)
         loss, stats = clipped_loss(new, old, adv, settings.clip_low, settings.clip_high, weights)
         if reference is not None:
-            with torch.no_grad(), policy.autocast_context():
-                ref_logits = reference.action_logits(inputs["pixel_values"], inputs["input_ids"],
-                                                     inputs["attention_mask"])
-            ref = torch.log_softmax(ref_logits.float() / settings.temperature, -1).gather(-1, tokens[..., None])[..., 0]
+            with torch.no_grad():
+                ref = policy.log_probs(inputs, tokens, settings.temperature, model=reference).float()
             kl = (kl_to_reference(new, ref) * weights).sum()
             loss = loss + settings.kl_coef * kl
             sums["kl_ref"] += float(kl.detach())

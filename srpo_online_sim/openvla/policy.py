@@ -67,6 +67,8 @@ class ActOutput:
 
 
 class OpenVLAStarPolicy:
+    """OpenVLA* behind `srpo_online_sim.protocols.Policy`: camera frames + instructions -> 56-token chunks."""
+
     def __init__(self, model: OpenVLAStar, tokenizer, stats: ActionStats, append_token_id: int | None = None):
         self.model = model
         self.tokenizer = tokenizer  # a transformers tokenizer that adds BOS
@@ -79,6 +81,27 @@ class OpenVLAStarPolicy:
     @property
     def device(self) -> torch.device:
         return next(self.model.parameters()).device
+
+    @property
+    def chunk(self) -> int:
+        return self.model.config.chunk
+
+    @property
+    def action_dim(self) -> int:
+        return self.model.config.action_dim
+
+    def save(self, folder) -> None:
+        from pathlib import Path
+
+        from srpo_online_sim.openvla.loading import save_policy
+
+        save_policy(self, Path(folder))
+
+    def load_weights(self, folder) -> None:
+        from srpo_online_sim.openvla.loading import load_policy
+
+        loaded = load_policy(str(folder), device=str(self.device))
+        self.model.load_state_dict(loaded.model.state_dict())
 
     def prepare(self, images: list[np.ndarray], instructions: list[str]) -> dict[str, torch.Tensor]:
         """uint8 HxWx3 images and task instructions -> model inputs (left-padded prompts)."""
@@ -119,9 +142,15 @@ class OpenVLAStarPolicy:
         log_probs = action_log_probs(logits, tokens, temperature or 1.0)
         return ActOutput(tokens, log_probs, self.detokenize(tokens))
 
-    def log_probs(self, inputs: dict[str, torch.Tensor], slice_tokens: torch.Tensor, temperature: float):
-        """Differentiable log-probs of given action tokens (for the policy-gradient update)."""
-        return action_log_probs(self.logits(inputs), slice_tokens, temperature)
+    def log_probs(self, inputs: dict[str, torch.Tensor], slice_tokens: torch.Tensor, temperature: float,
+                  model: OpenVLAStar | None = None):
+        """Differentiable log-probs of given action tokens (for the policy-gradient update); `model` (e.g. a frozen
+        reference copy) replaces the policy's own."""
+        if model is None:
+            return action_log_probs(self.logits(inputs), slice_tokens, temperature)
+        with self.autocast_context():
+            logits = model.action_logits(inputs["pixel_values"], inputs["input_ids"], inputs["attention_mask"])
+        return action_log_probs(logits, slice_tokens, temperature)
 
     def detokenize(self, slice_tokens: torch.Tensor) -> np.ndarray:
         cfg = self.model.config

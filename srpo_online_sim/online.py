@@ -1,0 +1,289 @@
+"""The online SRPO / GRPO trainer, for any world that implements `srpo_online_sim.protocols` (LIBERO + OpenVLA*,
+the simulated xArm + an MLP, or a simulator added later as one module).
+
+One training step:
+1. pick ``groups_per_step`` (task, initial state) pairs; initial states come from the env's placement
+   distribution with seeds disjoint from any evaluation;
+2. roll out ``n_rollouts`` trajectories per pair at ``temperature``;
+3. keep the groups whose success rate lies in ``accuracy_bounds`` (option); with ``filter_before_reward`` this
+   happens BEFORE rewards, as in siiRL, so only kept groups give references and normalisation;
+4. trajectory rewards (`srpo_online_sim.rewards`): ``srpo`` encodes the reward camera's video with the
+   world-model encoder and shapes failures by their distance to the task's successes in the batch
+   (`srpo_offline.progress.grouped_trajectory_rewards`); ``grpo`` is binary success; ``oracle`` is the dense
+   progress the world computes from its privileged state. Advantages (r - mean_group) / (std_group + 1e-6);
+5. PPO mini-batches (`srpo_online_sim.update`): one optimiser step per ``mini_batch`` trajectories.
+
+Several processes: launch with ``torchrun --nproc_per_node K`` (or any torch.distributed launcher: gloo on
+CPU, nccl on GPUs). Each rank rolls out its share of the groups, rewards are computed from the gathered
+trajectories of all ranks, and gradients are all-reduced before every optimizer step; rank 0's initial weights
+are broadcast so every rank starts equal.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from srpo.errors import UserFacingError
+from srpo.run_log import RunLog
+from srpo_online_sim.objective import accuracy_filter, group_advantages
+from srpo_online_sim.pool import EnvPool
+from srpo_online_sim.rewards import REWARDS, oracle_agreement, signal_fraction, trajectory_rewards
+from srpo_online_sim.rollout import Request, Trajectory, rollout
+from srpo_online_sim.update import UpdateSettings, ppo_update
+
+TRAIN_SEED_OFFSET = 1_000_000  # training initial states use env seeds from here on
+
+
+@dataclass(frozen=True)
+class Algorithm:
+    """The world-independent settings of online SRPO / GRPO (LIBERO's TrainConfig and the sim bench fill them)."""
+
+    reward: str = "srpo"  # srpo (world-progress shaping) | grpo (binary success) | oracle (world's dense progress)
+    groups_per_step: int = 8  # (task, initial state) groups per step
+    n_rollouts: int = 8  # rollouts per group
+    keep_mixed_only: bool = True  # train only on groups whose success rate lies in accuracy_bounds
+    accuracy_bounds: tuple[float, float] = (0.1, 0.9)  # kept group success rates, inclusive (siiRL's)
+    filter_before_reward: bool = False  # filter groups before computing rewards (siiRL)
+    temperature: float = 1.6  # sampling temperature for rollouts (and for the log-probs)
+    reward_variant: str = "paper"  # srpo failure reward: paper | siirl | nearest
+    alpha: float = 0.8  # failure reward scale; 0 = plain GRPO
+    clip_low: float = 0.2  # ratio clip below 1
+    clip_high: float = 0.28  # ratio clip above 1
+    kl_coef: float = 0.0  # weight of KL(pi || pi_ref); 0 = no reference policy kept (siiRL)
+    lr: float = 5e-6  # AdamW learning rate
+    weight_decay: float = 0.0  # AdamW weight decay
+    grad_clip: float = 1.0  # max gradient norm per optimiser step
+    mini_batch: int = 16  # trajectories per optimiser step
+    micro_batch: int = 8  # decisions per forward/backward in the update
+    epochs: int = 1  # passes over each rollout batch (siiRL: 1)
+    seed: int = 0  # sampling seed (each rank adds its rank)
+
+    def __post_init__(self):
+        if self.reward not in REWARDS:
+            raise UserFacingError(f"unknown reward {self.reward!r}: choose one of {', '.join(REWARDS)}")
+
+    def update_settings(self) -> UpdateSettings:
+        return UpdateSettings(mini_batch=self.mini_batch, micro_batch=self.micro_batch, temperature=self.temperature,
+                              clip_low=self.clip_low, clip_high=self.clip_high, grad_clip=self.grad_clip,
+                              kl_coef=self.kl_coef, epochs=self.epochs)
+
+
+def distributed() -> tuple[int, int]:
+    """(rank, world_size), initialising torch.distributed when launched by torchrun (nccl on CUDA, else gloo)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+class OnlineTrainer:
+    """Online policy optimisation of `policy` in the world `spec` (an EnvSpec), logging to `output_dir`.
+
+    `encoder` (encode(videos) -> [N, D]) is needed for reward "srpo"; the world's `trajectory_oracle(task_id,
+    states)` (when the spec has one) gives the oracle reward and the agreement metrics.
+    """
+
+    def __init__(self, spec, policy, algo: Algorithm, output_dir: str | Path, tasks: list[int] | None = None,
+                 encoder=None, num_envs: int = 8, subprocess: bool = True, resume_log: bool = False,
+                 header: dict | None = None, progress_desc: str = "online train"):
+        self.spec = spec
+        self.policy = policy
+        self.algo = algo
+        self.rank, self.world = distributed()
+        self.out = Path(output_dir)
+        self.instructions = spec.instructions()
+        self.tasks = list(tasks) if tasks is not None else list(range(len(self.instructions)))
+        bad = [t for t in self.tasks if not 0 <= t < len(self.instructions)]
+        if bad:
+            raise UserFacingError(f"task ids {bad} not in this world (0..{len(self.instructions) - 1})")
+        if algo.reward == "srpo" and algo.alpha > 0 and encoder is None:
+            raise UserFacingError("reward srpo needs a world-model encoder (encode(videos) -> [N, D])")
+        if algo.reward == "oracle" and not hasattr(spec, "trajectory_oracle"):
+            raise UserFacingError(f"{type(spec).__name__} has no oracle (privileged sim state); use srpo or grpo")
+        self.encoder = encoder
+        self.num_envs, self.subprocess = num_envs, subprocess
+        if self.world > 1:
+            import torch.distributed as dist
+
+            for p in policy.model.parameters():  # every rank starts from rank 0's weights
+                dist.broadcast(p.data, 0)
+        self.reference = copy.deepcopy(policy.model).eval().requires_grad_(False) if algo.kl_coef else None
+        self.optimizer = torch.optim.AdamW(policy.model.parameters(), lr=algo.lr, weight_decay=algo.weight_decay)
+        self.step = 0
+        self.env_steps = 0  # env steps of every rank's rollouts so far
+        self.generator = torch.Generator(device=policy.device).manual_seed(algo.seed + self.rank)
+        self.log = RunLog(self.out, header=header or {"algorithm": asdict(algo)}, resume=resume_log,
+                          enabled=self.rank == 0, tensorboard="tb")
+        self.progress_desc = progress_desc
+
+    # ------------------------------------------------------------------ checkpoints
+    def save(self) -> Path:
+        folder = self.out / "checkpoints" / f"step_{self.step:06d}"
+        self.policy.save(folder)
+        torch.save(self.optimizer.state_dict(), folder / "optimizer.pt")
+        state = {"step": self.step, "env_steps": self.env_steps, "config": self._config_record()}
+        (folder / "trainer_state.json").write_text(json.dumps(state, default=str))
+        return folder
+
+    def _config_record(self) -> dict:
+        return asdict(self.algo)
+
+    def resume(self) -> bool:
+        """Continue from the newest checkpoint under output_dir, if any."""
+        folders = sorted((self.out / "checkpoints").glob("step_*"))
+        if not folders:
+            return False
+        latest = folders[-1]
+        self.policy.load_weights(latest)
+        self.optimizer.load_state_dict(torch.load(latest / "optimizer.pt", map_location=self.policy.device))
+        state = json.loads((latest / "trainer_state.json").read_text())
+        self.step, self.env_steps = state["step"], state.get("env_steps", 0)
+        return True
+
+    # ------------------------------------------------------------------ one step
+    def check_train_state(self, task: int, state: np.ndarray) -> None:
+        """Hook: refuse a training state that equals an evaluation state (LIBERO checks its official ones)."""
+
+    def _requests(self, pool: EnvPool) -> list[Request]:
+        """This rank's share of the step's groups, n_rollouts requests each, on fresh training states."""
+        a = self.algo
+        requests = []
+        for g in range(self.rank, a.groups_per_step, self.world):
+            group = self.step * a.groups_per_step + g
+            task = self.tasks[group % len(self.tasks)]
+            state = pool.call("sample_init_state", [(task, TRAIN_SEED_OFFSET + group)], [0])[0]
+            self.check_train_state(task, state)
+            requests += [Request(task, self.instructions[task], state, group)] * a.n_rollouts
+        return requests
+
+    def _gather(self, items: list) -> list:
+        if self.world == 1:
+            return items
+        import torch.distributed as dist
+
+        out = [None] * self.world
+        dist.all_gather_object(out, items)
+        return [x for part in out for x in part]
+
+    def _rewards(self, trajs: list[Trajectory], embeddings: np.ndarray | None = None,
+                 oracle: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
+        """Advantages of this rank's trajectories (NaN = not trained on) from every rank's trajectories.
+
+        Rewards are computed per task (the reference set is the task's successes in the batch); groups outside
+        accuracy_bounds are dropped after the rewards, or before them with filter_before_reward (siiRL).
+        """
+        a = self.algo
+        n = len(trajs)
+        emb = embeddings if embeddings is not None else np.zeros((n, 1))
+        orc = oracle if oracle is not None else np.full(n, np.nan)
+        mine = [(t.request.task_id, t.request.group, bool(t.success), e, o) for t, e, o in zip(trajs, emb, orc)]
+        everything = self._gather(mine)
+        tasks = np.array([x[0] for x in everything])
+        groups = np.array([x[1] for x in everything])
+        success = np.array([x[2] for x in everything])
+        emb_all = np.stack([x[3] for x in everything])
+        orc_all = np.array([x[4] for x in everything], dtype=np.float64)
+        keep = (accuracy_filter(success, groups, a.accuracy_bounds) if a.keep_mixed_only
+                else np.ones(len(groups), bool))
+        rewards, results = trajectory_rewards(a.reward, success, tasks, emb_all, orc_all,
+                                              keep=keep if a.filter_before_reward else None,
+                                              variant=a.reward_variant, alpha=a.alpha)
+        adv = np.full(len(groups), np.nan)
+        if keep.any():
+            adv[keep] = group_advantages(rewards[keep], groups[keep], ddof=1)  # siiRL: torch.std (unbiased)
+        rewarded = ~np.isnan(rewards)
+        failed = rewarded & ~success
+        res = list(results.values())
+        metrics = {
+            "success_rate": float(success.mean()),
+            "reward_mean": float(rewards[rewarded].mean()) if rewarded.any() else 0.0,
+            "reward_std": float(rewards[rewarded].std()) if rewarded.any() else 0.0,
+            "failure_reward_mean": float(rewards[failed].mean()) if failed.any() else 0.0,
+            "kept_fraction": float(keep.mean()),
+            "signal_fraction": signal_fraction(np.where(keep, rewards, np.nan), groups),
+            "signal_fraction_unfiltered": signal_fraction(rewards, groups),
+            "signal_fraction_binary": signal_fraction(np.where(keep, success.astype(float), np.nan), groups),
+            "n_clusters": float(np.mean([r.n_clusters for r in res])) if res else 0.0,
+            "n_noise": float(np.mean([r.n_noise for r in res])) if res else 0.0,
+            "fell_back_to_mean": float(np.mean([r.fell_back_to_mean for r in res])) if res else 0.0,
+        }
+        if np.isfinite(orc_all).all():
+            metrics.update(oracle_agreement(rewards, orc_all, success))
+        offset = sum(self._gather([len(mine)])[: self.rank])  # ranks gather in order: this rank's rows
+        return adv[offset : offset + len(mine)], metrics
+
+    def _update(self, trajs: list[Trajectory], advantages: np.ndarray) -> dict:
+        metrics, _ = ppo_update(self.policy, self.optimizer, trajs, advantages, self.algo.update_settings(),
+                                self.reference, self.world)
+        return metrics
+
+    def train_step(self, pool: EnvPool) -> dict:
+        t0 = time.perf_counter()
+        embeddings: dict[int, np.ndarray] = {}
+        oracle = getattr(self.spec, "trajectory_oracle", None)
+        oracles: dict[int, float] = {}
+        use_encoder = self.algo.reward == "srpo" and self.algo.alpha > 0
+
+        def encode_and_free(traj: Trajectory) -> None:
+            if use_encoder:
+                embeddings[id(traj)] = self.encoder.encode([traj.video])[0]
+            if oracle is not None:
+                oracles[id(traj)] = oracle(traj.request.task_id, traj.states)
+            traj.frames = []
+
+        trajs = rollout(self.policy, pool, self._requests(pool), self.algo.temperature, self.generator,
+                        keep_video=use_encoder, on_done=encode_and_free)
+        t1 = time.perf_counter()
+        emb = np.stack([embeddings[id(t)] for t in trajs]) if use_encoder and trajs else None
+        orc = np.array([oracles[id(t)] for t in trajs]) if oracle is not None else None
+        advantages, metrics = self._rewards(trajs, emb, orc)
+        t2 = time.perf_counter()
+        metrics.update(self._update(trajs, advantages))
+        t3 = time.perf_counter()
+        self.step += 1
+        self.env_steps += int(sum(self._gather([sum(sum(t.executed) for t in trajs)])))
+        metrics.update({"env_steps": self.env_steps, "time_rollout_s": t1 - t0, "time_reward_s": t2 - t1,
+                        "time_update_s": t3 - t2})
+        self.log.add("train", self.step, metrics)
+        self.log.flush()
+        return metrics
+
+    def make_pool(self) -> EnvPool:
+        return EnvPool(self.spec, self.num_envs, subprocess=self.subprocess)
+
+    def train(self, steps: int, progress: bool = True, pool: EnvPool | None = None, save_every: int = 0,
+              callback=None) -> list[dict]:
+        """Train until `steps` updates (or until `callback(trainer, metrics)` returns True); uses `pool` when
+        given (its envs are left open), else builds one. Checkpoints every `save_every` steps and at the end
+        (0: never)."""
+        from contextlib import nullcontext
+
+        history = []
+        owned = pool is None
+        pool = pool or self.make_pool()
+        with pool if owned else nullcontext(pool):
+            bar = self.log.progress(total=steps, initial=self.step, desc=self.progress_desc, enabled=progress)
+            while self.step < steps:
+                m = self.train_step(pool)
+                history.append(m)
+                bar.update(1)
+                bar.set_postfix(success=f"{m['success_rate']:.2f}", signal=f"{m['signal_fraction']:.2f}")
+                if self.rank == 0 and save_every and (self.step % save_every == 0 or self.step == steps):
+                    self.save()
+                if callback is not None and callback(self, m):
+                    break
+            bar.close()
+        self.log.flush()
+        return history
