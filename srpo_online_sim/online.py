@@ -215,6 +215,7 @@ class OnlineTrainer:
             "signal_fraction": signal_fraction(np.where(keep, rewards, np.nan), groups),
             "signal_fraction_unfiltered": signal_fraction(rewards, groups),
             "signal_fraction_binary": signal_fraction(np.where(keep, success.astype(float), np.nan), groups),
+            "groups_all_failed": float(np.mean([not success[groups == g].any() for g in np.unique(groups)])),
             "n_clusters": float(np.mean([r.n_clusters for r in res])) if res else 0.0,
             "n_noise": float(np.mean([r.n_noise for r in res])) if res else 0.0,
             "fell_back_to_mean": float(np.mean([r.fell_back_to_mean for r in res])) if res else 0.0,

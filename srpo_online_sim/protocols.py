@@ -13,10 +13,12 @@ Adding a simulator is one module with an EnvSpec config and its Env (see `srpo_o
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # env workers import this module; they need no torch
+    import torch
 
 
 @dataclass

@@ -233,7 +233,7 @@ def summarise(results: list[dict], config: OnlineBenchConfig) -> dict:
             row[f"steps_to_{int(th * 100)}"] = {"reached": len(reached), "of": len(runs),
                                                 "mean": float(np.mean(reached)) if reached else None,
                                                 "per_seed": hits}
-        for key in ("signal_fraction", "oracle_spearman", "oracle_spearman_failures", "failure_reward_mean",
+        for key in ("signal_fraction", "signal_fraction_binary", "groups_all_failed", "oracle_spearman", "oracle_spearman_failures", "failure_reward_mean",
                     "success_rate"):
             values = [m[key] for r in runs for m in r["train"] if key in m]
             row[key] = float(np.mean(values)) if values else None
@@ -309,21 +309,45 @@ def markdown_report(summary: dict, config: OnlineBenchConfig, encoder_note: str,
         f"{config.temperature}; evaluation every {config.eval_every} updates on {config.eval_episodes} held-out "
         f"states per task at temperature {config.eval_temperature} (0 = greedy). SRPO encoder: {encoder_note}. Wall time {wall_minutes:.1f} min.", "",
         "| reward | warm start | final success (95 % CI) | env steps to 50 % | env steps to 80 % | signal fraction "
-        "(all / first third) | Spearman with oracle (all / failures) | rollout success (first / last third) | updates |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "(all / first third) | binary signal, same rollouts | groups all failed | Spearman with oracle (all / "
+        "failures) | rollout success (first / last third) | updates |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for reward, row in summary.items():
         lines.append(
             f"| {reward} | {100 * row['start'][0]:.1f} % | {_fmt_ci(row['final'])} | {_fmt_steps(row['steps_to_50'])} | "
             f"{_fmt_steps(row['steps_to_80'])} | {_fmt(row['signal_fraction'])} / "
-            f"{_fmt(row['signal_fraction_first_third'])} | {_fmt(row['oracle_spearman'])} / "
+            f"{_fmt(row['signal_fraction_first_third'])} | {_fmt(row['signal_fraction_binary'])} | "
+            f"{_fmt(row['groups_all_failed'])} | {_fmt(row['oracle_spearman'])} / "
             f"{_fmt(row['oracle_spearman_failures'])} | {100 * row['rollout_success_first_third']:.1f} % / "
             f"{100 * row['rollout_success_last_third']:.1f} % | {row['updates']:.0f} |")
-    lines += ["", "Signal fraction: share of rollout groups whose rewards vary (their advantages are not all zero). "
+    lines += ["", "Signal fraction: share of rollout groups whose rewards vary (their advantages are not all zero); "
+              "binary signal: the share binary success rewards would give the same rollouts (groups with mixed "
+              "outcomes). "
               "Spearman: rank agreement of the run's trajectory rewards with the oracle progress of the same "
               "trajectories (grpo's binary reward agrees only through success).", "",
               "![success vs env steps](curves_env_steps.png)", "![success vs updates](curves_updates.png)", ""]
     return "\n".join(lines)
+
+
+def write_report(out: Path, config: OnlineBenchConfig, results: list[dict], encoder_note: str,
+                 wall_minutes: float) -> dict:
+    """report.json, report.md and the plots from the runs' results; returns the summary."""
+    summary = summarise(results, config)
+    plot_curves(results, config, out)
+    (out / "report.json").write_text(json.dumps({"config": dataclasses.asdict(config), "encoder": encoder_note,
+                                                 "wall_minutes": wall_minutes, "summary": summary,
+                                                 "runs": results}, indent=1, default=float))
+    (out / "report.md").write_text(markdown_report(summary, config, encoder_note, wall_minutes))
+    return summary
+
+
+def rewrite_report(output_dir: str | Path) -> dict:
+    """Recompute report.md / report.json / plots from an earlier run's report.json (no training)."""
+    out = Path(output_dir)
+    old = json.loads((out / "report.json").read_text())
+    config = OnlineBenchConfig(**{**old["config"], "reduced": False})
+    return write_report(out, config, old["runs"], old["encoder"], old["wall_minutes"])
 
 
 def run_bench(config: OnlineBenchConfig, progress: bool = True) -> dict:
@@ -347,11 +371,4 @@ def run_bench(config: OnlineBenchConfig, progress: bool = True) -> dict:
             if progress:
                 print(f"  {r['reward']} seed {r['seed']}: success {r['eval'][0]['success_rate']:.2f} -> "
                       f"{r['eval'][-1]['success_rate']:.2f} in {r['seconds'] / 60:.1f} min", flush=True)
-    wall = (time.perf_counter() - t0) / 60
-    summary = summarise(results, config)
-    plot_curves(results, config, out)
-    (out / "report.json").write_text(json.dumps({"config": dataclasses.asdict(config), "encoder": encoder_note,
-                                                 "wall_minutes": wall, "summary": summary,
-                                                 "runs": results}, indent=1, default=float))
-    (out / "report.md").write_text(markdown_report(summary, config, encoder_note, wall))
-    return summary
+    return write_report(out, config, results, encoder_note, (time.perf_counter() - t0) / 60)
