@@ -39,6 +39,7 @@ class Method:
     weighting: str  # awr or uniform (srpo_offline.awr.TrainConfig.weighting)
     success_only: bool = False  # train on successful episodes only (filtered BC)
     reward: str | None = None  # which progress the AWR weights come from: srpo, oracle or success
+    estimator: str | None = None  # this method's own default estimator (None: --estimator)
 
 
 METHODS = {
@@ -46,7 +47,7 @@ METHODS = {
     "filtered": Method("uniform", success_only=True),  # behaviour cloning of the successes
     "awr_srpo": Method("awr", reward="srpo"),  # AWR, SRPO world progress (the method under test)
     "awr_oracle": Method("awr", reward="oracle"),  # AWR, progress from simulator state: the upper bound
-    "awr_success": Method("awr", reward="success"),  # AWR, trajectory-level success (progress = label)
+    "awr_success": Method("awr", reward="success", estimator="final"),  # AWR, trajectory-level success: A from the label
 }
 
 
@@ -60,7 +61,7 @@ def parse_method(spec: str, default_estimator: str) -> tuple[Method, str | None]
         if estimator:
             raise UserFacingError(f"{name} has no advantages: drop @{estimator}")
         return method, None
-    estimator = estimator or default_estimator
+    estimator = estimator or method.estimator or default_estimator
     if estimator not in ESTIMATORS:
         raise UserFacingError(f"unknown estimator {estimator!r} in {spec!r}; use one of {', '.join(ESTIMATORS)}")
     return method, estimator
@@ -98,18 +99,6 @@ class OfflineBenchConfig:
     plots: bool = True  # write the figures
 
 
-def vjepa2_available(model: str | None) -> bool:
-    """True when V-JEPA 2 weights are on this machine (a local directory, or the hub cache)."""
-    from huggingface_hub import try_to_load_from_cache
-
-    from srpo_offline.encoders import DEFAULT_MODELS
-
-    model = model or DEFAULT_MODELS["vjepa2"]
-    if Path(model).is_dir():
-        return (Path(model) / "config.json").is_file()
-    return isinstance(try_to_load_from_cache(model, "config.json"), str)
-
-
 def choose_encoder(config: OfflineBenchConfig) -> tuple[str, str, str]:
     """(encoder, camera, why) — says plainly when the world model is replaced by a baseline.
 
@@ -118,7 +107,7 @@ def choose_encoder(config: OfflineBenchConfig) -> tuple[str, str, str]:
     the benchmark's data: Spearman with the oracle -0.33 on successes from the front camera, +0.58 from the
     wrist; docs/offline_bench.md).
     """
-    from srpo_offline.encoders import ENCODERS
+    from srpo_offline.encoders import ENCODERS, vjepa2_available
 
     if config.encoder not in ("auto", *ENCODERS):
         raise UserFacingError(f"unknown encoder {config.encoder!r}; use auto or one of {', '.join(ENCODERS)}")

@@ -94,7 +94,7 @@ def choose_encoder(config: OnlineBenchConfig) -> tuple[str, str, str]:
     if config.encoder != "auto":
         encoder, why = config.encoder, f"chosen with --encoder {config.encoder}"
     else:
-        from srpo_offline.offline_bench import vjepa2_available
+        from srpo_offline.encoders import vjepa2_available
 
         if vjepa2_available(config.model):
             encoder, why = "vjepa2", "V-JEPA 2 weights found locally"

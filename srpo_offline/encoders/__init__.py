@@ -19,7 +19,7 @@ from srpo_offline.encoders.vjepa2 import VJEPA2Encoder
 ENCODERS: dict[str, type] = {cls.name: cls for cls in (VJEPA2Encoder, ImageEncoder, PixelEncoder)}
 DEFAULT_MODELS: dict[str, str] = {name: cls.default_model for name, cls in ENCODERS.items() if cls.default_model}
 
-__all__ = ["DEFAULT_MODELS", "ENCODERS", "build_encoder", "check_videos", "sample_frame_indices"]
+__all__ = ["DEFAULT_MODELS", "ENCODERS", "build_encoder", "check_videos", "sample_frame_indices", "vjepa2_available"]
 
 
 def build_encoder(name: str, model: str | None = None, device: str = "cpu", **kw):
@@ -28,3 +28,15 @@ def build_encoder(name: str, model: str | None = None, device: str = "cpu", **kw
     if name not in ENCODERS:
         raise UserFacingError(f"unknown encoder {name!r}; use one of {', '.join(ENCODERS)}")
     return ENCODERS[name].build(model=model, device=device, **kw)
+
+
+def vjepa2_available(model: str | None = None) -> bool:
+    """True when V-JEPA 2 weights are on this machine (a local directory, or the hub cache)."""
+    from pathlib import Path
+
+    from huggingface_hub import try_to_load_from_cache
+
+    model = model or DEFAULT_MODELS["vjepa2"]
+    if Path(model).is_dir():
+        return (Path(model) / "config.json").is_file()
+    return isinstance(try_to_load_from_cache(model, "config.json"), str)

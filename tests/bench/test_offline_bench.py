@@ -19,6 +19,7 @@ def test_method_specs():
     assert parse_method("awr_srpo@paper", "to_go") == (METHODS["awr_srpo"], "paper")
     assert parse_method("awr_oracle", "gae") == (METHODS["awr_oracle"], "gae")
     assert parse_method("filtered", "to_go") == (METHODS["filtered"], None)
+    assert parse_method("awr_success", "to_go") == (METHODS["awr_success"], "final")  # a label has no increments
     for bad in ("nope", "uniform@paper", "awr_srpo@bogus"):
         with pytest.raises(UserFacingError):
             parse_method(bad, "to_go")
@@ -65,10 +66,11 @@ def test_every_method_trained_on_the_same_store_with_its_own_weights(bench):
     assert store.num_episodes == 8
     assert {e.meta["operator"] for e in store.episodes()} == {"expert", "early_release"}
     runs = set(store.derived_runs())
-    assert {"srpo", "oracle", "srpo_to_go", "oracle_to_go", "success_to_go", "srpo_paper"} <= runs
-    success, _ = store.read_derived("success_to_go")
-    for e in store.episodes():  # the trajectory-level reward: the label at every step
+    assert {"srpo", "oracle", "srpo_to_go", "oracle_to_go", "success_final", "srpo_paper"} <= runs
+    success, _ = store.read_derived("success_final")
+    for e in store.episodes():  # the trajectory-level reward: the label at every step, successes weighted up
         assert set(success["progress"][e.start:e.end].tolist()) == {float(e.success is True)}
+        assert (success["weight"][e.start:e.end] > 1).all() == (e.success is True)
     logs = {spec: json.loads((report.parent / "seed0" / spec.replace("@", "-") / "log.json").read_text())["config"]
             for spec in METHOD_SPECS}
     assert logs["filtered"]["success_only"] and not logs["uniform"]["success_only"]

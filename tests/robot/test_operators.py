@@ -67,3 +67,36 @@ def test_overshoot_comes_down_past_the_cube_and_early_close_closes_high(habits):
         closed_high = (arrays["robot0_gripper_width"][:, 0] < 0.02) & (arrays["robot0_eef_pos"][:, 2] > 0.05)
         first_close = np.flatnonzero(arrays["robot0_gripper_width"][:, 0] < 0.045)
         assert first_close.size and arrays["robot0_eef_pos"][first_close[0], 2] < 0.05
+
+
+def test_state_key_selection_feeds_privileged_state_as_environment_state(habits, tmp_path):
+    from srpo.policy_io import (
+        ENV_STATE,
+        IMAGE_PREFIX,
+        STATE,
+        PolicyIO,
+        lerobot_features,
+        policy_observation,
+        read_io,
+        write_io,
+    )
+
+    io = PolicyIO(state_keys=("robot0_eef_pos", "robot0_gripper_width"),
+                  environment_state_keys=("object0_pos", "object0_quat"), images=False)
+    io.check(habits)
+    features = lerobot_features(habits, io=io)
+    assert features[STATE]["shape"] == (4,) and features[ENV_STATE]["shape"] == (7,)
+    assert features[ENV_STATE]["names"][:4] == ["object0_pos_0", "object0_pos_1", "object0_pos_2", "object0_quat_0"]
+    assert not any(k.startswith(IMAGE_PREFIX) for k in features)  # a state-only policy sees no camera
+    with_images = lerobot_features(habits, io=PolicyIO(environment_state_keys=("target0_pos",)))
+    assert {k for k in with_images if k.startswith(IMAGE_PREFIX)} == {IMAGE_PREFIX + "camera0", IMAGE_PREFIX + "camera1"}
+    step = {k: v[5] for k, v in habits.episode(0).items()}
+    obs = policy_observation(step, io.state_keys, {}, io.environment_state_keys)
+    assert np.array_equal(obs[ENV_STATE], np.concatenate([step["object0_pos"], step["object0_quat"]]))
+    assert np.array_equal(obs[STATE], np.concatenate([step["robot0_eef_pos"], step["robot0_gripper_width"]]))
+    write_io(tmp_path, io.state_keys, io.environment_state_keys)
+    assert read_io(tmp_path).environment_state_keys == ("object0_pos", "object0_quat")
+    with pytest.raises(UserFacingError, match="no state vector 'object9_pos'"):
+        PolicyIO(environment_state_keys=("object9_pos",)).check(habits)
+    with pytest.raises(UserFacingError, match="without images needs environment state"):
+        PolicyIO(images=False).check(habits)
