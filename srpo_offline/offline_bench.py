@@ -103,9 +103,8 @@ def choose_encoder(config: OfflineBenchConfig) -> tuple[str, str, str]:
     """(encoder, camera, why) — says plainly when the world model is replaced by a baseline.
 
     The pixel baseline scores the wrist camera: in the front view the arm's pose and the cube's place dominate
-    pixel distances, so starts look closer to the successes' mean than successful endings do (measured on
-    the benchmark's data: Spearman with the oracle -0.33 on successes from the front camera, +0.58 from the
-    wrist; docs/offline_bench.md).
+    pixel distances and progress stays flat (measured on the benchmark's data: Spearman with the oracle 0.00 on
+    successes from the front camera at 64 px, 0.45 from the wrist; docs/offline_bench.md).
     """
     from srpo_offline.encoders import ENCODERS, vjepa2_available
 
