@@ -39,7 +39,7 @@ class RewardConfig(EncodeOptions):
     model: str | None = None  # hub id or local directory; None: the encoder's default (vjepa2: facebook/vjepa2-vitl-fpc64-256)
     beta: float = DEFAULT_BETA  # AWR temperature
     w_max: float = DEFAULT_W_MAX  # AWR weight clip
-    estimator: str = "paper"  # advantage estimator: paper (R(t) - R(t-1)), n_step, to_go, gae, final (docs/reward.md)
+    estimator: str = "gae"  # advantage estimator: gae (measured best, docs/offline_bench.md), paper (R(t) - R(t-1), the paper's), n_step, to_go, final
     n_step: int = 10  # k of --estimator n_step: R(t+k) - R(t)
     gae_lambda: float = 0.95  # lambda of --estimator gae (0: one-step forward increment, 1: to_go)
     run_name: str | None = None  # derived group name; None: srpo_<encoder>

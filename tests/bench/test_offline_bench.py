@@ -66,7 +66,7 @@ def test_every_method_trained_on_the_same_store_with_its_own_weights(bench):
     assert store.num_episodes == 8
     assert {e.meta["operator"] for e in store.episodes()} == {"expert", "early_release"}
     runs = set(store.derived_runs())
-    assert {"srpo", "oracle", "srpo_to_go", "oracle_to_go", "success_final", "srpo_paper"} <= runs
+    assert {"srpo", "oracle", "srpo_gae", "oracle_gae", "success_final", "srpo_paper"} <= runs
     success, _ = store.read_derived("success_final")
     for e in store.episodes():  # the trajectory-level reward: the label at every step, successes weighted up
         assert set(success["progress"][e.start:e.end].tolist()) == {float(e.success is True)}
@@ -75,7 +75,7 @@ def test_every_method_trained_on_the_same_store_with_its_own_weights(bench):
             for spec in METHOD_SPECS}
     assert logs["filtered"]["success_only"] and not logs["uniform"]["success_only"]
     assert logs["awr_srpo@paper"]["reward_run"] == "srpo_paper"
-    assert logs["awr_oracle"]["reward_run"] == "oracle_to_go"
+    assert logs["awr_oracle"]["reward_run"] == "oracle_gae"
     assert all(c["environment_state_keys"] == ["object0_pos", "object0_quat"] and not c["images"]
                for c in logs.values())
 
