@@ -11,7 +11,7 @@ from srpo_online_sim.pool import EnvPool
 from srpo_online_sim.protocols import Env, EnvSpec, Policy, StepResult
 from srpo_online_sim.rollout import Request, rollout
 
-from .conftest import TASK
+from .conftest import SUITE, TASK
 
 pytestmark = pytest.mark.slow
 
@@ -28,10 +28,15 @@ def sim_world():
 
 
 @pytest.fixture(scope="module")
-def libero_world(env_pool):
+def libero_world():
+    """A LIBERO env of its own: the session's shared envs carry other tests' history (seen: a stepped chunk that
+    left the frame unchanged)."""
+    from srpo_online_sim.envs import EnvConfig, EnvPool
     from srpo_online_sim.openvla.loading import tiny_policy
 
-    return env_pool.spec, env_pool._local[0], tiny_policy(seed=0), TASK
+    pool = EnvPool(EnvConfig(suite=SUITE, max_steps=24, settle_steps=3), num_envs=1, subprocess=False)
+    yield pool.spec, pool._local[0], tiny_policy(seed=0), TASK
+    pool.close()
 
 
 WORLDS = ["sim_world", "libero_world"]
