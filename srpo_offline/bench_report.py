@@ -106,7 +106,7 @@ def _plot_progress(out: Path, seed: int, path: Path, per_group: int = 4) -> None
     plt.close(fig)
 
 
-def analyse(cells, methods, seeds) -> dict:
+def analyse(cells, methods) -> dict:
     """Per-seed and pooled rates, and paired comparisons, from the finished cells."""
     per_seed = {m: {s: rate(o) for s, o in sorted(outcomes_by_seed(cells, m).items())} for m in methods}
     pooled = {m: rate([x for o in outcomes_by_seed(cells, m).values() for x in o]) for m in methods}
@@ -115,11 +115,8 @@ def analyse(cells, methods, seeds) -> dict:
         pairs.append(("awr_srpo", "filtered"))
     if "awr_srpo" in methods and "awr_oracle" in methods:
         pairs.append(("awr_srpo", "awr_oracle"))
-    comparisons = {}
-    if "uniform" in methods or len(pairs) > len([p for p in pairs if p[1] == "uniform"]):
-        for a, b in pairs:
-            if a in methods and b in methods:
-                comparisons[f"{a} vs {b}"] = paired_comparison(outcomes_by_seed(cells, a), outcomes_by_seed(cells, b))
+    comparisons = {f"{a} vs {b}": paired_comparison(outcomes_by_seed(cells, a), outcomes_by_seed(cells, b))
+                   for a, b in pairs if b in methods}
     return {"per_seed": per_seed, "pooled": pooled, "comparisons": comparisons}
 
 
@@ -127,7 +124,7 @@ def write_offline_report(cfg, out: Path, cells, bar: list[dict]) -> Path:
     from srpo.store import EpisodeStore
 
     methods, seeds = list(cfg.methods), list(cfg.seeds)
-    summary = analyse(cells, methods, seeds)
+    summary = analyse(cells, methods)
     comparisons = summary["comparisons"]
     base = "uniform" if "uniform" in methods else None
     checks = {"(a) filtered BC beats uniform BC": sanity(comparisons.get("filtered vs uniform")),

@@ -186,15 +186,14 @@ def success_progress_run(store_path, name: str, estimator: str, beta: float, w_m
                        {"encoder": "success_label", "source": "episode success labels"})
 
 
-def reward_runs(cfg: OfflineBenchConfig, store_path: Path, needed: set[tuple[str, str]]) -> dict:
-    """Compute (once) the derived runs the methods need, named <reward>_<estimator>; returns SRPO provenance."""
+def reward_runs(cfg: OfflineBenchConfig, store_path: Path, needed: set[tuple[str, str]]) -> None:
+    """Compute (once) the derived runs the methods need, named <reward>_<estimator>."""
     from srpo.store import EpisodeStore
     from srpo_offline.advantages import AdvantageConfig
     from srpo_offline.oracle import compute_oracle_run
     from srpo_offline.reward_run import RewardConfig, compute_reward_run, reestimate_run
 
     runs = set(EpisodeStore.open(store_path).derived_runs())
-    info = {}
     if "srpo" not in runs:
         encoder, camera, why = choose_encoder(cfg)
         print(f"SRPO progress: {encoder} on {camera} ({why})", flush=True)
@@ -211,7 +210,6 @@ def reward_runs(cfg: OfflineBenchConfig, store_path: Path, needed: set[tuple[str
             success_progress_run(store_path, name, estimator, cfg.beta, cfg.w_max)
         else:
             reestimate_run(store_path, reward, name, AdvantageConfig(estimator=estimator), cfg.beta, cfg.w_max)
-    return info
 
 
 def train_and_evaluate(cfg: OfflineBenchConfig, task: str, seed: int, store_path: Path, spec: str,
