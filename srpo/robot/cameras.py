@@ -56,6 +56,11 @@ class Camera(ABC):
         """The newest frame; a plain camera reads one now, ThreadedCamera returns what its thread captured."""
         return self.read()
 
+    def await_frame_after(self, since: float, timeout_s: float) -> None:
+        """Wait until latest() holds a frame received after `since` (monotonic s). A plain camera reads on
+        demand, so its next frame is always fresh and there is nothing to wait for."""
+        return None
+
     @abstractmethod
     def disconnect(self) -> None: ...
 
@@ -112,6 +117,13 @@ class ThreadedCamera(Camera):
         if self._frame is None:
             raise CameraError("camera has not delivered a frame yet")
         return self._frame
+
+    def await_frame_after(self, since: float, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while self._error is None and time.monotonic() < deadline:
+            if self._frame is not None and self._frame.received > since:
+                return
+            self._stop.wait(0.002)
 
     def disconnect(self) -> None:
         self._stop.set()

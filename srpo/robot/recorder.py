@@ -223,7 +223,11 @@ class EpisodeRecorder:
 
     def run_episode(self, task: str, source, source_name: str = "teleop") -> EpisodeResult:
         """start(), tick at the control rate until the episode ends, finish()."""
+        started = time.monotonic()
         self.start(task, source, source_name)
+        # the reset moved the scene: the first step pairs the new state with a frame captured after it
+        for camera in self.cameras.values():
+            camera.await_frame_after(started, timeout_s=max(2.0, 4 * self.config.camera_timeout_s))
         pacer = TickPacer(self.config.control_rate_hz)
         section = realtime_section() if self.config.realtime else contextlib.nullcontext()
         try:

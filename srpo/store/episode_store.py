@@ -16,7 +16,7 @@ import numpy as np
 import zarr
 
 from srpo.errors import StoreError
-from srpo.store.layout import append_episode_meta, is_store, store_errors
+from srpo.store.layout import append_episode_meta, committed_episodes, is_store, store_errors
 from srpo.store.schema import (
     IMAGE_COMPRESSOR,
     LOWDIM_CHUNK,
@@ -196,6 +196,8 @@ class EpisodeStore:
                 "Open it read-only, or wait until that recording ends, to label, repair or write to it."
             )
         n = self.num_episodes
+        if self.meta["episode_ends"].shape[0] > n:  # a commit cut between growing episode_ends and writing it
+            self.meta["episode_ends"].resize((n,))
         for name in META_ARRAYS:  # per-episode rows written before the commit of an episode that never came
             if self.meta[name].shape[0] > n:
                 self.meta[name].resize((n,))
@@ -261,11 +263,11 @@ class EpisodeStore:
     # ---------------------------------------------------------------- episodes
     @property
     def episode_ends(self) -> np.ndarray:
-        return self.meta["episode_ends"][:]
+        return self.meta["episode_ends"][: self.num_episodes]
 
     @property
     def num_episodes(self) -> int:
-        return self.meta["episode_ends"].shape[0]
+        return committed_episodes(self.meta["episode_ends"])
 
     @property
     def num_steps(self) -> int:

@@ -42,6 +42,19 @@ def store_errors(op: str, path: Path) -> Iterator[None]:
         raise
 
 
+def committed_episodes(ends: zarr.Array) -> int:
+    """How many entries of meta/episode_ends are commits.
+
+    Zarr grows an array's shape (its .zarray) before it writes the new value, so a writer killed between the two
+    leaves a last entry that reads as the fill value 0. A real end is always above the one before it (empty
+    episodes are never committed), so a last end that is not is a cut commit: that episode does not exist.
+    """
+    n = ends.shape[0]
+    if n and int(ends[n - 1]) <= (int(ends[n - 2]) if n > 1 else 0):
+        return n - 1
+    return n
+
+
 def append_episode_meta(meta: zarr.Group, *, task: str, source: str, start_time: float, success: bool | None,
                         status: str, end: int, note: str | None = None) -> int:
     """Append one episode's rows to `meta/`, extending meta/episode_ends last (that write is the commit).

@@ -15,6 +15,7 @@ import numpy as np
 import zarr
 
 from srpo.store.episode_store import EpisodeStore
+from srpo.store.layout import committed_episodes
 from srpo.store.schema import (
     META_ARRAYS,
     PENDING_ATTR,
@@ -173,9 +174,14 @@ def _check_episode_ends(meta: zarr.Group, add) -> np.ndarray | None:
     if arr.ndim != 1 or not np.issubdtype(arr.dtype, np.integer):
         add("error", "bad_dtype", "meta/episode_ends", f"must be 1-D int64, is {arr.dtype} with shape {arr.shape}")
         return None
-    ends = arr[:].astype(np.int64)
     if arr.dtype != np.int64:
         add("warning", "bad_dtype", "meta/episode_ends", f"is {arr.dtype}; the schema says int64")
+    committed = committed_episodes(arr)
+    if committed < arr.shape[0]:
+        add("warning", "cut_commit", "meta/episode_ends",
+            f"episode {committed} was being committed when its writer died; it does not count. "
+            "`srpo data validate PATH --repair recover` keeps its steps as an incomplete episode.")
+    ends = arr[:committed].astype(np.int64)
     diffs = np.diff(np.concatenate([[0], ends]))
     if (diffs < 0).any():
         add("error", "non_monotonic", "meta/episode_ends",

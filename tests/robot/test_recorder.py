@@ -138,6 +138,31 @@ def test_nan_command_is_held_and_aborts(tmp_path):
     assert np.linalg.norm(arm.get_observation()["robot0_eef_pos"] - before) < 0.01
 
 
+class SlowCamera(SimCamera):
+    """A camera double whose every frame takes 0.2 s, like a USB camera stalled by a loaded host."""
+
+    def read(self):
+        time.sleep(0.2)
+        return super().read()
+
+
+def test_threaded_camera_waits_for_a_frame_newer_than_the_reset():
+    arm = SimArm(SimArmConfig(seed=0))
+    arm.connect()
+    cam = ThreadedCamera(SlowCamera(arm, "front", 16, 16), fps=100)
+    cam.connect()
+    try:
+        since = time.monotonic()
+        assert cam.latest().received < since  # the frame captured at connect predates the reset
+        cam.await_frame_after(since, timeout_s=2.0)
+        assert cam.latest().received > since
+        late = time.monotonic()
+        cam.await_frame_after(late + 10.0, timeout_s=0.1)  # nothing that new will come: gives up on time
+        assert time.monotonic() - late < 1.0
+    finally:
+        cam.disconnect()
+
+
 def test_realtime_loop_with_threaded_cameras():
     arm = SimArm(SimArmConfig(seed=0, control_rate_hz=50))
     arm.connect()

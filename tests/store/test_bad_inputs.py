@@ -4,6 +4,7 @@ import errno
 
 import numpy as np
 import pytest
+import zarr
 import zarr.storage._local as zarr_local
 
 from srpo.errors import StoreError
@@ -107,6 +108,39 @@ def test_full_disk_mid_recording_keeps_committed_episodes(store, monkeypatch, af
     for key, value in reopened.episode(1).items():
         np.testing.assert_array_equal(value, before[key])
     assert validate_store(store.path).ok
+
+
+@pytest.mark.parametrize("repair", ["recover", "truncate"])
+def test_commit_cut_between_growing_and_writing_episode_ends(store, monkeypatch, repair):
+    """The disk dies (or the writer is killed) after zarr grew meta/episode_ends but before it wrote the new end:
+    the new last entry reads as 0. That episode does not exist; the repair keeps or drops its steps."""
+    real = zarr_local._put
+
+    def put(path, *args, **kwargs):
+        if path.parent.name == "episode_ends" and path.name != ".zarray":
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(zarr_local, "_put", put)
+    with pytest.raises(StoreError, match="the disk is full"):
+        with store.recorder(task="cut", source="teleop") as ep:
+            for t in range(4):
+                ep.add_step(_step(store, timestamp=float(t)))
+    monkeypatch.undo()
+    assert zarr.open_group(str(store.path), mode="r")["meta/episode_ends"][:].tolist() == [5, 11, 0]
+    cut = EpisodeStore.open(store.path, mode="r")
+    assert cut.num_episodes == 2 and cut.episode_ends.tolist() == [5, 11] and cut.uncommitted_steps() == 4
+    report = validate_store(store.path)
+    cut_warning = [p for p in report.warnings if p.code == "cut_commit"]
+    assert len(cut_warning) == 1 and "episode 2" in cut_warning[0].message
+    repaired = EpisodeStore.open(store.path, mode="a", on_uncommitted=repair)
+    infos = repaired.episodes()
+    if repair == "recover":
+        assert [(e.length, e.status, e.task) for e in infos[2:]] == [(4, "incomplete", "cut")]
+    else:
+        assert len(infos) == 2 and repaired.uncommitted_steps() == 0
+    report = validate_store(store.path)
+    assert report.ok and not {"cut_commit", "meta_length"} & {p.code for p in report.warnings}
 
 
 def test_read_only_filesystem_error_on_label(store, monkeypatch):
