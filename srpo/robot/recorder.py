@@ -223,15 +223,16 @@ class EpisodeRecorder:
 
     def run_episode(self, task: str, source, source_name: str = "teleop") -> EpisodeResult:
         """start(), tick at the control rate until the episode ends, finish()."""
-        started = time.monotonic()
         self.start(task, source, source_name)
-        # the reset moved the scene: the first step pairs the new state with a frame captured after it
-        for camera in self.cameras.values():
-            camera.await_frame_after(started, timeout_s=max(2.0, 4 * self.config.camera_timeout_s))
-        pacer = TickPacer(self.config.control_rate_hz)
         section = realtime_section() if self.config.realtime else contextlib.nullcontext()
         try:
             with section:
+                # entering the section ran a full GC that held the GIL (camera threads stood still) and the
+                # episode start moved the scene: the first tick pairs the state with a frame captured from now on
+                now = time.monotonic()
+                for camera in self.cameras.values():
+                    camera.await_frame_after(now, timeout_s=max(2.0, 4 * self.config.camera_timeout_s))
+                pacer = TickPacer(self.config.control_rate_hz)
                 while self.tick():
                     if self.config.realtime:
                         pacer.wait()  # sleep, then spin to the deadline; an overrun restarts the grid

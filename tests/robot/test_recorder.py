@@ -164,6 +164,10 @@ def test_threaded_camera_waits_for_a_frame_newer_than_the_reset():
 
 
 def test_realtime_loop_with_threaded_cameras():
+    # a heap big enough that the full GC on entering the real-time section holds the GIL (and so the camera
+    # threads) for longer than the camera timeout, as in a process that has imported torch: the first tick must
+    # still pair a fresh frame (it once aborted with "camera0 is silent")
+    heap = [[i] for i in range(8_000_000)]
     arm = SimArm(SimArmConfig(seed=0, control_rate_hz=50))
     arm.connect()
     cams = {f"camera{i}": ThreadedCamera(SimCamera(arm, n, 32, 32), fps=15) for i, n in enumerate(("front", "wrist"))}
@@ -176,6 +180,7 @@ def test_realtime_loop_with_threaded_cameras():
     finally:
         for cam in cams.values():
             cam.disconnect()
+    del heap
     stats = tick_stats(res.tick_times, 50)
     assert res.steps == 40 and 40 < stats["rate_hz"] < 60
     # 15 Hz cameras under a 50 Hz loop: frames repeat, and the paired frame index never goes backwards
