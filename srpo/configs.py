@@ -157,10 +157,10 @@ def normalise_argv(cls: type, argv: Sequence[str]) -> list[str]:
             got.append(argv[i])
             i += 1
         tp = types_by_path[path]
-        if not got:
-            if not _is_bool(tp):
-                raise UserFacingError(f"--{name} needs a value")
+        if not got and _is_bool(tp):
             got = ["true"]
+        elif not got and not _is_sequence(tp):  # a list flag given alone is the empty list
+            raise UserFacingError(f"--{name} needs a value")
         if _is_registry(tp):
             path = f"{path}.type"
         if path in values and _is_sequence(tp):

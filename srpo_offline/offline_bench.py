@@ -91,7 +91,7 @@ class OfflineBenchConfig:
     batch_size: int = 64  # samples per update
     policy_options: tuple[str, ...] = ("chunk_size=10", "n_action_steps=10")  # chunk_mlp config overrides KEY=VALUE
     eval_episodes: int = 20  # deployment episodes per trained policy
-    clean_tasks: tuple[str, ...] = ("lift", "place")  # tasks of the clean-data bar; () skips it
+    clean_tasks: tuple[str, ...] = ("lift", "place")  # tasks of the clean-data bar; the flag alone (no tasks) skips it
     clean_episodes: int = 30  # clean expert episodes the bar trains on
     clean_noise: float = 0.5  # the clean expert's noise (small hand errors, no bad habits)
     torch_threads: int = 1  # torch CPU threads: a small MLP runs fastest on one

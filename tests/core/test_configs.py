@@ -47,6 +47,7 @@ def test_repeated_flag_accumulates_and_variadic_positional():
     assert parse_config(Example, ["--episodes", "3", "--episodes", "4"]).episodes == (3, 4)
     assert parse_config(Bags, ["a", "b", "c"]) == Bags(bags=("a", "b"), out="c")
     assert parse_config(Example, ["--xarm_ip=1.1.1.1"]).xarm_ip == "1.1.1.1"
+    assert parse_config(Example, ["--episodes", "--task", "t"]).episodes == ()  # a list flag alone: empty
 
 
 def test_bad_input_says_what_to_do():
