@@ -47,7 +47,7 @@ class OnlineBenchConfig:
     groups_per_step: int = 8  # (task, initial state) groups per update
     n_rollouts: int = 8  # rollouts per group
     mini_batch: int = 16  # trajectories per optimiser step (4 steps per update at the defaults)
-    lr: float = 1e-3  # AdamW learning rate of the online updates
+    lr: float = 1e-4  # AdamW learning rate of the online updates (1e-3 collapsed sampled success: docs/online.md)
     epochs: int = 2  # passes over each rollout batch
     temperature: float = 1.0  # rollout sampling temperature
     eval_temperature: float = 0.0  # evaluation temperature: 0 = greedy (siiRL's and OFT's protocol)
