@@ -214,9 +214,13 @@ def write_offline_report(cfg, out: Path, cells, bar: list[dict]) -> Path:
         lines += ["", "![SRPO progress against oracle progress](progress_vs_oracle.png)"]
 
     lines += ["", "## Clean-data bar", "", "Uniform BC on clean expert data against the expert's own success rate "
-              "(bar: ≥ 80 %).", "", "| task | expert | uniform BC | ratio | bar |", "|---|---|---|---|---|"]
-    lines += [f"| {r['task']} | {r['expert_rate']:.2f} | {r['bc_rate']:.2f} | {r['ratio']:.2f} | "
-              f"{'passed' if r['passed'] else 'FAILED'} |" for r in bar]
+              "(bar: ≥ 80 %)."]
+    if bar:
+        lines += ["", "| task | expert | uniform BC | ratio | bar |", "|---|---|---|---|---|"]
+        lines += [f"| {r['task']} | {r['expert_rate']:.2f} | {r['bc_rate']:.2f} | {r['ratio']:.2f} | "
+                  f"{'passed' if r['passed'] else 'FAILED'} |" for r in bar]
+    else:
+        lines += ["", "Not run in this benchmark (no `--clean-tasks`)."]
 
     lines += ["", "## Wall times", "", "| method | train s (mean) | eval s (mean) | ESS fraction (mean) |", "|---|---|---|---|"]
     for m in methods:
