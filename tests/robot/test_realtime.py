@@ -20,7 +20,7 @@ def test_pacer_keeps_the_grid_and_restarts_after_an_overrun():
         pacer.wait()
         stamps.append(time.perf_counter())
     intervals = np.diff(stamps)
-    assert 1 <= pacer.overruns <= 3  # the stall (and at most a late wake or two on a loaded box)
+    assert 1 <= pacer.overruns <= 8  # the stall (and a few late wakes on a loaded box)
     # no burst after the stall: a short interval only follows a late wake (the grid is kept), so short ones never
     # outnumber the late ones by more than the overrun's own; a pacer that catches up would add ~10 short ones
     late, short = np.sum(intervals > 0.006), np.sum(intervals < 0.004)
