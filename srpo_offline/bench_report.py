@@ -141,13 +141,6 @@ def write_offline_report(cfg, out: Path, cells, bar: list[dict]) -> Path:
         lines.append(f"- SRPO progress: encoder `{prov.get('encoder')}` ({prov.get('model')}) on `{prov.get('camera')}`, "
                      f"stride {prov.get('stride')}; AWR beta {cfg.beta}, w_max {cfg.w_max}, default estimator "
                      f"`{cfg.estimator}`")
-    for seed in seeds:  # --reward-camera best: which camera each seed's data chose, and why
-        store = out / f"seed{seed}" / "store.zarr"
-        steadiness = (EpisodeStore.open(store, mode="r").root["derived"]["srpo"].attrs.get("provenance", {})
-                      .get("camera_steadiness") if store.exists() else None)
-        if steadiness:
-            scores = ", ".join(f"{c} {v:.2f}" for c, v in steadiness.items())
-            lines.append(f"- seed {seed}: reward camera chosen by the steadiness of progress on successes ({scores})")
     lines.append(f"- policy: LeRobot plugin `chunk_mlp` on robot + privileged object state, {cfg.train_steps} steps, "
                  f"batch {cfg.batch_size}; {cfg.eval_episodes} evaluation episodes per policy, the same initial "
                  "states for every method of a seed")

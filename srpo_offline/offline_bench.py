@@ -85,7 +85,7 @@ class OfflineBenchConfig:
     w_max: float = DEFAULT_W_MAX  # AWR weight clip
     encoder: str = "auto"  # SRPO progress encoder: auto (vjepa2 when its weights are local, else pixel), vjepa2, image, pixel
     model: str | None = None  # encoder weights: hub id or local directory
-    reward_camera: str = "auto"  # camera scored by SRPO: auto = camera0 for vjepa2/image, camera1 (wrist) for pixel; best = per seed, the camera whose progress rises most steadily on the successes
+    reward_camera: str = "auto"  # camera scored by SRPO: auto = camera0 for vjepa2/image, camera1 (wrist) for pixel
     stride: int = 2  # encode every stride-th prefix (interpolate between)
     train_steps: int = 1000  # optimiser updates per training run
     batch_size: int = 64  # samples per update

@@ -22,7 +22,7 @@ class EncodeOptions:
     device: str = "cpu"  # torch device for the encoder, e.g. cuda (fp16 on GPU)
     batch_size: int = 8  # videos (prefixes) per encoder call
     num_frames: int | None = None  # frames sampled per video; None: the encoder's own (vjepa2: 64, image: 8)
-    camera: str = "camera0"  # which camera's video to encode; best: the one whose progress rises most steadily on the successes
+    camera: str = "camera0"  # which camera's video to encode
     stride: int = 1  # encode every K-th prefix and interpolate between (cost / K; see docs/reward.md)
     normalise: str = "task"  # task: progress comparable across a task's episodes (training); trajectory: min-max per episode (the paper's plots)
 
@@ -104,33 +104,6 @@ def store_progress(store, options: EncodeOptions, encoder, beta: float = DEFAULT
     return step_progress(videos, labels, [e.task for e in episodes], encoder, config), config, labels
 
 
-def steadiness_on_successes(result: StepProgress, labels: list) -> float:
-    """Mean Spearman correlation of progress with time over the successful episodes (the SC metric): how steadily
-    a camera's progress rises where the task was done. Uses the labels only, no simulator state."""
-    import numpy as np
-
-    from srpo_offline.benchmark import spearman_with_time
-
-    curves = [p for p, ok in zip(result.progress, labels) if ok is True and np.isfinite(p).all()]
-    return float(np.mean([spearman_with_time(c) for c in curves])) if curves else float("-inf")
-
-
-def best_camera_progress(store, options: EncodeOptions, encoder, beta: float, w_max: float,
-                         advantage: AdvantageConfig):
-    """store_progress on the camera named in `options`, or with camera "best" on every camera of the store, keeping
-    the one whose progress rises most steadily on the successful episodes. Returns (camera, steadiness per camera,
-    store_progress's result)."""
-    from dataclasses import replace
-
-    cameras = [c.name for c in store.config.cameras] if options.camera == "best" else [options.camera]
-    scored = {}
-    for camera in cameras:
-        out = store_progress(store, replace(options, camera=camera), encoder, beta, w_max, advantage)
-        scored[camera] = (steadiness_on_successes(out[0], out[2]), out)
-    camera = max(scored, key=lambda c: scored[c][0])
-    return camera, {c: v[0] for c, v in scored.items()}, scored[camera][1]
-
-
 def references_summary(result) -> dict:
     return {t: {"episodes": r.episodes, "n_clusters": r.n_clusters, "n_noise": r.n_noise,
                 "fell_back_to_mean": r.fell_back_to_mean, "d_start": r.d_start, "d_end": r.d_end}
@@ -155,11 +128,9 @@ def compute_reward_run(cfg: RewardConfig) -> RewardRun:
         )
     check_advantage_config(cfg.advantage())
     encoder = make_encoder(cfg, cfg.encoder, cfg.model)
-    camera, steadiness, (result, config, labels) = best_camera_progress(store, cfg, encoder, cfg.beta, cfg.w_max,
-                                                                         cfg.advantage())
+    result, config, labels = store_progress(store, cfg, encoder, cfg.beta, cfg.w_max, cfg.advantage())
     provenance = {
-        "encoder": encoder.name, "model": encoder.model_id, "camera": camera,
-        "camera_steadiness": steadiness if cfg.camera == "best" else None,
+        "encoder": encoder.name, "model": encoder.model_id, "camera": cfg.camera,
         "stride": config.stride, "beta": config.beta, "w_max": config.w_max, "normalise": config.normalise,
         "cluster": asdict(config.cluster), "advantage": config.advantage.provenance(), "mu": result.mu, "sigma": result.sigma,
         "references": references_summary(result), "unlabelled": result.unlabelled,
