@@ -2,9 +2,8 @@
 
 Each learning rate trains `srpo bench online`'s policy from the same BC warm start (seed 0) to the same env-step
 budget and prints the success rate of the rollouts of every update (sampled at the rollout temperature: the
-quantity GRPO's objective raises) and greedy success on the held-out states before and after. With 256-bin
-heads and Adam, a too-large step flattens the distributions of the bins that were not sampled and sampled
-success falls while greedy success can still rise (docs/online.md).
+quantity GRPO's objective raises) and greedy success on the held-out states before and after. A too-large
+step lowers sampled success while greedy success can still rise (docs/online.md).
 
     PYTHONPATH=. .venv/bin/python benchmarks/online_lr_probe.py --lrs 1e-3 3e-4 1e-4 --reward grpo
 """

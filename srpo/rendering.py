@@ -3,7 +3,7 @@
 MuJoCo picks its OpenGL backend from MUJOCO_GL when `mujoco` is first imported, and PyOpenGL from
 PYOPENGL_PLATFORM when OpenGL is first imported (robosuite reads both too); after that they cannot change.
 `set_rendering_defaults()` must therefore run before MuJoCo or robosuite load: srpo.robot.sim,
-calibration.sim_rig and srpo_online_sim.libero_setup call it at import. A user's own MUJOCO_GL is kept.
+srpo.robot.fake_xarm, calibration.sim_rig and srpo_online_sim.libero_setup call it at import. A user's own MUJOCO_GL is kept.
 """
 
 import os

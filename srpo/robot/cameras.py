@@ -56,10 +56,9 @@ class Camera(ABC):
         """The newest frame; a plain camera reads one now, ThreadedCamera returns what its thread captured."""
         return self.read()
 
-    def await_frame_after(self, since: float, timeout_s: float) -> None:
+    def await_frame_after(self, since: float, timeout_s: float) -> None:  # noqa: B027 - optional hook
         """Wait until latest() holds a frame received after `since` (monotonic s). A plain camera reads on
         demand, so its next frame is always fresh and there is nothing to wait for."""
-        return None
 
     @abstractmethod
     def disconnect(self) -> None: ...

@@ -263,7 +263,8 @@ class EpisodeStore:
     # ---------------------------------------------------------------- episodes
     @property
     def episode_ends(self) -> np.ndarray:
-        return self.meta["episode_ends"][: self.num_episodes]
+        ends = self.meta["episode_ends"][:]
+        return ends[: committed_episodes(ends)]
 
     @property
     def num_episodes(self) -> int:

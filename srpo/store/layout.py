@@ -42,17 +42,16 @@ def store_errors(op: str, path: Path) -> Iterator[None]:
         raise
 
 
-def committed_episodes(ends: zarr.Array) -> int:
-    """How many entries of meta/episode_ends are commits.
+def committed_episodes(ends) -> int:
+    """How many entries of meta/episode_ends (the zarr array, or its values already read) are commits.
 
     Zarr grows an array's shape (its .zarray) before it writes the new value, so a writer killed between the two
     leaves a last entry that reads as the fill value 0. A real end is always above the one before it (empty
     episodes are never committed), so a last end that is not is a cut commit: that episode does not exist.
     """
     n = ends.shape[0]
-    if n and int(ends[n - 1]) <= (int(ends[n - 2]) if n > 1 else 0):
-        return n - 1
-    return n
+    tail = [0, *(int(e) for e in ends[max(n - 2, 0) : n])]  # one read of the last two ends
+    return n - 1 if n and tail[-1] <= tail[-2] else n
 
 
 def append_episode_meta(meta: zarr.Group, *, task: str, source: str, start_time: float, success: bool | None,

@@ -176,12 +176,13 @@ def _check_episode_ends(meta: zarr.Group, add) -> np.ndarray | None:
         return None
     if arr.dtype != np.int64:
         add("warning", "bad_dtype", "meta/episode_ends", f"is {arr.dtype}; the schema says int64")
-    committed = committed_episodes(arr)
-    if committed < arr.shape[0]:
+    ends = arr[:].astype(np.int64)
+    committed = committed_episodes(ends)
+    if committed < len(ends):
         add("warning", "cut_commit", "meta/episode_ends",
             f"episode {committed} was being committed when its writer died; it does not count. "
             "`srpo data validate PATH --repair recover` keeps its steps as an incomplete episode.")
-    ends = arr[:committed].astype(np.int64)
+    ends = ends[:committed]
     diffs = np.diff(np.concatenate([[0], ends]))
     if (diffs < 0).any():
         add("error", "non_monotonic", "meta/episode_ends",

@@ -104,7 +104,10 @@ def make_policy_for_store(cfg, store: EpisodeStore, stats: dict, io: PolicyIO = 
     check_compatible(cfg, store, io)
     if cfg.pretrained_path and getattr(cfg, "max_action_dim", None) is not None:
         cfg.input_features = {}  # π-family: re-derive cameras/state from this store
-    return make_policy(cfg, ds_meta=StoreMeta(features=lerobot_features(store, io=io), stats=stats))
+    try:
+        return make_policy(cfg, ds_meta=StoreMeta(features=lerobot_features(store, io=io), stats=stats))
+    except ValueError as err:  # the policy's validate_features refusing these inputs (LeRobot raises ValueError)
+        raise UserFacingError(f"{cfg.type} cannot train on {store.path} as configured: {err}") from err
 
 
 def with_lr(cfg, lr: float | None):

@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 SCRIPT = """
 import os, sys
+import srpo.robot.cli  # what `srpo robot record` imports first (it once loaded mujoco before the defaults were set)
 from srpo.robot.runner import RecordConfig, record_episodes
 record_episodes(RecordConfig(task="lift", episodes=1, out=sys.argv[1], camera_height=32, camera_width=32,
                              max_steps=5), progress=False)

@@ -1,11 +1,14 @@
 """`chunk_mlp`, the state policy of the offline benchmark: a LeRobot plugin whose per-sample losses, weighted
 by their valid-step counts, give exactly its own batch-mean loss (the equal-weight AWR = plain BC contract)."""
 
+import pytest
 import torch
 from lerobot.configs.types import FeatureType, PolicyFeature
 
+from srpo.errors import UserFacingError
 from srpo.policies import register
 from srpo.policy_io import ACTION, ENV_STATE, STATE
+from srpo_offline.awr import TrainConfig, train_awr
 from srpo_offline.awr.losses import NATIVE, enable_per_sample_loss, loss_counts
 
 
@@ -72,3 +75,10 @@ def test_select_action_executes_n_action_steps_of_each_chunk():
     actions = [policy.select_action(obs) for _ in range(4)]
     assert all(torch.allclose(actions[i], chunk[:, i]) for i in range(3))  # the queue holds 3 of the chunk
     assert torch.allclose(actions[3], chunk[:, 0])  # then a new prediction
+
+
+def test_chunk_mlp_on_images_is_refused_with_the_flag_that_fixes_it(reward_store, tmp_path):
+    cfg = TrainConfig(store=str(reward_store.path), out=str(tmp_path / "mlp"), policy="chunk_mlp", weighting="uniform",
+                      reward_run=None, steps=1, progress=False)
+    with pytest.raises(UserFacingError, match=r"chunk_mlp cannot train on .* --images false"):
+        train_awr(cfg)

@@ -39,7 +39,8 @@ class ChunkMLPConfig(PreTrainedConfig):
 
     def validate_features(self) -> None:
         if self.image_features:
-            raise ValueError("chunk_mlp reads only state: train it with images off (TrainConfig.images=False)")
+            raise ValueError("chunk_mlp reads only state: train it with images off (`srpo train awr --images false`, "
+                             "TrainConfig(images=False))")
         if not self.robot_state_feature and not self.env_state_feature:
             raise ValueError("chunk_mlp needs observation.state or observation.environment_state among its inputs")
 
