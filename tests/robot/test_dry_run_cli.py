@@ -24,5 +24,9 @@ def test_deploy_through_the_sdk_with_no_arm(fake, video, tiny_act, tmp_path):
     # the fake's MuJoCo arm moved where the stored eef positions say it did (metres vs the controller's mm)
     moved = fake.controller.pose_mm_rotvec()[:3] - start
     assert np.linalg.norm(moved) > 2.0  # mm: the policy's steps reached the (simulated) arm
-    np.testing.assert_allclose(episode["robot0_eef_pos"][-1] - episode["robot0_eef_pos"][0], moved / 1000.0,
-                               atol=0.004)
+    # the arm keeps following its last servo targets after the last recorded observation: that residual was
+    # measured at 0.7-6 mm per run on these machines (more under load), so the magnitude gets 8 mm and the
+    # direction, which a unit or axis mix-up would break, must agree closely
+    recorded = episode["robot0_eef_pos"][-1] - episode["robot0_eef_pos"][0]
+    np.testing.assert_allclose(recorded, moved / 1000.0, atol=0.008)
+    assert recorded @ moved / (np.linalg.norm(recorded) * np.linalg.norm(moved)) > 0.95
