@@ -137,9 +137,9 @@ def main() -> None:
     if args.no_fifo:
         import functools
 
-        from srpo.robot import realtime, recorder
+        from srpo.robot import realtime
 
-        recorder.realtime_section = functools.partial(realtime.realtime_section, fifo_priority=0)
+        realtime.realtime_section = functools.partial(realtime.realtime_section, fifo_priority=0)
     if args.cores and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[: args.cores]))
     from srpo.robot.realtime import realtime_section

@@ -30,7 +30,7 @@ def coerce(name: str, value, default):
             if isinstance(value, float | bool):  # rcl read digits as a number: leading zeros already lost
                 raise ValueError(value)
             return str(value)
-        if isinstance(default, list):
+        if isinstance(default, list | tuple):
             items = [value] if isinstance(value, str) else list(value)
             return [str(v) for v in items if str(v)]
     except (TypeError, ValueError):
@@ -78,6 +78,7 @@ POLICY = {
     "image_topics": ["camera0/color/image_raw", "camera1/color/image_raw"],  # the robot node's (or realsense-ros's)
     "image_height": 96,  # image rows the policy was trained on
     "image_width": 128,  # image columns the policy was trained on
+    "start_timeout_s": 60.0,  # no episode started within this long (no robot node, no service): exit with the reason
 }
 
 CAMERA = {
@@ -89,6 +90,11 @@ CAMERA = {
     "width": 640,  # capture columns
     "fps": 30,  # capture rate
 }
+
+
+def ros_value(default):
+    """A default as a ROS parameter value: a tuple (a frozen config's list) as a list."""
+    return list(default) if isinstance(default, tuple) else default
 
 
 def read(get, spec: dict) -> dict:
