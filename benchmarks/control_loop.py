@@ -161,9 +161,10 @@ def run_ros(seconds: float, rate: float, fps: float, size: tuple[int, int], out:
 
     videos = write_videos(replay_frames(size), fps, seconds, out.parent)
     proc = start_fake_xarm()
-    params = {"backend": "xarm", "xarm_ip": FAKE_HOST, "xarm_control_port": FAKE_PORT, "control_rate_hz": rate,
-              "max_steps": int(seconds * rate), "out": str(out), "image_height": size[0], "image_width": size[1],
-              "opencv_devices": "[" + ",".join(videos) + "]", "source": "topic", "episodes": 1,
+    params = {"backend.type": "xarm", "backend.ip": FAKE_HOST, "backend.control_port": FAKE_PORT,
+              "control_rate_hz": rate, "max_steps": int(seconds * rate), "out": str(out), "camera_height": size[0],
+              "camera_width": size[1], "backend.opencv_devices": "[" + ",".join(videos) + "]", "source": "topic",
+              "episodes": 1,
               "task": "benchmark circles"}
     rclpy.init(args=["--ros-args", *[x for k, v in params.items() for x in ("-p", f"{k}:={v}")]])
     try:

@@ -35,7 +35,7 @@ def _merged(action) -> dict:
     return yaml.safe_load(Path(path).read_text())["/**"]["ros__parameters"]
 
 
-def _declared(ros, action, spec_name: str) -> dict:
+def _declared(ros, action, spec_name: str, backend_fields: bool = False) -> dict:
     """The parameters a real node named as `action` reads, started with what launch_ros passes it."""
     import launch_double
     from rclpy.node import Node
@@ -44,7 +44,7 @@ def _declared(ros, action, spec_name: str) -> dict:
     from srpo.ros_bridge import params
 
     ros.init(*launch_double.launch_ros_args(action))
-    return declare(ros.node(lambda: Node(action.name)), getattr(params, spec_name))
+    return declare(ros.node(lambda: Node(action.name)), getattr(params, spec_name), backend_fields)
 
 
 def test_merge_decided_then_yaml_then_typed_and_a_missing_file_is_an_error(launch_double, tmp_path):
@@ -69,15 +69,16 @@ def test_typed_arguments_beat_the_yaml_and_digit_text_stays_text_on_a_real_node(
     typed as digits stay text (launch_ros's yaml.dump of a dict gives rcl 036522072967 unquoted: a float)."""
     actions = _launch(launch_double, "teleop_record.launch.py", params=str(CONFIG / "xarm.yaml"), teleop="spacemouse",
                       xarm_ip="127.0.0.9", max_steps="300", realsense_serials="036522072967,123")
-    p = _declared(ros, _node(actions, "recorder_node"), "ROBOT")
+    p = _declared(ros, _node(actions, "recorder_node"), "ROBOT", backend_fields=True)
     assert (p["task"], p["control_rate_hz"], p["out"]) == ("put the red cube in the bowl", 100.0, "datasets/xarm.zarr")
-    assert (p["xarm_ip"], p["max_steps"], p["source"]) == ("127.0.0.9", 300, "topic")
-    assert p["realsense_serials"] == ["036522072967", "123"] and p["depth_topics"] == []
+    assert (p["backend.ip"], p["max_steps"], p["source"]) == ("127.0.0.9", 300, "topic")
+    assert p["backend.realsense_serials"] == ["036522072967", "123"] and p["depth_topics"] == []
+    assert (p["backend.type"], p["backend.control_port"], p["camera_height"]) == ("xarm", 502, 240)
     assert _declared(ros, _node(actions, "teleop_node"), "TELEOP")["source"] == "spacemouse"  # the YAML says keyboard
     # why the launch files write the file themselves: the same value in a dict that launch_ros dumps
     plain = launch_double.LaunchNode(package="srpo_ros", executable="x", name="recorder_node",
-                                     parameters=[{"realsense_serials": ["036522072967"]}])
-    assert _declared(ros, plain, "ROBOT")["realsense_serials"] != ["036522072967"]
+                                     parameters=[{"backend.type": "xarm", "backend.realsense_serials": ["036522072967"]}])
+    assert _declared(ros, plain, "ROBOT", True)["backend.realsense_serials"] != ["036522072967"]
 
 
 def test_realsense_cameras_match_the_robot_nodes_topics(launch_double):
@@ -98,7 +99,7 @@ def test_deploy_launch_in_the_robot_node_and_as_a_node_of_its_own(launch_double,
     with pytest.raises(RuntimeError, match="policy:=CHECKPOINT"):
         _launch(launch_double, "deploy_policy.launch.py")
     (robot,) = _launch(launch_double, "deploy_policy.launch.py", policy="outputs/act", params=str(CONFIG / "sim.yaml"))
-    assert _merged(robot) == {"source": "policy", "backend": "sim", "task": "lift", "out": "datasets/ros_sim.zarr",
+    assert _merged(robot) == {"source": "policy", "backend.type": "sim", "task": "lift", "out": "datasets/ros_sim.zarr",
                               "control_rate_hz": 20.0, "max_steps": 200, "policy": "outputs/act", "episodes": "10"}
     assert isinstance(robot.on_exit, launch_double.Shutdown)
     arm, policy, note = _launch(launch_double, "deploy_policy.launch.py", policy="p", policy_in="node", rate="100",
@@ -108,7 +109,7 @@ def test_deploy_launch_in_the_robot_node_and_as_a_node_of_its_own(launch_double,
     p = _declared(ros, policy, "POLICY")
     from srpo.robot.rig import backend_config
 
-    assert backend_config(p["backend"]).instruction(p["task"]) == "put the red cube on the green pad"
+    assert backend_config(p["backend.type"]).instruction(p["task"]) == "put the red cube on the green pad"
     assert p["image_topics"] == ["camera0/color/image_raw", "camera1/color/image_raw"]
 
 

@@ -40,7 +40,7 @@ def test_robot_node_records_over_services_and_republishes(ros, tmp_path):
     from std_msgs.msg import Float32MultiArray, String
     from std_srvs.srv import SetBool, Trigger
 
-    ros.init(backend="sim", source="expert", out=tmp_path / "r.zarr", control_rate_hz=50.0, max_steps=8)
+    ros.init(source="expert", out=tmp_path / "r.zarr", control_rate_hz=50.0, max_steps=8)
     client = ros.client()
     joints = ros.collect(client, JointState, "xarm/joint_states")
     actions = ros.collect(client, Float32MultiArray, "arm/action")
@@ -73,7 +73,7 @@ def test_teleop_commands_move_the_arm_and_bad_messages_are_survived(ros, tmp_pat
     from std_msgs.msg import Float32MultiArray, String
     from std_srvs.srv import Trigger
 
-    ros.init(backend="sim", source="topic", out=tmp_path / "t.zarr", control_rate_hz=20.0)
+    ros.init(source="topic", out=tmp_path / "t.zarr", control_rate_hz=20.0)
     client = ros.client()
     command = client.create_publisher(Float32MultiArray, "arm/command", 10)
     event = client.create_publisher(String, "teleop/event", 10)
@@ -98,7 +98,7 @@ def test_a_fault_aborts_the_episode_a_failing_service_answers_and_the_loop_goes_
     from srpo_ros.recorder_node import RecorderNode
     from std_srvs.srv import SetBool, Trigger
 
-    ros.init(backend="sim", source="expert", out=tmp_path / "f.zarr", control_rate_hz=50.0, max_steps=1000)
+    ros.init(source="expert", out=tmp_path / "f.zarr", control_rate_hz=50.0, max_steps=1000)
     client = ros.client()
     node = ros.node(RecorderNode)
     assert ros.call(client, Trigger, "recorder/start").success
@@ -120,7 +120,7 @@ def test_a_shutdown_mid_episode_records_no_fault(ros, tmp_path):
     shutdown, not with the RCLError a publish on a dead context raises."""
     from srpo_ros.recorder_node import RecorderNode
 
-    ros.init(backend="sim", source="expert", out=tmp_path / "s.zarr", control_rate_hz=100.0, max_steps=10_000,
+    ros.init(source="expert", out=tmp_path / "s.zarr", control_rate_hz=100.0, max_steps=10_000,
              episodes=1)
     node = RecorderNode()
     deadline = time.monotonic() + 20
@@ -147,7 +147,7 @@ def test_sim_episodes_replace_objects_and_read_the_arm_once_a_tick(ros, tmp_path
         reads.append(1)
         return read(arm)
 
-    ros.init(backend="sim", source="expert", out=tmp_path / "s.zarr", episodes=2, expert_noise=0.0, max_steps=150,
+    ros.init(source="expert", out=tmp_path / "s.zarr", episodes=2, expert_noise=0.0, max_steps=150,
              control_rate_hz=100.0)
     SimArm.get_observation = counted
     try:
@@ -176,7 +176,7 @@ def test_a_calibration_made_at_640x480_is_scaled_to_the_recorded_size(ros, tmp_p
     doc = new_calibration("ufactory_xarm7", {})
     set_intrinsics(doc, "camera0", Intrinsics(640, 480, 600.0, 600.0, 319.5, 239.5))
     write_calibration(tmp_path / "lab.yaml", doc)
-    ros.init(backend="sim", out=tmp_path / "c.zarr", calibration=tmp_path / "lab.yaml")
+    ros.init(out=tmp_path / "c.zarr", calibration=tmp_path / "lab.yaml")
     client = ros.client()
     infos = ros.collect(client, CameraInfo, "camera0/color/camera_info")
     ros.node(RecorderNode)  # open_store used to raise here: 96x128 recorded, 640x480 calibrated
@@ -285,11 +285,12 @@ def test_typed_parameters_and_an_empty_yaml_list(ros, tmp_path):
     from srpo.ros_bridge import params
 
     (tmp_path / "p.yaml").write_text("recorder_node:\n  ros__parameters:\n    depth_topics: []\n    max_steps: 300\n")
-    ros.init("--params-file", str(tmp_path / "p.yaml"), control_rate_hz=100, xarm_control_port=5020,
-             xarm_ip="127.0.0.1")
-    p = declare(ros.node(lambda: Node("recorder_node")), params.ROBOT)
+    ros.init("--params-file", str(tmp_path / "p.yaml"), control_rate_hz=100, **{
+        "backend.type": "xarm", "backend.control_port": 5020, "backend.ip": "127.0.0.1", "safety.workspace_max": "[1.0, 0.5, 0.6]"})
+    p = declare(ros.node(lambda: Node("recorder_node")), params.ROBOT, backend_fields=True)
     assert (p["control_rate_hz"], p["max_steps"], p["depth_topics"]) == (100.0, 300, [])
-    assert (p["xarm_control_port"], p["xarm_ip"]) == (5020, "127.0.0.1")
+    assert (p["backend.control_port"], p["backend.ip"], p["backend.realsense_serials"]) == (5020, "127.0.0.1", [])
+    assert p["safety.workspace_max"] == (1.0, 0.5, 0.6) and p["safety.max_linear_speed"] == 0.25  # SafetyConfig's
 
 
 def test_policy_node_without_a_robot_times_out_with_the_reason(ros, tiny_act):

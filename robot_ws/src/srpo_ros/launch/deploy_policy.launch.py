@@ -31,7 +31,7 @@ ARGS = {
     "policy": ("", "LeRobot checkpoint directory (required)", None),
     "policy_in": ("robot", "robot: inside the robot node; node: a policy_node process", ["robot", "node"]),
     "episodes": ("10", "episodes to run", None),
-    "device": ("", "torch device of the policy (default cpu)", None),
+    "device": ("", "torch device of the policy", None),
     "out": ("", "also record the rollouts into this store (default: none)", None),
 }
 
@@ -52,7 +52,8 @@ def _nodes(context):
     robot = robot_node("arm_node", node_parameters("arm_node", decided, values["params"], typed))
     image_topics = topics or ["camera0/color/image_raw", "camera1/color/image_raw"]
     policy_typed = given(values, {"policy": "policy", "device": "device", "episodes": "episodes", "task": "task",
-                                  "backend": "backend", "image_height": "image_height", "image_width": "image_width"})
+                                  "backend": "backend.type", "image_height": "camera_height",
+                                  "image_width": "camera_width"})
     policy = Node(package="srpo_ros", executable="policy_node", name="policy_node", output="screen",
                   parameters=node_parameters("policy_node", {"image_topics": image_topics}, values["params"],
                                              policy_typed))

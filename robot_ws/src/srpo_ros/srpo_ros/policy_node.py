@@ -35,7 +35,7 @@ class PolicyNode(Node):
         from srpo.robot.policy_runner import LoadedPolicy, PolicyConfig, PolicySource
         from srpo.robot.rig import backend_config
 
-        instruction = backend_config(p["backend"]).instruction(p["task"])  # the text the robot node records
+        instruction = backend_config(p["backend.type"]).instruction(p["task"])  # the text the robot node records
         cfg = PolicyConfig(checkpoint=p["policy"], device=p["device"], blocking=False)
         self.source = PolicySource(LoadedPolicy(cfg), instruction, cfg)
         self.episodes = PolicyEpisodes(p["episodes"], time.monotonic(), ready_timeout_s=p["start_timeout_s"])
@@ -44,7 +44,7 @@ class PolicyNode(Node):
         self.arm.connect()
         self.cameras = {}
         for i, topic in enumerate(p["image_topics"]):
-            cam = self.cameras[f"camera{i}"] = StreamCamera(p["image_height"], p["image_width"])
+            cam = self.cameras[f"camera{i}"] = StreamCamera(p["camera_height"], p["camera_width"])
             self.create_subscription(Image, topic, guarded(self, lambda m, c=cam: c.update(
                 convert.image_to_rgb(m), convert.stamp_seconds(m.header.stamp))), msgs.SENSOR_QOS)
         self.create_subscription(PoseStamped, "arm/eef_pose", guarded(self, self._on_pose), msgs.STATE_QOS)

@@ -4,7 +4,8 @@ loop in a thread of its own (srpo.robot.realtime.ControlThread: sleep-then-spin 
 real arm the GC is frozen and SCHED_FIFO asked for); it is the only clock. rclpy's executor serves the services,
 topics and parameters; a service that touches the arm or the recorder runs on the control thread between ticks.
 
-Parameters  srpo.ros_bridge.params.ROBOT (backend, task, source, out, control_rate_hz, image_topics, ...)
+Parameters  srpo.ros_bridge.params.ROBOT: RigConfig's fields, backend.type and that backend's own backend.*,
+            source, out, image_topics, ... (derived from the CLI's configs)
 Subscribes  arm/command         std_msgs/Float32MultiArray  source:=topic: one ACTION_SPACE step per state it
                                                             answers (teleop_node, policy_node)
             teleop/event        std_msgs/String             success / failure / stop from the operator
@@ -41,17 +42,14 @@ SERVICE_WAIT_S = 10.0  # a service waits this long for the control thread to car
 class RecorderNode(Node):
     def __init__(self, node_name: str = "recorder_node", **node_options):
         super().__init__(node_name, **node_options)  # node_options: rclpy Node's (cli_args, context)
-        self.p = p = declare(self, params.ROBOT)
+        self.p = p = declare(self, params.ROBOT, backend_fields=True)
         from srpo.robot.realtime import ControlThread
         from srpo.robot.rig import RigConfig, backend_config, build_rig
         from srpo.robot.runner import make_recorder, open_store
 
-        height, width = p["image_height"], p["image_width"]  # a calibration is scaled to this size (open_store)
-        backend = backend_config(p["backend"], ip=p["xarm_ip"], control_port=p["xarm_control_port"],
-                                 realsense_serials=tuple(p["realsense_serials"]),
-                                 opencv_devices=tuple(p["opencv_devices"]))
-        config = RigConfig(backend=backend, task=p["task"], seed=p["seed"], control_rate_hz=p["control_rate_hz"],
-                           max_steps=p["max_steps"], camera_height=height, camera_width=width)
+        height, width = p["camera_height"], p["camera_width"]  # a calibration is scaled to this size (open_store)
+        backend = backend_config(p["backend.type"], **params.backend_settings(p))  # its own fields and defaults
+        config = RigConfig(backend=backend, **params.rig_settings(p))
         self.task_text = backend.instruction(p["task"])  # sim: the task's instruction; a real arm: the text itself
         rig = build_rig(config)
         self.rig, self.arm = rig, TapArm(rig.arm)
@@ -110,7 +108,7 @@ class RecorderNode(Node):
 
             if rig.make_expert is None:
                 raise UserFacingError(f"source:=expert needs a backend with a scripted expert (sim); "
-                                      f"{p['backend']} has none")
+                                      f"{p['backend.type']} has none")
             return (lambda i: rig.make_expert(p["expert_noise"], p["seed"] * 100_003 + i)), rig.source
         if p["source"] == "policy":
             from srpo.robot.policy_runner import LoadedPolicy, PolicyConfig, PolicySource

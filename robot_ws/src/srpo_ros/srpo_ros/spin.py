@@ -14,12 +14,16 @@ from srpo.ros_bridge import params
 LOG_EVERY_S = 2.0  # an error repeated by one callback is logged at most this often
 
 
-def declare(node, spec: dict) -> dict:
+def declare(node, spec: dict, backend_fields: bool = False) -> dict:
     """Declare `spec`'s parameters with dynamic typing (so `-p device:=0` or `-p rate:=100` is accepted) and
-    return them coerced to their defaults' types (srpo.ros_bridge.params.coerce)."""
+    return them coerced to their defaults' types (srpo.ros_bridge.params.coerce). backend_fields: also the
+    fields of the backend `backend.type` names, `backend.*`, with that backend's own defaults."""
     for name, default in spec.items():
         node.declare_parameter(name, params.ros_value(default), ParameterDescriptor(dynamic_typing=True))
-    return params.read(lambda name: node.get_parameter(name).value, spec)
+    values = params.read(lambda name: node.get_parameter(name).value, spec)
+    if backend_fields:
+        values.update(declare(node, params.backend_defaults(values["backend.type"])))
+    return values
 
 
 def steady_timer(node, period_s: float, callback):
