@@ -14,7 +14,7 @@ from srpo.store import EpisodeStore
 pytestmark = pytest.mark.ros
 
 ROOT = Path(__file__).resolve().parents[2]
-LAUNCH = ROOT / "robot_ws" / "src" / "srpo_ros" / "launch"
+LAUNCH = ROOT / "launch"
 CONFIG = ROOT / "robot_ws" / "src" / "srpo_ros" / "config"
 
 
