@@ -145,9 +145,9 @@ def test_dry_run_launch_node_sdk_fake_controller(launch_double, ros, fake_proces
         time.sleep(0.05)
     assert ros.spin_until(lambda: command.get_subscription_count() and poses, 10)
     start = poses[-1].pose.position.x
-    end = time.monotonic() + 0.3
-    while time.monotonic() < end:  # +x at 100 Hz for 0.3 s: 2.5 mm a tick after the safety filter (0.25 m/s)
-        command.publish(Float32MultiArray(data=[0.01, 0, 0, 0, 0, 0, 0]))
+    end = time.monotonic() + 20
+    while sum(m.data[0] > 0 for m in executed) < 15 and time.monotonic() < end:  # a loaded box: however long it takes
+        command.publish(Float32MultiArray(data=[0.01, 0, 0, 0, 0, 0, 0]))  # +x: 2.5 mm a tick after the safety filter
         ros.spin_until(lambda: False, 0.01)
     ros.spin_until(lambda: False, 0.5)  # the deadman releases, the arm holds and settles
     assert ros.call(client, SetBool, "recorder/label", SetBool.Request(data=True)).success
