@@ -11,6 +11,10 @@ have_lib libEGL.so.1      || need_apt+=(libegl1)
 have_lib libOSMesa.so     || need_apt+=(libosmesa6)
 have_lib libGL.so.1       || need_apt+=(libgl1)
 have_lib libusb-1.0.so.0  || need_apt+=(libusb-1.0-0)
+# FFmpeg's shared libraries, which torchcodec (LeRobot's video decoder) loads at import: without them LeRobot falls
+# back to pyav (benchmarks/video_decode.py measures both). torchcodec ships builds for FFmpeg 4-8
+# (libtorchcodec_core{4..8}.so); Debian 12's ffmpeg is 5.1 (libavutil.so.57), Ubuntu 24.04's 6.1 (libavutil.so.58)
+have_lib libavdevice.so.  || need_apt+=(ffmpeg)
 ls /usr/lib/x86_64-linux-gnu/dri/swrast_dri.so >/dev/null 2>&1 || ls /usr/lib/*/dri/*swrast* >/dev/null 2>&1 || need_apt+=(libgl1-mesa-dri)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "[setup] installing system packages: ${need_apt[*]}"
