@@ -4,14 +4,15 @@ the way back of `lerobot_export.py`, so that world progress and AWR run on any L
 LeRobot reads the dataset: `LeRobotDataset` loads metadata and parquet, and video frames are decoded with
 LeRobot's own `decode_video_frames` (torchcodec when it loads, else pyav; the backend used is recorded).
 What fills each store key (also written to the root attr "import", which `srpo data info` shows):
-  * camera{i}_rgb: observation.images.<name> in feature order (the original names are in the import attr);
-    depth features are not imported.
+  * <name>_rgb: observation.images.<name> (a name that is no identifier becomes camera{i}; the import attr maps
+    store cameras to features), so a policy trained on the store takes the robot's own camera keys; depth
+    features are not imported.
   * robot0_* and other state vectors: observation.state split back with `srpo.policy_io.split_state` when its
     names are the export's (`state_names`); otherwise by --state-map KEY=START:STOP, or by default the entries
     named like a gripper -> robot0_gripper_width and the rest -> robot0_joint_pos. Store keys no entry fills are
     zeros (said in the import attr). A dataset written by `srpo data to-lerobot` carries the rest as srpo.<key>.
   * action: `action`, its space named from the feature names (`srpo.policy_io.action_space_from_names`).
-  * timestamp / camera{i}_timestamp: srpo.timestamp / srpo.camera{i}_timestamp when carried, else LeRobot's
+  * timestamp / <name>_timestamp: srpo.timestamp / srpo.<name>_timestamp when carried, else LeRobot's
     per-episode `timestamp` (seconds from the episode's start).
   * task: the task of the episode's first frame; success: --labels FILE, else --success-column (per frame: its
     value at the episode's last frame; or a column of meta/episodes), else srpo.success when carried; episodes
@@ -118,6 +119,13 @@ def _state_layout(features: dict, state_map: tuple[str, ...]) -> tuple[dict[str,
     return layout, "names: entries named like a gripper -> robot0_gripper_width, the rest -> robot0_joint_pos"
 
 
+def camera_names(features: list[str]) -> list[str]:
+    """Store camera names for observation.images.<name> features: <name> itself where it is an identifier."""
+    names = [key[len(IMAGE_PREFIX):] for key in features]
+    return [n if re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", n) and names.count(n) == 1 else f"camera{i}"
+            for i, n in enumerate(names)]
+
+
 def _store_config(ds, layout: dict[str, slice], cameras: list[str]) -> tuple[StoreConfig, list[str]]:
     """The store's config for this dataset, and the store keys no dataset value fills (zeros)."""
     features = ds.meta.features
@@ -140,10 +148,10 @@ def _store_config(ds, layout: dict[str, slice], cameras: list[str]) -> tuple[Sto
     names = list(names) if isinstance(names, list) and len(names) == action["shape"][0] else \
         [f"action_{i}" for i in range(action["shape"][0])]
     specs = []
-    for i, key in enumerate(cameras):
+    for name, key in zip(camera_names(cameras), cameras):
         shape, axes = features[key]["shape"], features[key].get("names") or []
         h, w = (shape[1], shape[2]) if axes and axes[0] in ("channel", "channels") else (shape[0], shape[1])
-        specs.append(CameraSpec(f"camera{i}", int(h), int(w)))
+        specs.append(CameraSpec(name, int(h), int(w)))
     config = StoreConfig(cameras=tuple(specs), control_rate_hz=float(ds.meta.fps), action_dim=int(action["shape"][0]),
                          joint_dim=int(joint_dim), robot=ds.meta.robot_type or "unknown",
                          action_space=action_space_from_names(names), extra_keys=extra)
@@ -227,7 +235,7 @@ def import_lerobot(cfg: LeRobotImportConfig) -> list[str]:
     labels, label_how = _labels(ds, cfg, episodes)
     backend = ds._video_backend if ds.meta.video_keys else None
     facts = {"from": "lerobot", "source": str(cfg.source), "repo_id": ds.repo_id, "episodes": episodes,
-             "cameras": {f"camera{i}": k for i, k in enumerate(cameras)}, "state": state_how,
+             "cameras": dict(zip(camera_names(cameras), cameras)), "state": state_how,
              "state_layout": {k: [s.start, s.stop] for k, s in layout.items()}, "zeros": zeros,
              "labels": label_how, "video_backend": backend,
              "skipped_features": sorted(k for k in features if k not in (*cameras, STATE, ACTION, ENV_STATE)
@@ -257,15 +265,15 @@ def import_lerobot(cfg: LeRobotImportConfig) -> list[str]:
                     raise UserFacingError(f"rows {start}..{stop} of the dataset are not all episode {e}: "
                                           "meta/episodes does not match data/")
                 steps = _steps(block, features, layout, config)
-                for i, key in enumerate(cameras):
+                for name, key in zip(camera_names(cameras), cameras):
                     if key in ds.meta.video_keys:
                         offset = float(row[f"videos/{key}/from_timestamp"])  # python floats, as LeRobot's reader passes
                         ts = [offset + t for t in _column(block, "timestamp", np.float64).tolist()]
                         path = ds.root / ds.meta.get_video_file_path(e, key)
                         frames = decode_video_frames(path, ts, ds.tolerance_s, backend, return_uint8=True)
-                        steps[f"camera{i}_rgb"] = frames.permute(0, 2, 3, 1).numpy()
+                        steps[f"{name}_rgb"] = frames.permute(0, 2, 3, 1).numpy()
                     else:
-                        steps[f"camera{i}_rgb"] = np.asarray(images[key][start:stop][key], np.uint8)
+                        steps[f"{name}_rgb"] = np.asarray(images[key][start:stop][key], np.uint8)
                 for j in range(stop - start):
                     ep.add_step({k: v[j] for k, v in steps.items()})
             ep.success = labels[e]

@@ -141,7 +141,7 @@ def test_dataset_written_by_lerobot_imports(so100, tmp_path):
     assert store.config.action_space == "+".join(f"{m}(1)" for m in
                                                  ("shoulder_pan.pos", "shoulder_lift.pos", "elbow_flex.pos",
                                                   "wrist_flex.pos", "wrist_roll.pos", "gripper.pos"))
-    assert store.root.attrs["import"]["cameras"] == {"camera0": "observation.images.front"}
+    assert store.root.attrs["import"]["cameras"] == {"front": "observation.images.front"}  # the robot's camera key
     for e, (states, actions, success) in enumerate(expected):
         info, steps = store.episodes()[e], store.episode(e)
         assert (info.task, info.success, info.length) == ("pick the block", success, len(states))
@@ -150,7 +150,7 @@ def test_dataset_written_by_lerobot_imports(so100, tmp_path):
         np.testing.assert_array_equal(steps["action"], actions)
         np.testing.assert_array_equal(steps["robot0_eef_pos"], np.zeros((len(states), 3)))
         np.testing.assert_allclose(steps["timestamp"], np.arange(len(states)) / 15, atol=1e-6)
-        assert np.abs(steps["camera0_rgb"].astype(int) - np.stack([_smooth(t, 60 * e) for t in
+        assert np.abs(steps["front_rgb"].astype(int) - np.stack([_smooth(t, 60 * e) for t in
                                                                    range(len(states))])).mean() < 6
 
 
