@@ -31,7 +31,8 @@ find_python() {
   return 1
 }
 
-stamp=.venv/.installed-$(sha1sum pyproject.toml | cut -c1-12)
+PLUGIN=lerobot_plugins/lerobot_robot_xarm7  # the xArm 7 as a LeRobot robot (a distribution of its own: LeRobot finds plugins by name)
+stamp=.venv/.installed-$(cat pyproject.toml $PLUGIN/pyproject.toml | sha1sum | cut -c1-12)
 if [ ! -f "$stamp" ]; then
   if [ ! -x .venv/bin/python ]; then
     VENV_FLAGS=()
@@ -47,7 +48,7 @@ if [ ! -f "$stamp" ]; then
   fi
   .venv/bin/python -m pip install -q --disable-pip-version-check uv==0.13.8
   echo "[setup] installing the project and its pinned dependencies (torch is a ~3 GB download the first time)"
-  .venv/bin/uv pip install --python .venv/bin/python -q -e ".[robot,libero,dev]"
+  .venv/bin/uv pip install --python .venv/bin/python -q -e ".[robot,libero,dev]" -e "./$PLUGIN"
   rm -f .venv/.installed-*; touch "$stamp"
 fi
 echo "[setup] ready: .venv ($(.venv/bin/python --version))"
