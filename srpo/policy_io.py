@@ -38,6 +38,9 @@ STATE = "observation.state"
 ENV_STATE = "observation.environment_state"
 ACTION = "action"
 IMAGE_PREFIX = "observation.images."
+# LeRobot's robots name scalar features <motor>.pos / <motor>.vel, and lerobot-rollout hands a policy only those:
+# a robot may add one to the names below (the xArm 7 plugin does); the inverses ignore it.
+MOTOR_SUFFIXES = (".pos", ".vel")
 CARRY_PREFIX = "srpo."  # store values a policy does not read, carried through a LeRobotDataset for the way back
 SUCCESS = CARRY_PREFIX + "success"  # int8 per frame: the episode's label, 1 success, 0 failure, -1 unlabelled
 
@@ -72,6 +75,12 @@ def state_names(keys: tuple[str, ...] = STATE_KEYS, key_dims: dict[str, int] = K
     return [f"{k}_{i}" for k in keys for i in range(key_dims[k])]
 
 
+def without_motor_suffix(name) -> str:
+    """'robot0_joint_pos_0.pos' -> 'robot0_joint_pos_0' (MOTOR_SUFFIXES); other names unchanged."""
+    name = str(name)
+    return next((name[: -len(s)] for s in MOTOR_SUFFIXES if name.endswith(s)), name)
+
+
 def split_state(names: list[str], key_dims: dict[str, int] | None = None) -> dict[str, slice] | None:
     """The inverse of `state_names`: which store key each observation.state entry came from, as
     {key: slice into the vector}, when the names are exactly `state_names(keys, key_dims)` for some keys (what
@@ -79,7 +88,7 @@ def split_state(names: list[str], key_dims: dict[str, int] | None = None) -> dic
     key_dims, when given, must agree with the lengths the names imply."""
     layout: dict[str, slice] = {}
     for i, name in enumerate(names):
-        match = re.fullmatch(r"(.+)_(\d+)", str(name))
+        match = re.fullmatch(r"(.+)_(\d+)", without_motor_suffix(name))
         if not match:
             return None
         key, j = match.group(1), int(match.group(2))
@@ -148,7 +157,7 @@ def action_space_from_names(names: list[str]) -> str:
     """The inverse of `action_names`: ['eef_delta_pos_0', .., 'gripper'] -> 'eef_delta_pos(3)+...+gripper(1)'.
     Names that are not base_0..base_{n-1} runs each count as one value ('shoulder_pan.pos(1)+...')."""
     parts: list[list] = []  # [base, count]
-    for name in map(str, names):
+    for name in map(without_motor_suffix, names):
         match = re.fullmatch(r"([A-Za-z_][\w.]*?)_(\d+)", name)
         if match and parts and parts[-1][0] == match.group(1) and int(match.group(2)) == parts[-1][1]:
             parts[-1][1] += 1

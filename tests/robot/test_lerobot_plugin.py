@@ -41,7 +41,8 @@ def test_plugin_is_installed_and_registers_its_types():
 
 def test_lerobot_record_drives_the_xarm7_through_the_sdk(fake, video, monkeypatch, tmp_path):
     """Keyboard teleop: 5 presses of `w` arrive at once (one +5 cm x command); the safety filter lets one step
-    of max_linear_speed / fps through, which the fake controller's arm then carries out."""
+    of min(max_linear_step, max_linear_speed / fps) = min(20 mm, 25 mm) through, which the servo thread streams
+    to the fake controller's arm in 100 Hz sub-steps."""
     monkeypatch.setattr(sys, "stdin", io.StringIO("wwwww"))
     start = fake.controller.pose_mm_rotvec()[:3].copy()
     info = _lerobot_record(
@@ -51,9 +52,9 @@ def test_lerobot_record_drives_the_xarm7_through_the_sdk(fake, video, monkeypatc
         "--teleop.type=xarm7_keyboard", "--dataset.repo_id=tester/xarm7", "--dataset.fps=10",
         "--dataset.num_episodes=2", "--dataset.episode_time_s=1.5", "--dataset.video=false")
     assert info["robot_type"] == "xarm7" and info["total_episodes"] == 2
-    assert info["features"]["observation.state"]["names"] == state_names(STATE_KEYS)
+    assert info["features"]["observation.state"]["names"] == [n + ".pos" for n in state_names(STATE_KEYS)]
     moved_mm = fake.controller.pose_mm_rotvec()[:3] - start
-    assert 5.0 < moved_mm[0] <= 25.0 + 0.5 and abs(moved_mm[1]) < 2  # one filtered step: 0.25 m/s / 10 Hz = 25 mm
+    assert 5.0 < moved_mm[0] <= 20.0 + 0.5 and abs(moved_mm[1]) < 2  # one filtered step of at most 20 mm
 
     out = tmp_path / "xarm.zarr"
     assert main(["data", "from-lerobot", str(tmp_path / "xarm"), str(out)]) == 0
@@ -91,4 +92,14 @@ def test_lerobot_record_on_the_sim_imports_scores_and_trains(monkeypatch, tmp_pa
     assert main(["train", "awr", str(store), "--policy", "act", "--reward-run", "srpo_pixel", "--steps", "2",
                  "--batch-size", "4", "--num-workers", "0", "--val-fraction", "0", "--progress", "false",
                  "--out", str(tmp_path / "awr"), "--policy-option", *act]) == 0
-    assert (tmp_path / "awr" / "checkpoints" / "last" / "pretrained_model" / "model.safetensors").is_file()
+    checkpoint = tmp_path / "awr" / "checkpoints" / "last" / "pretrained_model"
+    assert (checkpoint / "model.safetensors").is_file()
+
+    # deployment with LeRobot's own tool: lerobot-rollout runs the checkpoint on the robot type it was recorded
+    # with (it feeds a policy only <motor>.pos/.vel features: without those names it fails on observation.state)
+    from lerobot.scripts import lerobot_rollout
+
+    monkeypatch.setattr(sys, "argv", ["lerobot-rollout", "--strategy.type=base", f"--policy.path={checkpoint}",
+                                      "--robot.type=xarm7_sim", "--robot.control_rate_hz=20", "--fps=20",
+                                      "--task=lift the cube", "--duration=1"])
+    lerobot_rollout.main()

@@ -138,9 +138,9 @@ def test_dataset_written_by_lerobot_imports(so100, tmp_path):
     assert "robot0_eef_pos" in lines[1]  # stated: no entry fills the end-effector pose
     store = EpisodeStore.open(out)
     assert store.config.robot == "so100" and store.config.control_rate_hz == 15 and store.config.joint_dim == 5
-    assert store.config.action_space == "+".join(f"{m}(1)" for m in
-                                                 ("shoulder_pan.pos", "shoulder_lift.pos", "elbow_flex.pos",
-                                                  "wrist_flex.pos", "wrist_roll.pos", "gripper.pos"))
+    assert store.config.action_space == "+".join(f"{m}(1)" for m in  # LeRobot's motor suffix .pos left out
+                                                 ("shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex",
+                                                  "wrist_roll", "gripper"))
     assert store.root.attrs["import"]["cameras"] == {"front": "observation.images.front"}  # the robot's camera key
     for e, (states, actions, success) in enumerate(expected):
         info, steps = store.episodes()[e], store.episode(e)

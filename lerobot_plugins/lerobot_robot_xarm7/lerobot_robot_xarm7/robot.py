@@ -1,10 +1,11 @@
 """LeRobot `Robot`s over this project's arms: the real xArm 7 (srpo.robot.xarm_backend) and the simulated one.
 
 Observations and actions are named so that a dataset `lerobot-record` writes imports with
-`srpo data from-lerobot` through the export's own mapping (srpo.policy_io):
-    observation.state  robot0_joint_pos_0..6, robot0_eef_pos_0..2, robot0_gripper_width_0  (STATE_KEYS)
+`srpo data from-lerobot` through the export's own mapping (srpo.policy_io), plus LeRobot's motor suffixes
+(.pos, .vel: lerobot-rollout hands a policy only features named so):
+    observation.state  robot0_joint_pos_0.pos..6.pos, robot0_eef_pos_0.pos..2.pos, robot0_gripper_width_0.pos
     <camera>           H x W x 3 uint8, one per camera
-    action             eef_delta_pos_0..2, axis_angle_0..2, gripper  (srpo.robot.arm.ACTION_SPACE)
+    action             eef_delta_pos_0.vel..2.vel, axis_angle_0.vel..2.vel (steps per tick), gripper.pos
 so a policy trained on the imported store (default --state-keys) takes exactly this robot's observation.
 Every action passes srpo's SafetyFilter (workspace box, reach, speed and step limits, gripper range) before the
 arm; a NaN or stale observation or command stops the arm and raises. LeRobot records the teleoperator's action
@@ -24,8 +25,8 @@ from srpo.robot.arm import ACTION_DIM, ACTION_SPACE, Arm
 from srpo.robot.safety import SafetyFilter, SafetyStop
 
 log = logging.getLogger(__name__)
-ACTION_NAMES = action_names(ACTION_SPACE, ACTION_DIM)
-STATE_NAMES = state_names(STATE_KEYS, KEY_DIMS)
+ACTION_NAMES = [n + (".pos" if n == "gripper" else ".vel") for n in action_names(ACTION_SPACE, ACTION_DIM)]
+STATE_NAMES = [n + ".pos" for n in state_names(STATE_KEYS, KEY_DIMS)]
 
 
 def action_vector(action: dict) -> np.ndarray:
