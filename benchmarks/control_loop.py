@@ -9,6 +9,8 @@ tick), the scheduler the control thread got, and the load average around the run
 
     MUJOCO_GL=egl PYTHONPATH=. .venv/bin/python benchmarks/control_loop.py --seconds 20 --cores 2
     ... --arm fake-xarm   # the xArm backend through the SDK against the fake controller in its own process
+    ... --ros             # the same fake xArm twice: `srpo robot record`'s loop, then the ROS robot node on real
+                          # rclpy (its control thread; two 320x240 video streams through OpenCV, as the dry run)
 """
 
 import argparse
@@ -68,18 +70,26 @@ def replay_frames(size: tuple[int, int], n: int = 6) -> list[list[np.ndarray]]:
     return out
 
 
+FAKE_HOST, FAKE_PORT = "127.0.77.77", 5020
+
+
+def start_fake_xarm() -> subprocess.Popen:
+    """`srpo robot fake-xarm` in a process of its own."""
+    proc = subprocess.Popen([sys.executable, "-W", "ignore", "-m", "srpo.robot.fake_xarm.server", "--host", FAKE_HOST,
+                             "--control-port", str(FAKE_PORT), "--max-lifetime-s", "600"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc.stdout.readline()  # the banner: listening
+    return proc
+
+
 def make_arm(kind: str, rate: float):
     if kind == "sim":
         arm = SimArm(SimArmConfig(control_rate_hz=rate))
         return arm, None
     from srpo.robot.xarm_backend import XArmBackend, XArmConfig
 
-    host, port = "127.0.77.77", 5020
-    proc = subprocess.Popen([sys.executable, "-W", "ignore", "-m", "srpo.robot.fake_xarm.server", "--host", host,
-                             "--control-port", str(port), "--max-lifetime-s", "600"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    proc.stdout.readline()  # the banner: listening
-    return XArmBackend(XArmConfig(ip=host, control_port=port, control_rate_hz=rate)), proc
+    proc = start_fake_xarm()
+    return XArmBackend(XArmConfig(ip=FAKE_HOST, control_port=FAKE_PORT, control_rate_hz=rate)), proc
 
 
 def run(seconds: float, rate: float, fps: float, size: tuple[int, int], kind: str, out: Path) -> dict:
@@ -103,6 +113,10 @@ def run(seconds: float, rate: float, fps: float, size: tuple[int, int], kind: st
         if proc is not None:
             proc.terminate()
             proc.wait(10)
+    return summary(result, rate, (load_before, load_after), out)
+
+
+def summary(result, rate: float, load: tuple[float, float], out: Path) -> dict:
     times = np.asarray(result.tick_times)
     jitter = np.abs(np.diff(times) - 1.0 / rate) * 1000
     drops = {}
@@ -112,7 +126,84 @@ def run(seconds: float, rate: float, fps: float, size: tuple[int, int], kind: st
     return {"status": result.status, "reason": result.reason, "steps": result.steps,
             **tick_stats(result.tick_times, rate), "jitter_max_ms": float(jitter.max()),
             "overruns": int(np.sum(np.diff(times) > 1.5 / rate)), "dropped": drops,
-            "load": (load_before, load_after), "store_steps": store_steps(out)}
+            "load": load, "store_steps": store_steps(out)}
+
+
+def write_videos(frames: list[list[np.ndarray]], fps: float, seconds: float, folder: Path) -> list[str]:
+    """One MJPG video per camera, the renders cycled for `seconds` + 30 s (the dry run's camera feeds)."""
+    import cv2
+
+    paths = []
+    for i, renders in enumerate(frames):
+        path = folder / f"camera{i}.avi"
+        h, w = renders[0].shape[:2]
+        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (w, h))
+        for k in range(int((seconds + 30) * fps)):
+            writer.write(cv2.cvtColor(renders[k % len(renders)], cv2.COLOR_RGB2BGR))
+        writer.release()
+        paths.append(str(path))
+    return paths
+
+
+def run_ros(seconds: float, rate: float, fps: float, size: tuple[int, int], out: Path) -> dict:
+    """The ROS robot node (recorder_node, real rclpy) on the fake xArm: its control thread records one episode of
+    `seconds` while rclpy's executor spins in this thread, serving a teleop node that answers every arm state
+    with a circle command (what teleop_node does, here in the same process)."""
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.node import Node
+    from sensor_msgs.msg import JointState
+    from std_msgs.msg import Float32MultiArray
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "robot_ws" / "src" / "srpo_ros"))
+    from srpo_ros import msgs
+    from srpo_ros.recorder_node import RecorderNode
+
+    videos = write_videos(replay_frames(size), fps, seconds, out.parent)
+    proc = start_fake_xarm()
+    params = {"backend.type": "xarm", "backend.ip": FAKE_HOST, "backend.control_port": FAKE_PORT,
+              "control_rate_hz": rate, "max_steps": int(seconds * rate), "out": str(out), "camera_height": size[0],
+              "camera_width": size[1], "backend.opencv_devices": "[" + ",".join(videos) + "]", "source": "topic",
+              "episodes": 1,
+              "task": "benchmark circles"}
+    rclpy.init(args=["--ros-args", *[x for k, v in params.items() for x in ("-p", f"{k}:={v}")]])
+    try:
+        teleop, circle = Node("teleop_node"), CircleTeleop(rate)
+        pub = teleop.create_publisher(Float32MultiArray, "arm/command", 10)
+        teleop.create_subscription(JointState, msgs.JOINT_STATES,
+                                   lambda m: pub.publish(msgs.action(circle.act({}))), msgs.STATE_QOS)
+        robot = RecorderNode()
+        executor = SingleThreadedExecutor()
+        executor.add_node(robot)
+        executor.add_node(teleop)
+        load_before = os.getloadavg()[0]
+        deadline = time.monotonic() + seconds + 60
+        while robot.service.last is None and time.monotonic() < deadline:
+            executor.spin_once(timeout_sec=0.05)
+        load_after = os.getloadavg()[0]
+        result = robot.service.last
+        reads = (robot.rig.arm.report_reads, robot.rig.arm.blocking_reads)
+        executor.shutdown()
+        robot.destroy_node()
+        teleop.destroy_node()
+    finally:
+        rclpy.try_shutdown()
+        proc.terminate()
+        proc.wait(10)
+    if result is None:
+        raise RuntimeError("the robot node recorded no episode")
+    return {**summary(result, rate, (load_before, load_after), out), "reads": reads}
+
+
+def report(title: str, res: dict, args) -> None:
+    print(f"{title}: {res['steps']} ticks at {args.rate:.0f} Hz ({res['status']} {res['reason']}), "
+          f"{res['store_steps']} steps in the store, two {args.size[1]}x{args.size[0]} cameras at {args.fps:.0f} Hz")
+    print(f"  achieved {res['rate_hz']:.2f} Hz; jitter p50 {res['jitter_p50_ms']:.3f} ms, p99 "
+          f"{res['jitter_p99_ms']:.3f} ms, max {res['jitter_max_ms']:.2f} ms; overruns {res['overruns']}; "
+          f"dropped frames {res['dropped']}")
+    if "reads" in res:
+        print(f"  arm state from the real-time report {res['reads'][0]} times, from the controller {res['reads'][1]}")
+    print(f"  load average (1 min) before {res['load'][0]:.2f}, after {res['load'][1]:.2f}")
 
 
 def store_steps(path: Path) -> int:
@@ -133,13 +224,15 @@ def main() -> None:
     parser.add_argument("--cores", type=int, default=2, help="pin the process to this many cores (0: no pin)")
     parser.add_argument("--load", type=int, default=0, help="also run this many busy-loop processes (a loaded box)")
     parser.add_argument("--no-fifo", action="store_true", help="do not ask for SCHED_FIFO (as a non-root user)")
+    parser.add_argument("--ros", action="store_true",
+                        help="fake xArm: `srpo robot record`'s loop, then the ROS robot node on real rclpy (--arm ignored)")
     args = parser.parse_args()
     if args.no_fifo:
         import functools
 
-        from srpo.robot import realtime, recorder
+        from srpo.robot import realtime
 
-        recorder.realtime_section = functools.partial(realtime.realtime_section, fifo_priority=0)
+        realtime.realtime_section = functools.partial(realtime.realtime_section, fifo_priority=0)
     if args.cores and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[: args.cores]))
     from srpo.robot.realtime import realtime_section
@@ -152,17 +245,18 @@ def main() -> None:
                                  "while time.time() < end: pass"]) for _ in range(args.load)]
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            res = run(args.seconds, args.rate, args.fps, tuple(args.size), args.arm, Path(tmp) / "bench.zarr")
+            if args.ros:
+                res = run(args.seconds, args.rate, args.fps, tuple(args.size), "fake-xarm", Path(tmp) / "cli.zarr")
+                report("srpo robot record loop, fake-xarm", res, args)
+                res = run_ros(args.seconds, args.rate, args.fps, tuple(args.size), Path(tmp) / "ros.zarr")
+                report("ROS robot node (real rclpy), fake-xarm", res, args)
+            else:
+                res = run(args.seconds, args.rate, args.fps, tuple(args.size), args.arm, Path(tmp) / "bench.zarr")
+                report(args.arm, res, args)
     finally:
         for proc in burners:
             proc.terminate()
             proc.wait(10)
-    print(f"{args.arm}: {res['steps']} ticks at {args.rate:.0f} Hz ({res['status']} {res['reason']}), "
-          f"{res['store_steps']} steps in the store, two {args.size[1]}x{args.size[0]} cameras at {args.fps:.0f} Hz")
-    print(f"  achieved {res['rate_hz']:.2f} Hz; jitter p50 {res['jitter_p50_ms']:.3f} ms, p99 "
-          f"{res['jitter_p99_ms']:.3f} ms, max {res['jitter_max_ms']:.2f} ms; overruns {res['overruns']}; "
-          f"dropped frames {res['dropped']}")
-    print(f"  load average (1 min) before {res['load'][0]:.2f}, after {res['load'][1]:.2f}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """`srpo calib`: print the board, calibrate intrinsics and hand-eye, check the result.
 
-Each command's options are the fields of its config below. Imports here stay light; OpenCV, MuJoCo and the
-hardware SDKs load inside the commands.
+Each command's options are the fields of its config below; `--backend` is any registered robot backend
+(srpo.robot.rig), as for `srpo robot record`. Imports here stay light; OpenCV, MuJoCo and the hardware SDKs
+load inside the commands.
 """
 
 from dataclasses import dataclass, field
@@ -9,6 +10,8 @@ from pathlib import Path
 from typing import ClassVar, Literal
 
 from calibration.board_spec import BoardSpec
+from srpo.robot.cameras import CAPTURE_HEIGHT, CAPTURE_WIDTH
+from srpo.robot.rig import BackendConfig, backend_config
 
 DEFAULT_FILE = "calibration/files/calibration.yaml"
 
@@ -32,9 +35,10 @@ class BoardCommandConfig:
 class CalibRigConfig:
     """The rig, the file and the capture plan shared by intrinsics, handeye and check."""
 
-    CLI_ALIASES: ClassVar[dict[str, str]] = {**BOARD_ALIASES, "rig": "backend"}
+    CLI_ALIASES: ClassVar[dict[str, str]] = {**BOARD_ALIASES, "rig": "backend", "ip": "backend.ip",
+                                             "serial": "backend.realsense_serials"}
 
-    backend: Literal["sim", "xarm"] = "sim"  # sim: a simulated rig (MuJoCo); xarm: the xArm + a RealSense
+    backend: BackendConfig = field(default_factory=lambda: backend_config("sim"))  # a registered robot backend (as `srpo robot record --backend`): sim, a simulated rig (MuJoCo); xarm, the xArm + a RealSense (--ip, --serial); yours, when its arm moves point to point
     mount: Literal["eye_in_hand", "eye_to_hand"] = "eye_in_hand"  # eye_in_hand: camera on the gripper, board fixed; eye_to_hand: camera fixed, board on the gripper
     file: Path = Path(DEFAULT_FILE)  # calibration YAML to read and update
     camera: str = "camera0"  # camera name in the file and in episode stores
@@ -45,10 +49,8 @@ class CalibRigConfig:
     board: BoardSpec = field(default_factory=BoardSpec)  # the board (must match the print)
     pivot_distance: float | None = None  # automatic poses rotate about a point this far along the gripper z axis, metres (default 0.4 eye_in_hand: where the camera looks; 0.08 eye_to_hand: the board on the gripper)
     max_angle: float = 25.0  # largest tilt of automatic poses, degrees
-    width: int = 640  # image width (RealSense colour stream / sim render)
-    height: int = 480  # image height (RealSense colour stream / sim render)
-    ip: str | None = None  # --backend xarm: the controller's IP address (required: calibration moves the arm)
-    serial: str | None = None  # --backend xarm: RealSense serial (default: the only one connected)
+    width: int = CAPTURE_WIDTH  # image width (camera stream / sim render)
+    height: int = CAPTURE_HEIGHT  # image height (camera stream / sim render)
     manual: bool = False  # --backend xarm: hand-guide the arm (teach mode) and press Enter per view
 
 
@@ -109,13 +111,16 @@ def intrinsics(args: IntrinsicsCommandConfig) -> int:
     doc = io.read_or_new(args.file, args.robot, _board(args).to_dict())
     doc["board"] = _board(args).to_dict()  # the board of the latest capture
     if args.source == "factory":
-        if args.backend == "sim":
+        if _simulated(args):
             from srpo.errors import UserFacingError
 
             raise UserFacingError("--source factory reads a RealSense; in simulation use --source board")
-        from srpo.robot.cameras import RealSenseCamera
+        camera = _robot_camera(args, _robot(args))
+        if not hasattr(camera, "factory_intrinsics"):
+            from srpo.errors import UserFacingError
 
-        camera = RealSenseCamera(args.serial, args.height, args.width)
+            raise UserFacingError(f"--source factory reads a RealSense; {args.camera} of backend {args.backend.name} "
+                                  "is not one: use --source board")
         camera.connect()
         try:
             intr, serial = camera.factory_intrinsics(), camera.serial
@@ -155,7 +160,7 @@ def handeye(args: HandEyeCommandConfig) -> int:
     doc["board"] = _board(args).to_dict()  # the board of the latest capture
     has_file_intrinsics = "intrinsics" in doc["cameras"].get(args.camera, {})
     source = args.intrinsics if args.intrinsics != "auto" else ("file" if has_file_intrinsics else "board")
-    if source == "factory" and args.backend == "sim":
+    if source == "factory" and _simulated(args):
         raise UserFacingError("--intrinsics factory reads a RealSense; in simulation use board or file")
     rig, detector = _open_rig(args)
     try:
@@ -246,24 +251,52 @@ def _image_dir(args, command: str) -> Path:
     return args.images or args.file.parent / f"{args.file.stem}_{args.camera}_{command}"
 
 
+def _simulated(args) -> bool:
+    """The sim backend: calibration has its own MuJoCo rig (a board in the scene) for it."""
+    from srpo.robot.backends.sim import SimBackendConfig
+
+    return isinstance(args.backend, SimBackendConfig)
+
+
+def _robot(args):
+    """The backend's robot (arm and cameras, not connected), its cameras at the calibration's image size."""
+    import warnings
+
+    from srpo.robot.rig import RigConfig, build_rig
+
+    with warnings.catch_warnings():  # a streaming-rate advice (the xArm's servo mode); calibration moves point to point
+        warnings.simplefilter("ignore")
+        return build_rig(RigConfig(backend=args.backend, camera_height=args.height, camera_width=args.width))
+
+
+def _robot_camera(args, robot):
+    """The calibrated camera itself (a threaded wrapper's camera: calibration reads frames when the arm stopped)."""
+    from srpo.errors import UserFacingError
+
+    if args.camera not in robot.cameras:
+        raise UserFacingError(f"--camera {args.camera}: backend {args.backend.name} has {', '.join(robot.cameras)}")
+    camera = robot.cameras[args.camera]
+    return getattr(camera, "camera", camera)
+
+
 def _open_rig(args):
     from calibration.board import BoardDetector
 
     board = _board(args)
-    if args.backend == "sim":
+    if _simulated(args):
         from calibration.sim_rig import SimRig, SimRigConfig
 
         rig = SimRig(SimRigConfig(mount=args.mount, width=args.width, height=args.height, board=board))
     else:
-        from calibration.hardware import ArmCameraRig
+        from calibration.hardware import POINT_TO_POINT, ArmCameraRig
         from srpo.errors import UserFacingError
-        from srpo.robot.cameras import RealSenseCamera
-        from srpo.robot.xarm_backend import XArmBackend, XArmConfig
 
-        if not args.ip:
-            raise UserFacingError("--backend xarm needs --ip (the xArm controller's address)")
-        rig = ArmCameraRig(XArmBackend(XArmConfig(ip=args.ip)), RealSenseCamera(args.serial, args.height, args.width),
-                           args.mount)
+        robot = _robot(args)
+        missing = [name for name in POINT_TO_POINT if not hasattr(robot.arm, name)]
+        if missing:
+            raise UserFacingError(f"backend {args.backend.name}: its arm has no {', '.join(missing)}; calibration "
+                                  "moves the arm point to point (docs/adding_a_robot.md)")
+        rig = ArmCameraRig(robot.arm, _robot_camera(args, robot), args.mount)
     return rig, BoardDetector(board)
 
 

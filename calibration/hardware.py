@@ -1,4 +1,5 @@
-"""The real calibration rig: srpo.robot's xArm backend and RealSense camera behind the calibration `Rig`.
+"""The real calibration rig: a backend's arm (the xArm's, or any arm with POINT_TO_POINT moves) and one of its
+cameras behind the calibration `Rig`.
 
 It cannot run without the hardware; everything it feeds (capture, solve, check, files) is the code the
 simulated rig exercises in the tests.
@@ -9,15 +10,17 @@ import time
 import numpy as np
 
 from srpo.robot.cameras import Camera
-from srpo.robot.xarm_backend import XArmBackend
+
+# what calibration asks of an arm beyond the Arm interface (XArmBackend has them)
+POINT_TO_POINT = ("position_mode", "manual_mode", "read_pose", "move_to_pose")
 
 
 class ArmCameraRig:
-    """An arm with point-to-point moves (XArmBackend) and one camera, as a calibration `Rig`."""
+    """An arm with point-to-point moves (POINT_TO_POINT, as XArmBackend) and one camera, as a calibration `Rig`."""
 
     is_simulated = False
 
-    def __init__(self, arm: XArmBackend, camera: Camera, mount: str, speed_mm_s: float = 60.0,
+    def __init__(self, arm, camera: Camera, mount: str, speed_mm_s: float = 60.0,
                  settle_s: float = 0.7, flush: int = 5):
         self.arm, self.camera, self.mount = arm, camera, mount
         self.speed = speed_mm_s  # Cartesian speed of calibration moves
@@ -33,7 +36,7 @@ class ArmCameraRig:
 
     @property
     def camera_serial(self) -> str:
-        return self.camera.serial
+        return getattr(self.camera, "serial", None) or f"{type(self.camera).__name__}"
 
     def factory_intrinsics(self):
         return self.camera.factory_intrinsics()

@@ -19,7 +19,7 @@ import numpy as np  # noqa: E402
 
 from calibration.board import BoardSpec, board_image  # noqa: E402
 from calibration.geometry import invert, make_T, rotation_about  # noqa: E402
-from srpo.robot.cameras import MJ_TO_CV, SimCamera  # noqa: E402
+from srpo.robot.cameras import CAPTURE_HEIGHT, CAPTURE_WIDTH, MJ_TO_CV, SimCamera  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -27,8 +27,8 @@ class SimRigConfig:
     """Geometry of the simulated rig; the defaults are realistic for a wrist or a fixed RealSense."""
 
     mount: str = "eye_in_hand"  # "eye_in_hand" (camera on the gripper) or "eye_to_hand" (camera fixed)
-    width: int = 640  # rendered image width, pixels
-    height: int = 480  # rendered image height, pixels
+    width: int = CAPTURE_WIDTH  # rendered image width, pixels
+    height: int = CAPTURE_HEIGHT  # rendered image height, pixels
     fovy: float = 50.0  # vertical field of view of the MuJoCo camera, degrees
     board: BoardSpec = BoardSpec()  # the board in the scene
     # ground-truth camera pose (OpenCV frame) in the gripper frame (eye-in-hand) or base frame (eye-to-hand)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One-time (idempotent) setup: system libraries when missing, Python 3.12 virtual environment in .venv,
-# and the project with its test, robot and LIBERO extras. Re-runs are fast: nothing is redone unless
+# and the project with its test, robot, LIBERO and ROS 2 (rclpy wheels) extras. Re-runs are fast: nothing is redone unless
 # pyproject.toml changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,7 +48,10 @@ if [ ! -f "$stamp" ]; then
   fi
   .venv/bin/python -m pip install -q --disable-pip-version-check uv==0.13.8
   echo "[setup] installing the project and its pinned dependencies (torch is a ~3 GB download the first time)"
-  .venv/bin/uv pip install --python .venv/bin/python -q -e ".[robot,libero,dev]" -e "./$PLUGIN"
+  # the ros extra: Jazzy's rclpy and messages from PyPI, so the ROS tests run here; where apt's Jazzy is installed
+  # the venv sees it (--system-site-packages) and the wheels would shadow it
+  extras=robot,libero,dev; [ -f /opt/ros/jazzy/setup.bash ] || extras=$extras,ros
+  .venv/bin/uv pip install --python .venv/bin/python -q -e ".[$extras]" -e "./$PLUGIN"
   rm -f .venv/.installed-*; touch "$stamp"
 fi
 echo "[setup] ready: .venv ($(.venv/bin/python --version))"

@@ -221,7 +221,7 @@ def scale_intrinsics(intr: dict, height: int, width: int, camera: str = "camera"
     if abs(sx / sy - 1.0) > 0.01:
         raise UserFacingError(
             f"{camera} records {width}x{height} but was calibrated at {w0}x{h0}, another aspect ratio; record at a "
-            f"{w0}:{h0} size (image_height/image_width, --image-size) or calibrate at {width}x{height}"
+            f"{w0}:{h0} size (camera_height/camera_width, --image-size) or calibrate at {width}x{height}"
         )
     return {**intr, "fx": intr["fx"] * sx, "fy": intr["fy"] * sy, "cx": (intr["cx"] + 0.5) * sx - 0.5,
             "cy": (intr["cy"] + 0.5) * sy - 0.5, "width": width, "height": height, "scaled_from": [w0, h0]}

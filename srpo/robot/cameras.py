@@ -23,6 +23,9 @@ from srpo.store import CameraSpec
 MJ_TO_CV = np.diag([1.0, -1.0, -1.0])
 
 
+CAPTURE_HEIGHT, CAPTURE_WIDTH = 480, 640  # a hardware camera's stream unless told otherwise (RealSense colour default)
+
+
 class CameraError(UserFacingError):
     """A camera could not be opened, or stopped delivering frames."""
 
@@ -195,7 +198,7 @@ def _quat_to_mat(quat: np.ndarray) -> np.ndarray:
 class RealSenseCamera(Camera):
     """Intel RealSense through pyrealsense2: rgb8 colour, z16 depth aligned to colour, global-time stamps."""
 
-    def __init__(self, serial: str | None = None, height: int = 480, width: int = 640, fps: int = 30,
+    def __init__(self, serial: str | None = None, height: int = CAPTURE_HEIGHT, width: int = CAPTURE_WIDTH, fps: int = 30,
                  depth: bool = False):
         self.serial, self.height, self.width, self.fps, self.depth = serial, height, width, fps, depth
         self._pipeline = None
@@ -275,7 +278,7 @@ class RealSenseCamera(Camera):
 class OpenCVCamera(Camera):
     """Any OpenCV / V4L2 device (index or /dev/videoN path); host time stamps."""
 
-    def __init__(self, device: int | str = 0, height: int = 480, width: int = 640, fps: int = 30):
+    def __init__(self, device: int | str = 0, height: int = CAPTURE_HEIGHT, width: int = CAPTURE_WIDTH, fps: int = 30):
         self.device, self.height, self.width, self.fps = device, height, width, fps
         self._cap = None
         self._count = 0

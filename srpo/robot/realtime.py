@@ -19,6 +19,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -82,6 +83,89 @@ def realtime_section(fifo_priority: int = 50):
         gc.set_threshold(*thresholds)
         gc.unfreeze()
         gc.collect()
+
+
+def run_hard(tick: Callable[[], bool], rate_hz: float, before: Callable[[], None] = lambda: None,
+             stop: threading.Event | None = None) -> None:
+    """The hard loop of an episode on a real arm: inside realtime_section, before() (wait for fresh frames),
+    then tick() on the sleep-then-spin grid until it returns False or `stop` is set. `srpo robot record` and the
+    ROS robot node both run their episodes through it."""
+    with realtime_section():
+        before()
+        pacer = TickPacer(rate_hz)
+        while tick() and not (stop is not None and stop.is_set()):
+            pacer.wait()
+
+
+class ControlThread:
+    """A control loop in a thread of its own (the ROS robot node's, beside rclpy's executor): tick() at `rate_hz`
+    on the pacer grid; while episode() holds and `hard`, through run_hard (GC frozen, SCHED_FIFO if permitted).
+
+    setup() runs first on the thread (a MuJoCo camera's GL context belongs to the thread that renders) and start()
+    re-raises its error; teardown() runs on the thread when the loop ends. tick_times keeps the start of every tick
+    (perf_counter s) for benchmarks; stop() ends the loop and joins it."""
+
+    def __init__(self, tick: Callable[[], None], rate_hz: float, episode: Callable[[], bool],
+                 before_episode: Callable[[], None] = lambda: None, hard: bool = True,
+                 setup: Callable[[], None] = lambda: None, teardown: Callable[[], None] = lambda: None,
+                 keep_ticks: int = 100_000):
+        import collections
+
+        self.tick, self.rate_hz, self.episode, self.before_episode, self.hard = tick, rate_hz, episode, before_episode, hard
+        self.setup, self.teardown = setup, teardown
+        self.tick_times: collections.deque = collections.deque(maxlen=keep_ticks)
+        self.stopping = threading.Event()
+        self._ready = threading.Event()
+        self._setup_error: BaseException | None = None
+        self._thread = threading.Thread(target=self._main, daemon=True, name="control")
+
+    def start(self) -> None:
+        self._thread.start()
+        self._ready.wait()
+        if self._setup_error is not None:
+            self._thread.join()
+            raise self._setup_error
+
+    def _main(self) -> None:
+        try:
+            self.setup()
+        except BaseException as err:  # noqa: BLE001 - raised again by start() in the caller's thread
+            self._setup_error = err
+            self._ready.set()
+            return
+        self._ready.set()
+        try:
+            self._run()
+        finally:
+            self.teardown()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        self.stopping.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout_s)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive() and not self.stopping.is_set()
+
+    def _tick(self) -> None:
+        self.tick_times.append(time.perf_counter())
+        self.tick()
+
+    def _episode_tick(self) -> bool:
+        self._tick()
+        return self.episode()
+
+    def _run(self) -> None:
+        spin_s = 0.002 if self.hard else 0.0  # a simulated arm needs no spinning to the deadline
+        pacer = TickPacer(self.rate_hz, spin_s)
+        while not self.stopping.is_set():
+            if self.hard and self.episode():
+                run_hard(self._episode_tick, self.rate_hz, self.before_episode, self.stopping)
+                pacer = TickPacer(self.rate_hz, spin_s)
+            else:
+                self._tick()
+                pacer.wait()
 
 
 def _threads() -> list[int]:

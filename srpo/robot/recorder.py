@@ -8,7 +8,6 @@ never touched. `EpisodeRecorder` is driven tick by tick (the ROS node calls tick
 `run_episode` is the one-process loop.
 """
 
-import contextlib
 import queue
 import threading
 import time
@@ -19,7 +18,7 @@ import numpy as np
 
 from srpo.robot.arm import CONTROL_RATE_HZ, ROBOT_KEYS, Arm, ArmError
 from srpo.robot.cameras import Camera, CameraError
-from srpo.robot.realtime import TickPacer, realtime_section
+from srpo.robot.realtime import run_hard
 from srpo.robot.safety import SafetyFilter, SafetyStop
 from srpo.store import EpisodeStore, EpisodeWriter
 
@@ -222,26 +221,28 @@ class EpisodeRecorder:
         return result
 
     def run_episode(self, task: str, source, source_name: str = "teleop") -> EpisodeResult:
-        """start(), tick at the control rate until the episode ends, finish()."""
+        """start(), tick at the control rate until the episode ends, finish(). In real time: the hard loop."""
         self.start(task, source, source_name)
-        section = realtime_section() if self.config.realtime else contextlib.nullcontext()
         try:
-            with section:
-                # entering the section ran a full GC that held the GIL (camera threads stood still) and the
-                # episode start moved the scene: the first tick pairs the state with a frame captured from now on
-                now = time.monotonic()
-                for camera in self.cameras.values():
-                    camera.await_frame_after(now, timeout_s=max(2.0, 4 * self.config.camera_timeout_s))
-                pacer = TickPacer(self.config.control_rate_hz)
+            if self.config.realtime:
+                run_hard(self.tick, self.config.control_rate_hz, self.await_fresh_frames)
+            else:
+                self.await_fresh_frames()
                 while self.tick():
-                    if self.config.realtime:
-                        pacer.wait()  # sleep, then spin to the deadline; an overrun restarts the grid
+                    pass
         except BaseException:
             if self.writer is not None and self.result is not None:
                 self._end("aborted", "interrupted")
                 self.finish()
             raise
         return self.finish()
+
+    def await_fresh_frames(self) -> None:
+        """Entering the realtime section ran a full GC that held the GIL (camera threads stood still) and the
+        episode start moved the scene: the first tick pairs the state with a frame captured from now on."""
+        now = time.monotonic()
+        for camera in self.cameras.values():
+            camera.await_frame_after(now, timeout_s=max(2.0, 4 * self.config.camera_timeout_s))
 
 
 def tick_stats(tick_times: list[float], rate_hz: float) -> dict[str, float]:

@@ -120,13 +120,21 @@ def loop_config(config: RigConfig, rig: Rig) -> LoopConfig:
     return LoopConfig(control_rate_hz=config.control_rate_hz, max_steps=config.max_steps, realtime=realtime)
 
 
+def make_recorder(config: RigConfig, rig: Rig, store: EpisodeStore | None, arm=None,
+                  cameras: dict | None = None) -> EpisodeRecorder:
+    """The recorder of `srpo robot record` for this rig (the ROS robot node passes its own arm wrapper and, with
+    cameras from topics, its own cameras)."""
+    return EpisodeRecorder(arm or rig.arm, rig.cameras if cameras is None else cameras,
+                           SafetyFilter(config.safety, config.control_rate_hz), store, loop_config(config, rig),
+                           success_fn=rig.success_fn, clock=rig.clock)
+
+
 def _run(config: RigConfig, rig: Rig, episodes: int, store: EpisodeStore | None, make_source,
          source_name: str, progress: bool, desc: str, episode_meta=None) -> list[EpisodeResult]:
     """episode_meta(i) -> dict: facts stored with the i-th recorded episode (EpisodeInfo.meta)."""
     from tqdm.auto import tqdm
 
-    recorder = EpisodeRecorder(rig.arm, rig.cameras, SafetyFilter(config.safety, config.control_rate_hz), store,
-                               loop_config(config, rig), success_fn=rig.success_fn, clock=rig.clock)
+    recorder = make_recorder(config, rig, store)
     task_text = config.backend.instruction(config.task)
     results = []
     bar = tqdm(range(episodes), desc=desc, disable=not progress, unit="ep")

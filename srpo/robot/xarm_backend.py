@@ -6,8 +6,18 @@ enable the gripper. send_action() integrates the action onto the commanded tool 
 set_servo_cartesian_aa; servo mode wants this at a steady 100-250 Hz in small steps (the safety filter's
 step limit keeps them small). Every SDK return code is checked; a non-zero code or a controller error
 becomes an XArmError naming the SDK's own description and what to do. disconnect() stops the arm.
+
+One blocking SDK call per tick: the servo command. The arm's state comes from the SDK's real-time report
+(report_type "real", controller port 30003: joint angles and the tool pose as x, y, z, roll, pitch, yaw, which
+`srpo robot fake-xarm` serves at 100 Hz), kept by the SDK's report thread; get_observation uses the newest report
+while it is younger than `report_max_age_s` and reads the controller (get_servo_angle, get_position_aa) when
+it is not. The gripper (its RS485 bus is slow) is read and commanded by a thread of its own at `gripper_hz`; the
+SDK serialises commands on one socket, so a gripper call in flight can delay that tick's servo command by one
+gripper round trip, at most `gripper_hz` times a second.
 """
 
+import threading
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +49,8 @@ class XArmConfig:
     gripper_speed: int = 3000  # gripper speed (pulses/s)
     gripper_deadband: float = 0.02  # closure change below which no new gripper command is sent
     control_port: int = 502  # the controller's command port; another only for the fake one (srpo robot fake-xarm)
+    report_max_age_s: float = 0.05  # newest real-time report older than this: read the state from the controller
+    gripper_hz: float = 10.0  # the gripper thread's rate: one width read (and a command when it changed) per cycle
 
     def __post_init__(self):
         # a face past the reach never trips: the arm faults on IK (C21) before its TCP gets there
@@ -107,6 +119,15 @@ class XArmBackend(Arm):
         self.target_pos = np.zeros(3)  # commanded tool position, m
         self.target_rot = Rotation.identity()
         self._gripper_sent: float | None = None
+        self._report: tuple[float, list, list] | None = None  # (monotonic s, joints rad, [x,y,z mm, r,p,y rad])
+        self.report_reads = 0  # observations taken from the report stream
+        self.blocking_reads = 0  # observations read from the controller (no fresh report)
+        self._gripper_target: float | None = None  # closure the gripper thread sends
+        self._gripper_width = np.nan  # m, the gripper thread's last reading
+        self._gripper_error: BaseException | None = None
+        self._gripper_stop = threading.Event()
+        self._gripper_read = threading.Event()  # the gripper thread has read the width once
+        self._gripper_thread: threading.Thread | None = None
 
     @property
     def is_connected(self) -> bool:
@@ -136,7 +157,7 @@ class XArmBackend(Arm):
                 XArmAPI = _sdk_module("xarm.wrapper").XArmAPI
             except ImportError as err:
                 raise XArmError("the xarm backend needs xarm-python-sdk: pip install 'srpo[robot]'") from err
-            self._factory = lambda ip: XArmAPI(ip, is_radian=True)
+            self._factory = lambda ip: XArmAPI(ip, is_radian=True, report_type="real")
             _use_control_port(c.control_port)
         try:
             self.api = self._factory(c.ip)
@@ -164,7 +185,47 @@ class XArmBackend(Arm):
         self._check(code, "get_position_aa")
         self.target_pos = np.asarray(pose[:3], dtype=np.float64) / 1000.0
         self.target_rot = Rotation.from_rotvec(pose[3:6])
-        self._gripper_sent = None
+        self._gripper_sent = self._gripper_target = None
+        if hasattr(api, "register_report_location_callback"):
+            api.register_report_location_callback(self._on_report, report_cartesian=True, report_joints=True)
+        if c.use_gripper:
+            self._gripper_width, self._gripper_error = np.nan, None
+            self._gripper_read.clear()
+            self._gripper_stop.clear()
+            self._gripper_thread = threading.Thread(target=self._gripper_loop, daemon=True, name="xarm-gripper")
+            self._gripper_thread.start()
+
+    def _on_report(self, report: dict) -> None:
+        """The SDK's report thread: every real-time report's joints and pose (radians: is_radian)."""
+        self._report = (time.monotonic(), report["joints"], report["cartesian"])
+
+    def _read_gripper(self) -> float:
+        code, pulse = self.api.get_gripper_position()
+        self._check(code, "get_gripper_position")
+        return float(pulse) / GRIPPER_PULSE_OPEN * GRIPPER_MAX_WIDTH
+
+    def _gripper_loop(self) -> None:
+        """Off the control thread: send the newest closure when it changed, read the width, gripper_hz times a second."""
+        period = 1.0 / self.config.gripper_hz
+        while True:
+            api = self.api
+            if api is None:
+                return
+            try:
+                target = self._gripper_target
+                if target is not None and (self._gripper_sent is None
+                                           or abs(target - self._gripper_sent) > self.config.gripper_deadband):
+                    self._check(api.set_gripper_position((1.0 - target) * GRIPPER_PULSE_OPEN, wait=False),
+                                "set_gripper_position")
+                    self._gripper_sent = target
+                self._gripper_width = self._read_gripper()
+            except Exception as err:  # noqa: BLE001 - raised in the control thread by the next read or command
+                self._gripper_error = err
+                return
+            finally:
+                self._gripper_read.set()
+            if self._gripper_stop.wait(period):
+                return
 
     def _read_error_state(self) -> tuple[int, int]:
         """(error, warn) straight from the controller (get_err_warn_code), the cached report values if that fails."""
@@ -181,27 +242,39 @@ class XArmBackend(Arm):
             raise XArmError(_controller_error_text(error, warn) + "; the arm stopped: clear the cause, then reconnect")
 
     def get_observation(self) -> dict[str, np.ndarray | float]:
-        import time
-
         if self.api is None:
             raise XArmError("xArm is not connected; call connect() first")
         self._raise_on_fault()
-        code, angles = self.api.get_servo_angle(is_radian=True)
-        self._check(code, "get_servo_angle")
-        code, pose = self.api.get_position_aa(is_radian=True)
-        self._check(code, "get_position_aa")
-        width = np.nan
-        if self.config.use_gripper:
-            code, pulse = self.api.get_gripper_position()
-            self._check(code, "get_gripper_position")
-            width = float(pulse) / GRIPPER_PULSE_OPEN * GRIPPER_MAX_WIDTH
+        report = self._report
+        if report is not None and time.monotonic() - report[0] <= self.config.report_max_age_s:
+            _, angles, pose_rpy = report
+            rotvec = Rotation.from_matrix(rpy_to_matrix(*pose_rpy[3:6])).as_rotvec()
+            pos_mm = pose_rpy[:3]
+            self.report_reads += 1
+        else:  # no report stream (a double, report off) or a stalled one: ask the controller
+            code, angles = self.api.get_servo_angle(is_radian=True)
+            self._check(code, "get_servo_angle")
+            code, pose = self.api.get_position_aa(is_radian=True)
+            self._check(code, "get_position_aa")
+            pos_mm, rotvec = pose[:3], pose[3:6]
+            self.blocking_reads += 1
+        width = self._gripper_now() if self.config.use_gripper else np.nan
         return {
             "robot0_joint_pos": np.asarray(angles[:7], dtype=np.float32),
-            "robot0_eef_pos": (np.asarray(pose[:3], dtype=np.float64) / 1000.0).astype(np.float32),
-            "robot0_eef_rot_axis_angle": np.asarray(pose[3:6], dtype=np.float32),
+            "robot0_eef_pos": (np.asarray(pos_mm, dtype=np.float64) / 1000.0).astype(np.float32),
+            "robot0_eef_rot_axis_angle": np.asarray(rotvec, dtype=np.float32),
             "robot0_gripper_width": np.array([width], dtype=np.float32),
             "robot_timestamp": time.time(),
         }
+
+    def _gripper_now(self) -> float:
+        """The gripper thread's newest width (read in the caller when there is no thread: a point-to-point user)."""
+        if self._gripper_thread is None:
+            return self._read_gripper()
+        self._gripper_read.wait(2.0)  # the first reading, right after connect
+        if self._gripper_error is not None:
+            raise XArmError(f"the gripper failed: {self._gripper_error}") from self._gripper_error
+        return self._gripper_width
 
     def send_action(self, action: np.ndarray) -> np.ndarray:
         if self.api is None:
@@ -214,12 +287,9 @@ class XArmBackend(Arm):
         self.target_rot = Rotation.from_rotvec(action[3:6]) * self.target_rot
         pose = [*(self.target_pos * 1000.0), *self.target_rot.as_rotvec()]
         self._check(self.api.set_servo_cartesian_aa(pose, is_radian=True), "set_servo_cartesian_aa")
-        closure = float(np.clip(action[6], 0.0, 1.0))
-        if self.config.use_gripper and (self._gripper_sent is None
-                                        or abs(closure - self._gripper_sent) > self.config.gripper_deadband):
-            pulse = (1.0 - closure) * GRIPPER_PULSE_OPEN
-            self._check(self.api.set_gripper_position(pulse, wait=False), "set_gripper_position")
-            self._gripper_sent = closure
+        if self.config.use_gripper:
+            self._gripper_now()  # a gripper fault surfaces here too
+            self._gripper_target = float(np.clip(action[6], 0.0, 1.0))  # the gripper thread sends it
         return action.astype(np.float32)
 
     def disconnect(self) -> None:
@@ -227,6 +297,10 @@ class XArmBackend(Arm):
         api, self.api = self.api, None
         if api is None:
             return
+        self._gripper_stop.set()
+        if self._gripper_thread is not None:
+            self._gripper_thread.join(2.0)
+            self._gripper_thread = None
         try:
             api.set_state(4)
             api.set_mode(0)

@@ -1,12 +1,24 @@
-"""Node parameters: their defaults, and the coercion that makes `-p device:=0` or a YAML `[]` usable.
+"""Node parameters, derived from the configs the CLI uses, and the coercion that makes `-p device:=0` or a YAML
+`[]` usable.
+
+Every default has one home, the frozen config that `srpo robot record/deploy`, `srpo calib` and the Python API
+use: RigConfig (task, rate, episode length, image size, the safety filter's limits as `safety.*`), the backend's
+own config under `backend.*` (whichever backend `backend.type` names: a registered one brings its own fields and
+defaults), RecordConfig/DeployConfig, the camera configs. Parameter names are the configs' field paths, as
+on the command line (`--backend.ip` there, `backend.ip` here).
 
 rclpy types a parameter by its default and rejects another type (`-p control_rate_hz:=100` is an integer,
 `-p serial:=123456789012` too). The nodes declare every parameter with dynamic typing and coerce the value
 here to the default's type. A YAML `[]` has no element type, so it arrives unset (None): that means the default.
 """
 
+import dataclasses
+
 from srpo.errors import UserFacingError
-from srpo.robot.rig import RigConfig
+from srpo.robot.cameras import CAPTURE_HEIGHT, CAPTURE_WIDTH, OpenCVCameraConfig, RealSenseCameraConfig
+from srpo.robot.rig import RigConfig, load_backends
+from srpo.robot.runner import DeployConfig, RecordConfig
+from srpo.robot.teleop import KeyboardTeleopConfig
 
 
 def coerce(name: str, value, default):
@@ -30,8 +42,10 @@ def coerce(name: str, value, default):
             if isinstance(value, float | bool):  # rcl read digits as a number: leading zeros already lost
                 raise ValueError(value)
             return str(value)
-        if isinstance(default, list):
+        if isinstance(default, list | tuple):
             items = [value] if isinstance(value, str) else list(value)
+            if default and isinstance(default[0], float):  # a config's float tuple (a workspace corner)
+                return tuple(float(v) for v in items)
             return [str(v) for v in items if str(v)]
     except (TypeError, ValueError):
         pass
@@ -39,56 +53,99 @@ def coerce(name: str, value, default):
     raise UserFacingError(f"parameter {name}:={value!r} is not a {type(default).__name__}{hint}")
 
 
-# One definition per node: name -> default. The robot node owns the arm, the cameras and the recorder loop.
+def config_defaults(cls, prefix: str = "") -> dict:
+    """Field path -> default of a config dataclass, nested configs flattened with dots; fields whose default has
+    no ROS parameter type (None, a registry choice) are left out."""
+    out = {}
+    for f in dataclasses.fields(cls):
+        if f.default is not dataclasses.MISSING:
+            default = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            default = f.default_factory()
+        else:
+            continue
+        if dataclasses.is_dataclass(default) and not hasattr(default, "get_choice_name"):
+            out.update(config_defaults(type(default), f"{prefix}{f.name}."))
+        elif isinstance(default, bool | int | float | str) or (isinstance(default, tuple) and all(
+                isinstance(v, int | float | str) for v in default)):
+            out[f"{prefix}{f.name}"] = default
+    return out
+
+
+RIG = config_defaults(RigConfig)  # task, seed, control_rate_hz, max_steps, camera_height, camera_width, safety.*
+DEFAULT_BACKEND = RigConfig().backend.name
+
+
+def backend_defaults(name: str) -> dict:
+    """`backend.<field>` -> default of the backend registered as `name` (its own config)."""
+    known = load_backends()
+    if name not in known:
+        raise UserFacingError(f"unknown backend {name!r}; use one of {', '.join(sorted(known))}")
+    return config_defaults(known[name], "backend.")
+
+
+def backend_settings(p: dict) -> dict:
+    """The backend config's fields from the node's `backend.*` parameters."""
+    return {k.removeprefix("backend."): tuple(v) if isinstance(v, list) else v
+            for k, v in p.items() if k.startswith("backend.") and k != "backend.type"}
+
+
+def rig_settings(p: dict) -> dict:
+    """RigConfig's fields (nested safety rebuilt) from the node's parameters."""
+    from srpo.robot.safety import SafetyConfig
+
+    safety = SafetyConfig(**{k.removeprefix("safety."): v for k, v in p.items() if k.startswith("safety.")})
+    return {**{k: p[k] for k in RIG if "." not in k}, "safety": safety}
+
+
+# The robot node: the rig (RigConfig), its backend (`backend.type` + backend.*: declared once the type is known),
+# what it records and how episodes are driven.
 ROBOT = {
-    "backend": "sim",  # sim (MuJoCo xArm 7) or xarm (xarm-python-sdk)
-    "task": "lift",  # sim: the task (lift, place); a real arm: the instruction text stored with every episode
+    "backend.type": DEFAULT_BACKEND,  # a registered backend: sim (MuJoCo xArm 7), xarm (xarm-python-sdk), yours
+    **RIG,
     "source": "topic",  # commands from: topic (arm/command: teleop_node, policy_node), expert (sim), policy
     "source_name": "",  # the episode's recorded source; empty: teleop (sim), policy, expert
     "out": "",  # episode store; empty: record nothing
     "calibration": "",  # calibration YAML from `srpo calib`; its intrinsics are scaled to the recorded image size
-    "control_rate_hz": 20.0,  # ticks per second (a real xArm: 100)
-    "max_steps": 200,  # ticks per episode at most
-    "image_height": RigConfig.camera_height,  # recorded image rows (as `srpo robot record --image-size`)
-    "image_width": RigConfig.camera_width,  # recorded image columns
     "image_topics": [],  # colour topics (realsense-ros); empty: the node opens the backend's cameras itself
     "depth_topics": [],  # aligned depth topics, one per colour topic from the first; empty: none
-    "realsense_serials": [],  # backend xarm, cameras in the node: RealSense serial of camera0, camera1, ...
-    "opencv_devices": [],  # backend xarm, cameras in the node through OpenCV instead (index, /dev/videoN, a video)
-    "xarm_ip": "192.168.1.185",  # controller address (the fake controller: 127.0.0.1)
-    "xarm_control_port": 502,  # controller command port (the fake controller: 5020)
-    "seed": 0,  # sim: object placement and expert noise
-    "expert_noise": 1.0,  # sim expert's noise scale
-    "policy": "",  # source policy: LeRobot checkpoint directory
-    "device": "cpu",  # source policy: torch device
+    "expert_noise": RecordConfig.expert_noise,  # sim expert's noise scale
+    "policy": DeployConfig.policy,  # source policy: LeRobot checkpoint directory
+    "device": DeployConfig.device,  # source policy: torch device
     "episodes": 0,  # start this many episodes by itself (expert, policy); 0: wait for recorder/start
 }
 
 TELEOP = {
     "source": "spacemouse",  # keyboard (needs its own terminal) or spacemouse
-    "step": 0.01,  # metres per command at full deflection
+    "step": KeyboardTeleopConfig.step,  # metres per command at full deflection
 }
 
 POLICY = {
-    "policy": "",  # LeRobot checkpoint directory (required)
-    "backend": "sim",  # the robot node's backend: it turns `task` into the instruction (BackendConfig.instruction)
-    "task": "lift",  # as the robot node's: sim task name (its instruction is given), a real arm: the instruction text
-    "device": "cpu",  # torch device
+    "policy": DeployConfig.policy,  # LeRobot checkpoint directory (required)
+    "backend.type": DEFAULT_BACKEND,  # the robot node's backend: it turns `task` into the instruction
+    "task": RigConfig.task,  # as the robot node's: sim task name (its instruction is given), a real arm: the text
+    "device": DeployConfig.device,  # torch device
     "episodes": 1,  # episodes to run; the first starts when the robot's first state arrives
     "image_topics": ["camera0/color/image_raw", "camera1/color/image_raw"],  # the robot node's (or realsense-ros's)
-    "image_height": 96,  # image rows the policy was trained on
-    "image_width": 128,  # image columns the policy was trained on
+    "camera_height": RigConfig.camera_height,  # image rows the policy was trained on
+    "camera_width": RigConfig.camera_width,  # image columns the policy was trained on
+    "start_timeout_s": 60.0,  # no episode started within this long (no robot node, no service): exit with the reason
 }
 
 CAMERA = {
     "kind": "opencv",  # opencv (V4L2) or realsense (pyrealsense2)
-    "device": "0",  # opencv device index or path
-    "serial": "",  # realsense serial
+    "device": OpenCVCameraConfig.device,  # opencv device index or path
+    "serial": "",  # realsense serial (empty: the first one found)
     "name": "camera0",  # topic prefix and frame name
-    "height": 480,  # capture rows
-    "width": 640,  # capture columns
-    "fps": 30,  # capture rate
+    "height": CAPTURE_HEIGHT,  # capture rows
+    "width": CAPTURE_WIDTH,  # capture columns
+    "fps": RealSenseCameraConfig.fps,  # capture rate
 }
+
+
+def ros_value(default):
+    """A default as a ROS parameter value: a tuple (a frozen config's list) as a list."""
+    return list(default) if isinstance(default, tuple) else default
 
 
 def read(get, spec: dict) -> dict:

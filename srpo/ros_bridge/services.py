@@ -105,26 +105,43 @@ def episode_event(result) -> str:
 class PolicyEpisodes:
     """When the policy node asks the robot node for an episode, and when it acts.
 
-    waiting --first complete state--> starting --start accepted--> running --episode ended--> waiting | done
-    A refused start is retried after `retry_s`; stop() ends everything.
+    waiting --first complete state, recorder/start served--> starting --start accepted--> running
+    --episode ended--> waiting | done. A refused start is retried after `retry_s`, an unanswered one (rclpy's
+    client futures never time out) after `reply_timeout_s`. No robot state or no recorder/start service within
+    `ready_timeout_s` of the node's start (or of the last episode): failed, with `error` saying what to check.
     """
 
-    def __init__(self, episodes: int, retry_s: float = 1.0):
+    def __init__(self, episodes: int, now: float, retry_s: float = 1.0, reply_timeout_s: float = 5.0,
+                 ready_timeout_s: float = 60.0):
         self.remaining, self.retry_s = episodes, retry_s
+        self.reply_timeout_s, self.ready_timeout_s = reply_timeout_s, ready_timeout_s
         self.state = "waiting" if episodes > 0 else "done"
         self.successes: list[bool] = []
+        self.error = ""
         self._retry_at = float("-inf")
+        self._waiting_since = now  # since when no start was accepted
+        self._sent_at = float("nan")
 
-    @property
-    def acting(self) -> bool:
-        return self.state == "running"
-
-    def on_state(self, complete: bool, now: float) -> bool:
+    def on_state(self, complete: bool, service_ready: bool, now: float) -> bool:
         """A robot state arrived; True: request recorder/start now."""
-        if self.state != "waiting" or not complete or now < self._retry_at:
+        if self.state != "waiting" or not complete or not service_ready or now < self._retry_at:
             return False
-        self.state = "starting"
+        self.state, self._sent_at = "starting", now
         return True
+
+    def poll(self, now: float, have_state: bool, service_ready: bool) -> bool:
+        """Called on a steady timer. True: the start request went unanswered (drop it; a new one follows)."""
+        if self.state == "starting" and now - self._sent_at > self.reply_timeout_s:
+            self.state, self._retry_at = "waiting", now
+            return True
+        if self.state == "waiting" and now - self._waiting_since > self.ready_timeout_s:
+            missing = ("no complete robot state (xarm/joint_states, arm/eef_pose, arm/gripper_width and the images)"
+                       if not have_state else "the recorder/start service is not available" if not service_ready
+                       else "every recorder/start was refused or unanswered")
+            self.state = "failed"
+            self.error = (f"no episode started within {self.ready_timeout_s:.0f} s: {missing}; is the robot node "
+                          "(recorder_node or arm_node) running in this ROS_DOMAIN_ID with source:=topic?")
+        return False
 
     def on_start_reply(self, ok: bool, now: float) -> bool:
         """The robot's answer to recorder/start; True: the episode runs (reset the policy)."""
@@ -136,7 +153,7 @@ class PolicyEpisodes:
         self.state, self._retry_at = "waiting", now + self.retry_s
         return False
 
-    def on_episode_end(self, text: str) -> dict:
+    def on_episode_end(self, text: str, now: float) -> dict:
         """A recorder/episode message; returns it decoded."""
         event = json.loads(text)
         if self.state == "running":
@@ -144,10 +161,15 @@ class PolicyEpisodes:
                 self.successes.append(bool(event["success"]))
             self.remaining -= 1
             self.state = "waiting" if self.remaining > 0 else "done"
+            self._waiting_since = now
         return event
 
     def stop(self) -> None:
         self.remaining, self.state = 0, "done"
+
+    @property
+    def acting(self) -> bool:
+        return self.state == "running"
 
     @property
     def success_rate(self) -> float:

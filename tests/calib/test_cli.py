@@ -33,8 +33,9 @@ def test_calib_errors_are_user_facing(tmp_path, capsys):
     assert "not found" in capsys.readouterr().err
     assert main(["calib", "intrinsics", "--source", "factory", "--file", str(tmp_path / "c.yaml")]) == 2
     assert "in simulation use --source board" in capsys.readouterr().err
-    assert main(["calib", "handeye", "--rig", "xarm", "--file", str(tmp_path / "c.yaml")]) == 2
-    assert "--ip" in capsys.readouterr().err
+    assert main(["calib", "handeye", "--rig", "xarm", "--ip", "127.0.0.1", "--backend.control-port", "9",
+                 "--file", str(tmp_path / "c.yaml")]) == 2  # nothing listens there
+    assert "RealSense (any) did not start" in capsys.readouterr().err  # the xarm backend's camera, opened first
 
 
 def test_board_png(tmp_path, capsys):
@@ -70,6 +71,7 @@ def test_cli_module_imports_light():
     import subprocess
     import sys
 
-    code = "import sys, calibration.cli; print(sorted(m for m in ('cv2', 'mujoco', 'numpy') if m in sys.modules))"
+    # numpy comes with the robot backends' registry (`--backend` is any registered backend's config)
+    code = "import sys, calibration.cli; print(sorted(m for m in ('cv2', 'mujoco', 'pyrealsense2', 'xarm') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=".")
     assert out.stdout.strip() == "[]"

@@ -1,5 +1,6 @@
 """Adding a robot is one module plus one registry line (docs/adding_a_robot.md): a double backend registered
-here records episodes through the same `record_episodes` as the sim and the xArm."""
+here records episodes through the same `record_episodes` as the sim and the xArm, runs under the ROS robot node
+with its own defaults, and is accepted by `srpo calib`."""
 
 import time
 from dataclasses import dataclass
@@ -47,6 +48,21 @@ class PointArmDouble(Arm):
         self.pos = self.pos + action[:3]
         self.gripper = float(action[6])
         return action.astype(np.float32)
+
+    # point-to-point moves, what calibration asks of an arm (calibration.hardware.POINT_TO_POINT)
+    def position_mode(self):
+        pass
+
+    def manual_mode(self):
+        pass
+
+    def read_pose(self):
+        T = np.eye(4)
+        T[:3, 3] = self.pos
+        return T
+
+    def move_to_pose(self, T, speed_mm_s=60.0):
+        self.pos = np.asarray(T, dtype=np.float64)[:3, 3].copy()
 
 
 class TopCameraDouble(Camera):
@@ -152,3 +168,48 @@ def test_teleops_and_cameras_are_registered_by_name(tmp_path):
     assert frame.rgb.shape == (24, 32, 3) and abs(int(frame.rgb[..., 0].mean()) - 200) < 15
     realsense = camera_config("realsense", serial="0123", fps=15).build(240, 320)
     assert isinstance(realsense, RealSenseCamera) and (realsense.serial, realsense.fps, realsense.height) == ("0123", 15, 240)
+
+
+def test_a_registered_backend_under_the_ros_robot_node_with_its_own_defaults(ros, tmp_path):
+    """The ROS robot node declares the backend's own fields (backend.goal_x, its default 0.43) and records
+    exactly what record_episodes records with it."""
+    from srpo_ros.recorder_node import RecorderNode
+
+    ros.init(**{"backend.type": "point_double"}, source="expert", expert_noise=0.0, task="push the point right",
+             out=tmp_path / "ros.zarr", control_rate_hz=50.0, max_steps=30, camera_height=16, camera_width=24,
+             episodes=1)
+    node = ros.node(RecorderNode)
+    assert node.p["backend.goal_x"] == 0.43 and node.rig.success_fn is not None
+    deadline = time.monotonic() + 20
+    while node.service.last is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    info = EpisodeStore.open(tmp_path / "ros.zarr").episodes()[0]
+    assert (info.task, info.source, info.success, info.length) == ("push the point right", "teleop", True, 13)
+    ros.init(**{"backend.type": "point_double", "backend.goal_x": 0.5})
+    from rclpy.node import Node
+    from srpo_ros.spin import declare
+
+    from srpo.ros_bridge import params
+
+    assert declare(ros.node(lambda: Node("n")), params.ROBOT, backend_fields=True)["backend.goal_x"] == 0.5
+
+
+def test_a_registered_backend_is_accepted_by_srpo_calib(tmp_path, capsys):
+    from calibration.cli import HandEyeCommandConfig, _open_rig
+    from srpo.cli import main
+    from srpo.configs import parse_config
+
+    args = parse_config(HandEyeCommandConfig, ["--backend", "point_double"])
+    assert args.backend == PointDoubleConfig()  # its own defaults
+    rig, _ = _open_rig(args)
+    target = np.eye(4)
+    target[:3, 3] = (0.45, 0.05, 0.25)
+    rig.settle_s = 0.0
+    rig.move_to(target)
+    np.testing.assert_allclose(rig.eef_pose(), target)  # the calibration rig moves the backend's own arm
+    assert rig.grab().shape == (args.height, args.width, 3)  # its camera, at the calibration's image size
+    rig.close()
+    # the whole command runs on it: the double camera shows no board, so it stops there, saying so
+    assert main(["calib", "intrinsics", "--backend", "point_double", "--views", "3",
+                 "--file", str(tmp_path / "c.yaml")]) == 2
+    assert "match the print" in capsys.readouterr().err  # the board detector's advice: no board in view

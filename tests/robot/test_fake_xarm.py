@@ -211,3 +211,30 @@ def test_entry_point_serves_then_stops_by_itself(capsys):
     assert f"--xarm-ip {host}" in capsys.readouterr().out
     with pytest.raises(UserFacingError, match="loopback"):
         main(["--host", "10.1.2.3"])
+
+
+def test_state_comes_from_the_real_time_report_and_the_gripper_off_the_control_thread(arm, fake):
+    """Through the SDK's real-time report (100 Hz from the fake): a tick's observation costs no round trip and
+    agrees with what the controller answers when asked; the gripper width comes from the gripper thread."""
+    reads = arm.blocking_reads
+    for _ in range(20):
+        obs = arm.get_observation()
+        time.sleep(0.01)
+    assert arm.report_reads >= 18 and arm.blocking_reads - reads <= 2  # a loaded box may stall a report or two
+    code, pose = arm.api.get_position_aa(is_radian=True)
+    code2, angles = arm.api.get_servo_angle(is_radian=True)
+    assert code == code2 == 0
+    np.testing.assert_allclose(obs["robot0_eef_pos"], np.asarray(pose[:3]) / 1000, atol=1e-3)
+    np.testing.assert_allclose(Rotation.from_rotvec(obs["robot0_eef_rot_axis_angle"]).as_matrix(),
+                               Rotation.from_rotvec(pose[3:6]).as_matrix(), atol=1e-3)  # rpy -> axis-angle
+    np.testing.assert_allclose(obs["robot0_joint_pos"], angles[:7], atol=1e-3)
+    assert obs["robot0_gripper_width"][0] == pytest.approx(0.085, abs=0.002)  # open, read by the gripper thread
+    servo = sum(1 for reg, _ in fake.controller.log if reg == MOVE_SERVO_CART_AA)
+    for _ in range(10):
+        arm.send_action(np.array([0.001, 0, 0, 0, 0, 0, 1.0]))  # closing: the gripper thread sends it
+        time.sleep(0.01)
+    assert sum(1 for reg, _ in fake.controller.log if reg == MOVE_SERVO_CART_AA) - servo == 10
+    deadline = time.monotonic() + 5
+    while arm.get_observation()["robot0_gripper_width"][0] > 0.04 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert arm.get_observation()["robot0_gripper_width"][0] < 0.04  # closed, as the thread read it back

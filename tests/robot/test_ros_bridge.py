@@ -174,20 +174,42 @@ def test_tap_arm_records_what_was_executed(sim_recorder):
 
 
 def test_policy_episodes_start_after_the_first_state():
-    pe = PolicyEpisodes(episodes=2, retry_s=1.0)
-    assert not pe.on_state(complete=False, now=0.0)  # images or pose still missing
-    assert pe.on_state(complete=True, now=0.1) and pe.state == "starting"
-    assert not pe.on_state(complete=True, now=0.2)  # one request at a time
+    pe = PolicyEpisodes(episodes=2, now=0.0, retry_s=1.0)
+    assert not pe.on_state(complete=False, service_ready=True, now=0.0)  # images or pose still missing
+    assert not pe.on_state(complete=True, service_ready=False, now=0.05)  # recorder/start not discovered yet
+    assert pe.on_state(complete=True, service_ready=True, now=0.1) and pe.state == "starting"
+    assert not pe.on_state(True, True, now=0.2)  # one request at a time
     assert not pe.on_start_reply(False, now=0.3) and pe.state == "waiting"
-    assert not pe.on_state(complete=True, now=0.5)  # retry after retry_s
-    assert pe.on_state(complete=True, now=1.4)
+    assert not pe.on_state(True, True, now=0.5)  # retry after retry_s
+    assert pe.on_state(True, True, now=1.4)
     assert pe.on_start_reply(True, now=1.5) and pe.acting
-    pe.on_episode_end('{"index": 0, "status": "complete", "success": true}')
+    pe.on_episode_end('{"index": 0, "status": "complete", "success": true}', now=1.6)
     assert pe.state == "waiting" and pe.remaining == 1
-    assert pe.on_state(True, 2.0) and pe.on_start_reply(True, 2.1)
-    pe.on_episode_end('{"index": 1, "status": "complete", "success": false}')
+    assert pe.on_state(True, True, 2.0) and pe.on_start_reply(True, 2.1)
+    pe.on_episode_end('{"index": 1, "status": "complete", "success": false}', now=2.2)
     assert pe.state == "done" and pe.success_rate == 0.5
-    assert not pe.on_state(True, 3.0)
-    stopped = PolicyEpisodes(episodes=3)
+    assert not pe.on_state(True, True, 3.0)
+    stopped = PolicyEpisodes(episodes=3, now=0.0)
     stopped.stop()
-    assert not stopped.on_state(True, 0.0) and not stopped.acting
+    assert not stopped.on_state(True, True, 0.0) and not stopped.acting
+
+
+def test_policy_episodes_ask_again_when_unanswered_and_give_up_with_the_reason():
+    """rclpy client futures never time out: an unanswered start is dropped and asked again; no start at all
+    within ready_timeout_s fails with what is missing."""
+    pe = PolicyEpisodes(episodes=1, now=0.0, reply_timeout_s=5.0, ready_timeout_s=30.0)
+    assert pe.on_state(True, True, now=1.0)
+    assert not pe.poll(now=5.9, have_state=True, service_ready=True) and pe.state == "starting"
+    assert pe.poll(now=6.1, have_state=True, service_ready=True) and pe.state == "waiting"  # dropped
+    assert pe.on_state(True, True, now=6.2)  # asked again at the next state
+    assert not pe.on_start_reply(False, now=7.0)
+    pe.poll(now=31.0, have_state=True, service_ready=True)
+    assert pe.state == "failed" and "within 30 s: every recorder/start was refused or unanswered" in pe.error
+    silent = PolicyEpisodes(episodes=1, now=0.0, ready_timeout_s=30.0)
+    silent.poll(now=29.0, have_state=False, service_ready=False)
+    assert silent.state == "waiting"
+    silent.poll(now=30.5, have_state=False, service_ready=False)
+    assert silent.state == "failed" and "no complete robot state" in silent.error
+    no_service = PolicyEpisodes(episodes=1, now=0.0, ready_timeout_s=1.0)
+    no_service.poll(now=2.0, have_state=True, service_ready=False)
+    assert "recorder/start service is not available" in no_service.error

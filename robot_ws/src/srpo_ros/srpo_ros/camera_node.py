@@ -7,7 +7,7 @@ from sensor_msgs.msg import CameraInfo, Image
 
 from srpo.ros_bridge import params
 from srpo_ros import msgs
-from srpo_ros.spin import declare, guarded, spin
+from srpo_ros.spin import declare, guarded, spin, steady_timer
 
 
 class CameraNode(Node):
@@ -24,7 +24,7 @@ class CameraNode(Node):
         self.pub = self.create_publisher(Image, f"{self.name}/color/image_raw", msgs.IMAGE_QOS)
         self.pub_info = self.create_publisher(CameraInfo, f"{self.name}/color/camera_info", 10)
         self.last_index = -1
-        self.create_timer(1.0 / (2 * p["fps"]), guarded(self, self._tick))
+        steady_timer(self, 1.0 / (2 * p["fps"]), guarded(self, self._tick))
 
     def _tick(self) -> None:
         frame = self.camera.latest()

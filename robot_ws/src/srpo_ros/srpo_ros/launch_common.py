@@ -1,5 +1,6 @@
 """Pieces both launch files use: the launch arguments they share and the nodes they start (launch and
-launch_ros only; no srpo import, see launch_args.py)."""
+launch_ros only; no srpo import, see launch_args.py). No defaults here: an argument left empty is not passed,
+and the node's own default, derived from the CLI's configs (srpo.ros_bridge.params), stands."""
 
 from launch.actions import DeclareLaunchArgument, Shutdown
 from launch_ros.actions import Node
@@ -8,27 +9,27 @@ from srpo_ros.launch_args import given, split
 
 # name -> (default, description, choices or None). An empty default is not passed to the node.
 ROBOT_ARGS = {
-    "backend": ("", "sim (MuJoCo xArm 7, the default) or xarm (xarm-python-sdk)", ["", "sim", "xarm"]),
+    "backend": ("", "a registered robot backend: sim (MuJoCo xArm 7), xarm (xarm-python-sdk), or yours", None),
     "task": ("", "sim: lift or place; a real arm: the instruction text stored with every episode", None),
-    "rate": ("", "control rate in Hz (default 20; a real xArm: 100)", None),
-    "xarm_ip": ("", "controller address (the fake controller: 127.0.0.1)", None),
-    "xarm_control_port": ("", "controller command port (the fake controller: 5020)", None),
+    "rate": ("", "control rate in Hz (a real xArm: 100)", None),
+    "xarm_ip": ("", "backend.ip: the controller's address (the fake controller: 127.0.0.1)", None),
+    "xarm_control_port": ("", "backend.control_port: its command port (the fake controller: 5020)", None),
     "cameras": ("node", "node: the robot node opens the cameras; realsense: realsense-ros publishes them",
                 ["node", "realsense"]),
     "realsense_serials": ("", "RealSense serials of camera0,camera1 (comma-separated)", None),
     "opencv_devices": ("", "cameras:=node, backend xarm: OpenCV sources of camera0,camera1 instead of RealSense "
                        "(webcam index, /dev/videoN or a video file; the dry run)", None),
-    "image_height": ("", "recorded image rows (default 96; a calibration is scaled to it)", None),
-    "image_width": ("", "recorded image columns (default 128)", None),
+    "image_height": ("", "recorded image rows (a calibration is scaled to them)", None),
+    "image_width": ("", "recorded image columns", None),
     "max_steps": ("", "ticks per episode at most", None),
     "params": ("", "parameter YAML (robot_ws/src/srpo_ros/config/*.yaml); command-line arguments override it", None),
 }
 # launch argument -> robot node parameter, for the arguments passed only when given
-ROBOT_PARAMS = {"backend": "backend", "task": "task", "rate": "control_rate_hz", "xarm_ip": "xarm_ip",
-                "xarm_control_port": "xarm_control_port", "image_height": "image_height",
-                "image_width": "image_width", "max_steps": "max_steps"}
-LISTS = ("realsense_serials", "opencv_devices")  # comma-separated launch arguments passed as string lists
-COLOR_PROFILE = "640,480,30"  # realsense-ros rgb_camera.color_profile (realsense2_camera/launch/rs_launch.py)
+ROBOT_PARAMS = {"backend": "backend.type", "task": "task", "rate": "control_rate_hz", "xarm_ip": "backend.ip",
+                "xarm_control_port": "backend.control_port", "image_height": "camera_height",
+                "image_width": "camera_width", "max_steps": "max_steps"}
+# comma-separated launch arguments passed as string lists -> node parameter
+LISTS = {"realsense_serials": "backend.realsense_serials", "opencv_devices": "backend.opencv_devices"}
 
 
 def declare(args: dict) -> list:
@@ -40,9 +41,9 @@ def robot_typed(values: dict, topics: list[str], mapping: dict) -> dict:
     """The robot node's parameters typed on the command line: `mapping`'s arguments as text, the camera lists
     as lists of text (only where the node opens its cameras itself)."""
     typed = given(values, mapping)
-    for name in LISTS:
+    for name, param in LISTS.items():
         if values[name] and not topics:
-            typed[name] = split(values[name])
+            typed[param] = split(values[name])
     return typed
 
 
@@ -56,7 +57,8 @@ def camera_topics(values: dict) -> list[str]:
 
 
 def realsense_nodes(values: dict) -> list:
-    """One realsense2_camera_node per serial, as rs_launch.py starts it (namespace and name camera{i}).
+    """One realsense2_camera_node per serial, as rs_launch.py starts it (namespace and name camera{i}), at
+    realsense-ros's own colour profile: the robot node resizes to camera_height x camera_width.
 
     serial_no is given with realsense-ros's "_" prefix, which its node strips
     (realsense2_camera/src/realsense_node_factory.cpp), so a serial of digits can never be read as a number."""
@@ -67,8 +69,7 @@ def realsense_nodes(values: dict) -> list:
         raise RuntimeError("cameras:=realsense needs realsense_serials:=SERIAL0,SERIAL1 (rs-enumerate-devices -s)")
     return [Node(package="realsense2_camera", executable="realsense2_camera_node", namespace=f"camera{i}",
                  name=f"camera{i}", output="screen",
-                 parameters=[{"camera_name": f"camera{i}", "serial_no": f"_{serial.lstrip('_')}", "enable_depth": False,
-                              "rgb_camera.color_profile": COLOR_PROFILE}])
+                 parameters=[{"camera_name": f"camera{i}", "serial_no": f"_{serial.lstrip('_')}", "enable_depth": False}])
             for i, serial in enumerate(serials)]
 
 

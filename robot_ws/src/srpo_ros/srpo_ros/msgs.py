@@ -2,7 +2,13 @@
 with the node's clock."""
 
 from geometry_msgs.msg import PoseStamped
-from rclpy.qos import qos_profile_sensor_data, qos_profile_system_default
+from rclpy.qos import (
+    HistoryPolicy,
+    QoSProfile,
+    ReliabilityPolicy,
+    qos_profile_sensor_data,
+    qos_profile_system_default,
+)
 from sensor_msgs.msg import CameraInfo, Image, JointState
 from std_msgs.msg import Float32MultiArray
 
@@ -12,6 +18,9 @@ from srpo.ros_bridge import convert
 # (RViz, rosbag2) both accept; consumers of sensor data subscribe with SensorDataQoS (best effort).
 IMAGE_QOS = qos_profile_system_default
 SENSOR_QOS = qos_profile_sensor_data
+# The arm's state is only ever wanted as it is now: a subscriber keeps the newest message, never a queue of old ones
+# that a busy callback would then answer one by one.
+STATE_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1, reliability=ReliabilityPolicy.RELIABLE)
 # The arm's state where xarm_ros2's driver publishes it: "joint_states" in its hw_ns namespace, default "xarm"
 # (xarm_api/src/xarm_driver.cpp; xarm_description/launch/_robot_joint_state.launch.py merges
 # '{prefix}{hw_ns}/joint_states' into joint_states for robot_state_publisher), relative so a namespace applies.

@@ -1,7 +1,11 @@
-"""The robot node: the one process that owns the arm, the cameras and the recorder loop, through srpo.robot as
-`srpo robot record` does; its timer is the only clock of the control loop.
+"""The robot node: the one process that owns the arm, the cameras and the recorder loop, assembled as
+`srpo robot record` assembles them (srpo.robot.runner.make_recorder). The control loop is that command's hard
+loop in a thread of its own (srpo.robot.realtime.ControlThread: sleep-then-spin pacing; during an episode on a
+real arm the GC is frozen and SCHED_FIFO asked for); it is the only clock. rclpy's executor serves the services,
+topics and parameters; a service that touches the arm or the recorder runs on the control thread between ticks.
 
-Parameters  srpo.ros_bridge.params.ROBOT (backend, task, source, out, control_rate_hz, image_topics, ...)
+Parameters  srpo.ros_bridge.params.ROBOT: RigConfig's fields, backend.type and that backend's own backend.*,
+            source, out, image_topics, ... (derived from the CLI's configs)
 Subscribes  arm/command         std_msgs/Float32MultiArray  source:=topic: one ACTION_SPACE step per state it
                                                             answers (teleop_node, policy_node)
             teleop/event        std_msgs/String             success / failure / stop from the operator
@@ -18,49 +22,46 @@ Services    recorder/start  std_srvs/Trigger   new episode (sim: objects re-plac
             recorder/label  std_srvs/SetBool   end (if running) and label: data true success, false failure
 """
 
+import queue
+import threading
+
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Bool, Float32, Float32MultiArray, String
 from std_srvs.srv import SetBool, Trigger
 
 from srpo.ros_bridge import convert, params
-from srpo.ros_bridge.services import EpisodeService, episode_event
+from srpo.ros_bridge.services import EpisodeService, Reply, episode_event
 from srpo.ros_bridge.tap import TapArm
 from srpo_ros import msgs
-from srpo_ros.spin import declare, guarded, spin
+from srpo_ros.spin import Throttle, declare, guarded, spin
+
+SERVICE_WAIT_S = 10.0  # a service waits this long for the control thread to carry it out
 
 
 class RecorderNode(Node):
-    def __init__(self, node_name: str = "recorder_node"):
-        super().__init__(node_name)
-        self.p = p = declare(self, params.ROBOT)
-        from srpo.robot.recorder import EpisodeRecorder, LoopConfig
+    def __init__(self, node_name: str = "recorder_node", **node_options):
+        super().__init__(node_name, **node_options)  # node_options: rclpy Node's (cli_args, context)
+        self.p = p = declare(self, params.ROBOT, backend_fields=True)
+        from srpo.robot.realtime import ControlThread
         from srpo.robot.rig import RigConfig, backend_config, build_rig
-        from srpo.robot.runner import open_store
-        from srpo.robot.safety import SafetyFilter
+        from srpo.robot.runner import make_recorder, open_store
 
-        height, width = p["image_height"], p["image_width"]  # a calibration is scaled to this size (open_store)
-        backend = backend_config(p["backend"], ip=p["xarm_ip"], control_port=p["xarm_control_port"],
-                                 realsense_serials=tuple(p["realsense_serials"]),
-                                 opencv_devices=tuple(p["opencv_devices"]))
-        config = RigConfig(backend=backend, task=p["task"], seed=p["seed"], control_rate_hz=p["control_rate_hz"],
-                           max_steps=p["max_steps"], camera_height=height, camera_width=width)
+        height, width = p["camera_height"], p["camera_width"]  # a calibration is scaled to this size (open_store)
+        backend = backend_config(p["backend.type"], **params.backend_settings(p))  # its own fields and defaults
+        config = RigConfig(backend=backend, **params.rig_settings(p))
         self.task_text = backend.instruction(p["task"])  # sim: the task's instruction; a real arm: the text itself
         rig = build_rig(config)
         self.rig, self.arm = rig, TapArm(rig.arm)
         self.cameras = self._topic_cameras(height, width) if p["image_topics"] else rig.cameras
         self.own_cameras = not p["image_topics"]
         self.arm.connect()
-        for cam in self.cameras.values():
-            cam.connect()
         store = (open_store(p["out"], self.cameras, p["control_rate_hz"], p["calibration"] or None,
                             self.arm.extra_state_keys()) if p["out"] else None)  # as `srpo robot record`
         # what camera_info publishes: the stored specs (a calibration scaled to the recorded size), else the camera's
         specs = store.config.cameras if store is not None else [cam.spec(n) for n, cam in self.cameras.items()]
         self.specs = {spec.name: spec for spec in specs}
-        loop = LoopConfig(control_rate_hz=p["control_rate_hz"], max_steps=p["max_steps"], realtime=not rig.is_simulated)
-        self.recorder = EpisodeRecorder(self.arm, self.cameras, SafetyFilter(config.safety, p["control_rate_hz"]),
-                                        store, loop, success_fn=rig.success_fn, clock=rig.clock)
+        self.recorder = make_recorder(config, rig, store, arm=self.arm, cameras=self.cameras)
         make_source, default_name = self._source()
         self.service = EpisodeService(self.recorder, make_source, rig.reset, self.task_text,
                                       p["source_name"] or default_name, p["episodes"])
@@ -74,10 +75,16 @@ class RecorderNode(Node):
         self.pub_images = {n: self.create_publisher(Image, f"{n}/color/image_raw", msgs.IMAGE_QOS) for n in names}
         self.pub_infos = {n: self.create_publisher(CameraInfo, f"{n}/color/camera_info", 10) for n in names}
         self.published_index = {n: -1 for n in names}
+        self.requests: queue.SimpleQueue = queue.SimpleQueue()  # (work, reply box) for the control thread
         self.create_service(Trigger, "recorder/start", guarded(self, self._start))
         self.create_service(Trigger, "recorder/stop", guarded(self, self._stop))
         self.create_service(SetBool, "recorder/label", guarded(self, self._label))
-        self.create_timer(1.0 / p["control_rate_hz"], guarded(self, self._tick, self.service.abort))
+        self._warn_start = Throttle()
+        self.control = ControlThread(guarded(self, self._tick, self._fault), p["control_rate_hz"],
+                                     episode=lambda: self.recorder.active, before_episode=self.recorder.await_fresh_frames,
+                                     hard=self.recorder.config.realtime, setup=self._connect_cameras,
+                                     teardown=self._close)
+        self.control.start()
 
     def _topic_cameras(self, height: int, width: int) -> dict:
         """StreamCameras fed by image_topics (realsense-ros: /<namespace>/<name>/color/image_raw)."""
@@ -100,7 +107,8 @@ class RecorderNode(Node):
             from srpo.errors import UserFacingError
 
             if rig.make_expert is None:
-                raise UserFacingError("source:=expert needs backend:=sim (the scripted expert is simulated)")
+                raise UserFacingError(f"source:=expert needs a backend with a scripted expert (sim); "
+                                      f"{p['backend.type']} has none")
             return (lambda i: rig.make_expert(p["expert_noise"], p["seed"] * 100_003 + i)), rig.source
         if p["source"] == "policy":
             from srpo.robot.policy_runner import LoadedPolicy, PolicyConfig, PolicySource
@@ -117,33 +125,80 @@ class RecorderNode(Node):
         self.create_subscription(String, "teleop/event", guarded(self, lambda m: self.teleop.event(m.data)), 10)
         return (lambda i: self.teleop), rig.source
 
+    # --- services: carried out on the control thread, between two ticks ----------------------------------
+    def _on_control(self, work) -> Reply:
+        """work() on the control thread (the only one touching the arm and the recorder); its Reply."""
+        if not self.control.alive:
+            return Reply(False, "the control loop is not running (the node is shutting down)")
+        box = {"done": threading.Event()}
+        self.requests.put((work, box))
+        if not box["done"].wait(SERVICE_WAIT_S):
+            return Reply(False, f"the control loop did not answer within {SERVICE_WAIT_S:.0f} s")
+        if "error" in box:
+            raise box["error"]
+        return box["reply"]
+
+    def _serve_requests(self) -> None:
+        while True:
+            try:
+                work, box = self.requests.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                box["reply"] = work()
+            except Exception as err:  # noqa: BLE001 - re-raised in the service callback, which answers it
+                box["error"] = err
+            box["done"].set()
+
     def _reply(self, response, reply):
         response.success, response.message = reply.ok, reply.message
         self.get_logger().info(reply.message)
         return response
 
     def _start(self, request, response):
-        return self._reply(response, self.service.start())
+        return self._reply(response, self._on_control(self.service.start))
 
     def _stop(self, request, response):
-        return self._reply(response, self.service.stop())
+        return self._reply(response, self._on_control(self.service.stop))
 
     def _label(self, request, response):
-        return self._reply(response, self.service.label(bool(request.data)))
+        return self._reply(response, self._on_control(lambda: self.service.label(bool(request.data))))
 
+    # --- the control thread ---------------------------------------------------------------------------
     def _tick(self) -> None:
+        if not self.context.ok():  # Ctrl-C or launch's SIGTERM shut rclpy down: destroy_node ends the episode
+            self.control.stopping.set()
+            return
+        self._serve_requests()
         result = self.service.tick()
         if result is not None:
             self.get_logger().info(f"episode {result.index} ended ({result.status}: {result.reason}), "
                                    f"{result.steps} steps, success={result.success}")
             self.pub_episode.publish(String(data=episode_event(result)))
         reply = self.service.start_next()
-        if reply is not None and not reply.ok:
-            self.get_logger().warning(reply.message, throttle_duration_sec=2.0)
+        if reply is not None and not reply.ok and self._warn_start():
+            self.get_logger().warning(reply.message)
         obs = self.arm.take_fresh()
         if obs is None:  # idle: one read for RViz and rosbag (during an episode the recorder's own read is used)
             obs = self.arm.get_observation()
         self._publish_state(obs)
+
+    def _connect_cameras(self) -> None:
+        for cam in self.cameras.values():
+            cam.connect()
+
+    def _close(self) -> None:
+        """When the loop ends: the running episode ends as the shutdown, the cameras close (on their thread)."""
+        self.service.abort("node shut down")
+        for cam in self.cameras.values():
+            cam.disconnect()
+
+    def _fault(self, reason: str) -> None:
+        """A tick raised: abort the running episode, unless rclpy is shutting down (then destroy_node ends it)."""
+        if self.control.stopping.is_set() or not self.context.ok():
+            self.control.stopping.set()
+            return
+        self.service.abort(reason)
 
     def _publish_state(self, obs: dict) -> None:
         stamp = self.get_clock().now().to_msg()
@@ -163,11 +218,9 @@ class RecorderNode(Node):
                 self.pub_infos[name].publish(msgs.camera_info(self.specs[name], stamp, name))
 
     def destroy_node(self):
-        self.service.abort("node shut down")
+        self.control.stop()  # the loop ends and closes the episode and the cameras (_close) before the arm stops
         if getattr(self, "policy", None) is not None:
             self.policy.close()
-        for cam in self.cameras.values():
-            cam.disconnect()
         self.arm.disconnect()  # a real xArm stops here
         super().destroy_node()
 

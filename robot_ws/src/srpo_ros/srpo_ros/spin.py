@@ -1,40 +1,67 @@
-"""What every srpo_ros node shares: parameter declaration, the callback guard, and `main()`'s spin."""
+"""What every srpo_ros node shares: parameter declaration, the callback guard, steady timers and `main()`'s spin."""
 
 import sys
+import time
 
 import rclpy
 from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.clock import Clock, ClockType
 from rclpy.executors import ExternalShutdownException
 
 from srpo.errors import UserFacingError
 from srpo.ros_bridge import params
 
-LOG_EVERY_S = 2.0  # an error repeated on every tick is logged at most this often
+LOG_EVERY_S = 2.0  # an error repeated by one callback is logged at most this often
 
 
-def declare(node, spec: dict) -> dict:
+def declare(node, spec: dict, backend_fields: bool = False) -> dict:
     """Declare `spec`'s parameters with dynamic typing (so `-p device:=0` or `-p rate:=100` is accepted) and
-    return them coerced to their defaults' types (srpo.ros_bridge.params.coerce)."""
+    return them coerced to their defaults' types (srpo.ros_bridge.params.coerce). backend_fields: also the
+    fields of the backend `backend.type` names, `backend.*`, with that backend's own defaults."""
     for name, default in spec.items():
-        node.declare_parameter(name, default, ParameterDescriptor(dynamic_typing=True))
-    return params.read(lambda name: node.get_parameter(name).value, spec)
+        node.declare_parameter(name, params.ros_value(default), ParameterDescriptor(dynamic_typing=True))
+    values = params.read(lambda name: node.get_parameter(name).value, spec)
+    if backend_fields:
+        values.update(declare(node, params.backend_defaults(values["backend.type"])))
+    return values
+
+
+def steady_timer(node, period_s: float, callback):
+    """A timer on the steady clock: ROS time stands still under use_sim_time without /clock, and jumps."""
+    return node.create_timer(period_s, callback, clock=Clock(clock_type=ClockType.STEADY_TIME))
+
+
+class Throttle:
+    """At most one pass every `every_s` seconds (monotonic), for one callback's error log. rclpy's own
+    throttle_duration_sec is keyed by the logging call site, which a shared guard would make one for all."""
+
+    def __init__(self, every_s: float = LOG_EVERY_S):
+        self.every_s, self.last = every_s, float("-inf")
+
+    def __call__(self) -> bool:
+        now = time.monotonic()
+        if now - self.last < self.every_s:
+            return False
+        self.last = now
+        return True
 
 
 def guarded(node, callback, on_fault=None):
-    """`callback` that logs an exception (throttled) instead of letting rclpy re-raise it out of spin and kill
-    the node; on_fault(reason) then puts things in a safe state (the robot node aborts its episode).
+    """`callback` that logs an exception (throttled per callback) instead of letting rclpy re-raise it out of
+    spin and kill the node; on_fault(reason) then puts things in a safe state (the robot node aborts its episode).
 
     A service callback (request, response) still answers: rclpy sends what the callback returns and raises
     TypeError out of spin for anything but a Response (rclpy/executors.py _take_service, service.py
     send_response), so the std_srvs response comes back with success false and the reason."""
+    throttle = Throttle()
 
     def run(*args):
         try:
             return callback(*args)
         except Exception as err:  # noqa: BLE001 - any callback error must leave the node spinning
             reason = f"{type(err).__name__}: {err}"
-            node.get_logger().error(f"{getattr(callback, '__name__', 'callback')}: {reason}",
-                                    throttle_duration_sec=LOG_EVERY_S)
+            if throttle():
+                node.get_logger().error(f"{getattr(callback, '__name__', 'callback')}: {reason}")
             if on_fault is not None:
                 on_fault(reason)
             if len(args) == 2 and hasattr(args[1], "success") and hasattr(args[1], "message"):

@@ -37,7 +37,7 @@ class TeleopNode(Node):
         self.teleop = config.build(None, 0.0, 0)
         self.pub = self.create_publisher(Float32MultiArray, "arm/command", 10)
         self.pub_event = self.create_publisher(String, "teleop/event", 10)
-        self.create_subscription(JointState, msgs.JOINT_STATES, guarded(self, self._on_state), 10)
+        self.create_subscription(JointState, msgs.JOINT_STATES, guarded(self, self._on_state), msgs.STATE_QOS)
 
     def _on_state(self, msg) -> None:
         if convert.joint_positions(msg.name, msg.position) is None:

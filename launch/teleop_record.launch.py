@@ -8,7 +8,8 @@ teleop:=expert      the sim's scripted expert inside the robot node (backend sim
 teleop:=spacemouse  teleop_node answers every robot state with a command on arm/command
 teleop:=keyboard    run teleop_node in a terminal of its own (ros2 launch gives children no keyboard)
 Episodes are started, stopped and labelled with recorder/start, recorder/stop and recorder/label.
-Parameter precedence: this file's choices < params:=YAML < arguments typed here (launch_args.py).
+Parameter precedence: this file's choices < params:=YAML < arguments typed here, merged into one file per
+node (srpo_ros/launch_args.py).
 """
 
 from launch import LaunchDescription
@@ -43,10 +44,10 @@ def _nodes(context):
     decided = {"source": "expert" if values["teleop"] == "expert" else "topic", "out": "datasets/ros.zarr",
                **({"image_topics": topics} if topics else {})}
     typed = robot_typed(values, topics, {**ROBOT_PARAMS, "out": "out", "calibration": "calibration"})
-    actions = [*realsense_nodes(values), robot_node("recorder_node", node_parameters(decided, values["params"], typed))]
+    actions = [*realsense_nodes(values), robot_node("recorder_node", node_parameters("recorder_node", decided, values["params"], typed))]
     if values["teleop"] == "spacemouse":
         actions.append(Node(package="srpo_ros", executable="teleop_node", name="teleop_node", output="screen",
-                            parameters=node_parameters({}, values["params"], {"source": "spacemouse"})))  # typed
+                            parameters=node_parameters("teleop_node", {}, values["params"], {"source": "spacemouse"})))
     elif values["teleop"] == "keyboard":
         actions.append(LogInfo(msg=KEYBOARD))
     return actions

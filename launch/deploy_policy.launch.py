@@ -7,7 +7,8 @@ policy_in:=node   arm_node owns the arm and cameras; policy_node (its own proces
                   then runs beside the loop in wall-clock time, also in sim (the arm holds while it computes),
                   so sim success rates depend on CPU speed: compare policies in sim with policy_in:=robot.
 Every command passes the robot node's safety filter. recorder/stop (or policy/stop) halts it; the arm holds.
-Parameter precedence: this file's choices < params:=YAML < arguments typed here (launch_args.py).
+Parameter precedence: this file's choices < params:=YAML < arguments typed here, merged into one file per
+node (srpo_ros/launch_args.py).
 """
 
 from launch import LaunchDescription
@@ -30,7 +31,7 @@ ARGS = {
     "policy": ("", "LeRobot checkpoint directory (required)", None),
     "policy_in": ("robot", "robot: inside the robot node; node: a policy_node process", ["robot", "node"]),
     "episodes": ("10", "episodes to run", None),
-    "device": ("", "torch device of the policy (default cpu)", None),
+    "device": ("", "torch device of the policy", None),
     "out": ("", "also record the rollouts into this store (default: none)", None),
 }
 
@@ -46,14 +47,16 @@ def _nodes(context):
     if values["policy_in"] == "robot":
         typed.update(given(values, {"policy": "policy", "device": "device", "episodes": "episodes"}))
         decided = {"source": "policy", **cams}
-        return [*actions, robot_node("recorder_node", node_parameters(decided, values["params"], typed))]
+        return [*actions, robot_node("recorder_node", node_parameters("recorder_node", decided, values["params"], typed))]
     decided = {"source": "topic", "source_name": "policy", **cams}  # commands from policy_node, recorded as such
-    robot = robot_node("arm_node", node_parameters(decided, values["params"], typed))
+    robot = robot_node("arm_node", node_parameters("arm_node", decided, values["params"], typed))
     image_topics = topics or ["camera0/color/image_raw", "camera1/color/image_raw"]
     policy_typed = given(values, {"policy": "policy", "device": "device", "episodes": "episodes", "task": "task",
-                                  "backend": "backend", "image_height": "image_height", "image_width": "image_width"})
+                                  "backend": "backend.type", "image_height": "camera_height",
+                                  "image_width": "camera_width"})
     policy = Node(package="srpo_ros", executable="policy_node", name="policy_node", output="screen",
-                  parameters=node_parameters({"image_topics": image_topics}, values["params"], policy_typed))
+                  parameters=node_parameters("policy_node", {"image_topics": image_topics}, values["params"],
+                                             policy_typed))
     note = LogInfo(msg="policy_in:=node: inference runs in wall-clock time beside the loop (in sim too); "
                        "policy_in:=robot waits for it in simulated time")
     return [*actions, robot, policy, note]
