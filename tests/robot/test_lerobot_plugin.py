@@ -13,6 +13,8 @@ import pytest
 from srpo.cli import main
 from srpo.policy_io import STATE_KEYS, state_names
 from srpo.store import EpisodeStore
+from srpo_offline.awr.config import option_strings
+from srpo_offline.awr.tiny import TINY_ACT
 
 pytest.importorskip("xarm")
 
@@ -87,8 +89,7 @@ def test_lerobot_record_on_the_sim_imports_scores_and_trains(monkeypatch, tmp_pa
     assert np.all(steps["robot0_eef_pos"][:, 2] > 0) and np.all(np.abs(steps["robot0_eef_pos"][:, :2]) < 1)
 
     assert main(["reward", "compute", str(store), "--encoder", "pixel"]) == 0
-    act = ["chunk_size=4", "n_action_steps=4", "dim_model=32", "dim_feedforward=64", "n_heads=2",
-           "n_encoder_layers=1", "n_decoder_layers=1", "latent_dim=8", "pretrained_backbone_weights=null"]
+    act = option_strings(TINY_ACT)  # a LeRobot ACT that trains in milliseconds, nothing to download
     assert main(["train", "awr", str(store), "--policy", "act", "--reward-run", "srpo_pixel", "--steps", "2",
                  "--batch-size", "4", "--num-workers", "0", "--val-fraction", "0", "--progress", "false",
                  "--out", str(tmp_path / "awr"), "--policy-option", *act]) == 0

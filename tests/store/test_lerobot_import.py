@@ -12,6 +12,8 @@ from srpo.errors import UserFacingError
 from srpo.store import CameraSpec, EpisodeStore, StoreConfig
 from srpo.store.lerobot_export import export_to_lerobot
 from srpo.store.lerobot_import import LeRobotImportConfig, import_lerobot
+from srpo_offline.awr.config import option_strings
+from srpo_offline.awr.tiny import TINY_ACT
 
 SIZE = (64, 64)  # LeRobot's AV1 encoder (SVT-AV1) dies with SIGFPE on 16x16 frames; 64x64 encodes
 
@@ -91,8 +93,7 @@ def test_imported_store_is_scored_and_trained(source, tmp_path):
     refs = attrs["provenance"]["references"]
     assert refs["pick"]["episodes"] == [0] and "open" not in refs  # episode 2 (unlabelled) is never a reference
     assert attrs["provenance"]["unlabelled"] == [2] and len(derived["weight"]) == 16
-    act = ["chunk_size=4", "n_action_steps=4", "dim_model=32", "dim_feedforward=64", "n_heads=2",
-           "n_encoder_layers=1", "n_decoder_layers=1", "latent_dim=8", "pretrained_backbone_weights=null"]
+    act = option_strings(TINY_ACT)  # a LeRobot ACT that trains in milliseconds, nothing to download
     assert main(["train", "awr", str(store), "--policy", "act", "--reward-run", "srpo_pixel", "--steps", "2",
                  "--batch-size", "4", "--num-workers", "0", "--val-fraction", "0", "--progress", "false", "--out", str(tmp_path / "awr"),
                  "--policy-option", *act]) == 0
