@@ -46,10 +46,13 @@ def coerce(name: str, value, default):
             items = [value] if isinstance(value, str) else list(value)
             if default and isinstance(default[0], float):  # a config's float tuple (a workspace corner)
                 return tuple(float(v) for v in items)
+            if any(isinstance(v, float | bool) for v in items):  # rcl read digits as numbers: zeros already lost
+                raise ValueError(value)
             return [str(v) for v in items if str(v)]
     except (TypeError, ValueError):
         pass
-    hint = " (quote text made of digits: -p serial:=\"'036522072967'\")" if isinstance(default, str) else ""
+    hint = (" (quote text made of digits: -p serial:=\"'036522072967'\", a list: \"['036522072967']\")"
+            if isinstance(default, str | list | tuple) else "")
     raise UserFacingError(f"parameter {name}:={value!r} is not a {type(default).__name__}{hint}")
 
 

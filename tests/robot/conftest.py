@@ -87,7 +87,7 @@ class Ros:
         return node
 
     def spin_until(self, condition, timeout_s: float = 10.0, nodes=None) -> bool:
-        """Spin `nodes` (default: this test's) until condition() holds; False on timeout."""
+        """Spin `nodes` (default: this test's) at least once, then until condition() holds; False on timeout."""
         from rclpy.executors import SingleThreadedExecutor
 
         executor = SingleThreadedExecutor()
@@ -95,11 +95,12 @@ class Ros:
             executor.add_node(node)
         deadline = time.monotonic() + timeout_s
         try:
-            while not condition():
+            while True:
+                executor.spin_once(timeout_sec=min(0.02, timeout_s))
+                if condition():
+                    return True
                 if time.monotonic() > deadline:
                     return False
-                executor.spin_once(timeout_sec=0.02)
-            return True
         finally:
             executor.shutdown(timeout_sec=0)
             for node in nodes or self.nodes:

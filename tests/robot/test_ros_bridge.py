@@ -87,6 +87,9 @@ def test_parameters_coerce_to_the_default_type():
     assert params.coerce("max_steps", 300.0, 200) == 300
     assert params.coerce("depth_topics", None, []) == []  # a YAML [] arrives unset
     assert params.coerce("image_topics", ("/a", ""), []) == ["/a"]
+    assert params.coerce("safety.workspace_max", [1, 0.5, 0.6], (0.75, 0.4, 0.55)) == (1.0, 0.5, 0.6)
+    with pytest.raises(UserFacingError, match="a list"):  # rcl read a serial as a float: its zeros are gone
+        params.coerce("backend.realsense_serials", [36522072967.0], ())
     assert params.coerce("flag", "true", False) is True
     with pytest.raises(UserFacingError, match="max_steps"):
         params.coerce("max_steps", 2.5, 200)

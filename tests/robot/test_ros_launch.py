@@ -78,7 +78,10 @@ def test_typed_arguments_beat_the_yaml_and_digit_text_stays_text_on_a_real_node(
     # why the launch files write the file themselves: the same value in a dict that launch_ros dumps
     plain = launch_double.LaunchNode(package="srpo_ros", executable="x", name="recorder_node",
                                      parameters=[{"backend.type": "xarm", "backend.realsense_serials": ["036522072967"]}])
-    assert _declared(ros, plain, "ROBOT", True)["backend.realsense_serials"] != ["036522072967"]
+    from srpo.errors import UserFacingError
+
+    with pytest.raises(UserFacingError, match="36522072967.0.*quote text made of digits"):  # refused, not mangled
+        _declared(ros, plain, "ROBOT", True)
 
 
 def test_realsense_cameras_match_the_robot_nodes_topics(launch_double):
