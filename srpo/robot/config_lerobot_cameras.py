@@ -17,7 +17,7 @@ class SrpoRealSenseConfig(CameraConfig):
     and the episode store records: depth ALIGNED to colour (rs.align; LeRobot streams depth in the depth
     camera's own frame), the colour stream's intrinsics (stored with every recording, and scaled from the
     calibration file), and hardware timestamps in the host clock (global time; LeRobot stamps frames on
-    arrival)."""
+    arrival). LeRobot's calls return the colour image; the device's `frame()` gives depth and timestamp."""
 
     serial: str | None = None  # device serial (rs-enumerate-devices -s); None: the first one found
     depth: bool = False  # also stream depth aligned to colour (uint16 millimetres)
@@ -31,4 +31,4 @@ class SrpoOpenCVConfig(CameraConfig):
     must set width/height/fps), which the dry run against `srpo robot fake-xarm` replays as camera feeds;
     frames of another size are resized instead of refused."""
 
-    index_or_path: str = "0"  # device index ("0"), /dev/videoN, or a video file
+    device: str = "0"  # device index ("0"), /dev/videoN, or a video file
