@@ -309,3 +309,4 @@ def test_policy_node_without_a_robot_times_out_with_the_reason(ros, tiny_act):
             executor.spin_once(timeout_sec=0.1)
     executor.remove_node(node)
     assert node.episodes.state == "failed"
+

@@ -84,7 +84,11 @@ class RecorderNode(Node):
                                      episode=lambda: self.recorder.active, before_episode=self.recorder.await_fresh_frames,
                                      hard=self.recorder.config.realtime, setup=self._connect_cameras,
                                      teardown=self._close)
-        self.control.start()
+        try:
+            self.control.start()  # raises what connecting the cameras raised
+        except BaseException:
+            self.arm.disconnect()  # a real xArm leaves servo mode and stops
+            raise
 
     def _topic_cameras(self, height: int, width: int) -> dict:
         """StreamCameras fed by image_topics (realsense-ros: /<namespace>/<name>/color/image_raw)."""
