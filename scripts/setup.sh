@@ -11,6 +11,10 @@ have_lib libEGL.so.1      || need_apt+=(libegl1)
 have_lib libOSMesa.so     || need_apt+=(libosmesa6)
 have_lib libGL.so.1       || need_apt+=(libgl1)
 have_lib libusb-1.0.so.0  || need_apt+=(libusb-1.0-0)
+# FFmpeg's shared libraries, which torchcodec (LeRobot's video decoder) loads at import: without them LeRobot falls
+# back to pyav (benchmarks/video_decode.py measures both). torchcodec ships builds for FFmpeg 4-8
+# (libtorchcodec_core{4..8}.so); Debian 12's ffmpeg is 5.1 (libavutil.so.57), Ubuntu 24.04's 6.1 (libavutil.so.58)
+have_lib libavdevice.so.  || need_apt+=(ffmpeg)
 ls /usr/lib/x86_64-linux-gnu/dri/swrast_dri.so >/dev/null 2>&1 || ls /usr/lib/*/dri/*swrast* >/dev/null 2>&1 || need_apt+=(libgl1-mesa-dri)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "[setup] installing system packages: ${need_apt[*]}"
@@ -27,7 +31,8 @@ find_python() {
   return 1
 }
 
-stamp=.venv/.installed-$(sha1sum pyproject.toml | cut -c1-12)
+PLUGIN=lerobot_plugins/lerobot_robot_xarm7  # the xArm 7 as a LeRobot robot (a distribution of its own: LeRobot finds plugins by name)
+stamp=.venv/.installed-$(cat pyproject.toml $PLUGIN/pyproject.toml | sha1sum | cut -c1-12)
 if [ ! -f "$stamp" ]; then
   if [ ! -x .venv/bin/python ]; then
     VENV_FLAGS=()
@@ -46,7 +51,7 @@ if [ ! -f "$stamp" ]; then
   # the ros extra: Jazzy's rclpy and messages from PyPI, so the ROS tests run here; where apt's Jazzy is installed
   # the venv sees it (--system-site-packages) and the wheels would shadow it
   extras=robot,libero,dev; [ -f /opt/ros/jazzy/setup.bash ] || extras=$extras,ros
-  .venv/bin/uv pip install --python .venv/bin/python -q -e ".[$extras]"
+  .venv/bin/uv pip install --python .venv/bin/python -q -e ".[$extras]" -e "./$PLUGIN"
   rm -f .venv/.installed-*; touch "$stamp"
 fi
 echo "[setup] ready: .venv ($(.venv/bin/python --version))"

@@ -5,6 +5,13 @@
     observation.environment_state  = concat(environment state keys)   (default none; e.g. the sim's object0_pos)
     observation.images.<camera>    = <camera>_rgb, uint8 H x W x 3   (camera0, camera1, ...; PolicyIO.images)
     action                         = the store's `action` (ACTION_SPACE, 7 values)
+    srpo.<key>                     = every other per-step vector of the store (timestamps, the tool's axis-angle,
+                                     ...) and srpo.success, carried so that `srpo data from-lerobot` restores
+                                     the store exactly; no policy reads them (LeRobot's dataset_to_policy_features
+                                     keeps only observation.* and action)
+
+`split_state` and `action_space_from_names` invert the names (`state_names`, `action_names`): the import
+(`srpo data from-lerobot`) reads a dataset back through them.
 
 A training config chooses the keys (`PolicyIO`); the checkpoint records them in `srpo_io.json`
 ({"state_keys": [...], "environment_state_keys": [...]}) and deployment reads them back from there.
@@ -31,6 +38,11 @@ STATE = "observation.state"
 ENV_STATE = "observation.environment_state"
 ACTION = "action"
 IMAGE_PREFIX = "observation.images."
+# LeRobot's robots name scalar features <motor>.pos / <motor>.vel, and lerobot-rollout hands a policy only those:
+# a robot may add one to the names below (the xArm 7 plugin does); the inverses ignore it.
+MOTOR_SUFFIXES = (".pos", ".vel")
+CARRY_PREFIX = "srpo."  # store values a policy does not read, carried through a LeRobotDataset for the way back
+SUCCESS = CARRY_PREFIX + "success"  # int8 per frame: the episode's label, 1 success, 0 failure, -1 unlabelled
 
 
 @dataclass(frozen=True)
@@ -61,6 +73,36 @@ class PolicyIO:
 def state_names(keys: tuple[str, ...] = STATE_KEYS, key_dims: dict[str, int] = KEY_DIMS) -> list[str]:
     """One name per observation.state entry, e.g. robot0_joint_pos_0 .. robot0_gripper_width_0."""
     return [f"{k}_{i}" for k in keys for i in range(key_dims[k])]
+
+
+def without_motor_suffix(name) -> str:
+    """'robot0_joint_pos_0.pos' -> 'robot0_joint_pos_0' (MOTOR_SUFFIXES); other names unchanged."""
+    name = str(name)
+    return next((name[: -len(s)] for s in MOTOR_SUFFIXES if name.endswith(s)), name)
+
+
+def split_state(names: list[str], key_dims: dict[str, int] | None = None) -> dict[str, slice] | None:
+    """The inverse of `state_names`: which store key each observation.state entry came from, as
+    {key: slice into the vector}, when the names are exactly `state_names(keys, key_dims)` for some keys (what
+    the export writes); None when they are not (another robot's names: the import then needs a state map).
+    key_dims, when given, must agree with the lengths the names imply."""
+    layout: dict[str, slice] = {}
+    for i, name in enumerate(names):
+        match = re.fullmatch(r"(.+)_(\d+)", without_motor_suffix(name))
+        if not match:
+            return None
+        key, j = match.group(1), int(match.group(2))
+        if key not in layout:
+            if j != 0:
+                return None
+            layout[key] = slice(i, i + 1)
+        elif layout[key].stop == i and j == i - layout[key].start and list(layout)[-1] == key:
+            layout[key] = slice(layout[key].start, i + 1)
+        else:
+            return None
+    if key_dims and any(key in key_dims and s.stop - s.start != key_dims[key] for key, s in layout.items()):
+        return None
+    return layout
 
 
 def state_vector(step: dict, keys: tuple[str, ...] = STATE_KEYS) -> np.ndarray:
@@ -109,6 +151,21 @@ def action_names(action_space: str, action_dim: int) -> list[str]:
         base, n = match.group(1), int(match.group(2))
         names += [base] if n == 1 else [f"{base}_{i}" for i in range(n)]
     return names if len(names) == action_dim else [f"action_{i}" for i in range(action_dim)]
+
+
+def action_space_from_names(names: list[str]) -> str:
+    """The inverse of `action_names`: ['eef_delta_pos_0', .., 'gripper'] -> 'eef_delta_pos(3)+...+gripper(1)'.
+    Names that are not base_0..base_{n-1} runs each count as one value ('shoulder_pan.pos(1)+...')."""
+    parts: list[list] = []  # [base, count]
+    for name in map(without_motor_suffix, names):
+        match = re.fullmatch(r"([A-Za-z_][\w.]*?)_(\d+)", name)
+        if match and parts and parts[-1][0] == match.group(1) and int(match.group(2)) == parts[-1][1]:
+            parts[-1][1] += 1
+        elif match and int(match.group(2)) == 0:
+            parts.append([match.group(1), 1])
+        else:
+            parts.append([re.sub(r"[^\w.]", "_", name) or "value", 1])
+    return "+".join(f"{p[0]}({p[1]})" for p in parts)
 
 
 def lerobot_features(store, video: bool = False, state_keys: tuple[str, ...] = STATE_KEYS,

@@ -11,7 +11,7 @@ from typing import ClassVar
 
 from srpo.configs import POSITIONAL
 from srpo.errors import UserFacingError
-from srpo_offline.reward_run import EncodeOptions, make_encoder, references_summary, store_progress
+from srpo_offline.reward_run import EncodeOptions, camera_of, make_encoder, references_summary, store_progress
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ def run_reward_bench(cfg: BenchConfig) -> BenchReport:
     out = Path(cfg.out or Path("outputs") / "reward_bench" / Path(cfg.store).name)
     out.mkdir(parents=True, exist_ok=True)
     pngs = plot_progress_curves(curves, labels, tasks, out)
-    doc = {"dataset": str(cfg.store), "camera": cfg.camera, "episodes": len(episodes),
+    doc = {"dataset": str(cfg.store), "camera": camera_of(store, cfg.camera), "episodes": len(episodes),
            "successes": sum(s is True for s in labels), "failures": sum(s is False for s in labels),
            "results": report, "plots": [p.name for p in pngs]}
     (out / "report.json").write_text(json.dumps(doc, indent=2))

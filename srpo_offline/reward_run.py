@@ -22,7 +22,7 @@ class EncodeOptions:
     device: str = "cpu"  # torch device for the encoder, e.g. cuda (fp16 on GPU)
     batch_size: int = 8  # videos (prefixes) per encoder call
     num_frames: int | None = None  # frames sampled per video; None: the encoder's own (vjepa2: 64, image: 8)
-    camera: str = "camera0"  # which camera's video to encode
+    camera: str | None = None  # which camera's video to encode; None: the store's first (camera0 in a recording)
     stride: int = 1  # encode every K-th prefix and interpolate between (cost / K; see docs/reward.md)
     normalise: str = "task"  # task: progress comparable across a task's episodes (training); trajectory: min-max per episode (the paper's plots)
 
@@ -60,12 +60,17 @@ class RewardRun:
     labels: list  # success label per episode (True / False / None)
 
 
+def camera_of(store, camera: str | None) -> str:
+    """The camera a reward run encodes: the one named, else the store's first."""
+    return camera or store.config.cameras[0].name
+
+
 class StoreVideos:
     """The episodes of one camera of a store as a lazily loaded sequence of uint8 T x H x W x 3 videos."""
 
-    def __init__(self, store, camera: str):
+    def __init__(self, store, camera: str | None):
         self.store = store
-        self.key = f"{camera}_rgb"
+        self.key = f"{camera_of(store, camera)}_rgb"
         if self.key not in store.keys:
             cams = [c.name for c in store.config.cameras]
             raise UserFacingError(f"{store.path} has no camera {camera!r}; choose --camera from {', '.join(cams)}")
@@ -130,7 +135,7 @@ def compute_reward_run(cfg: RewardConfig) -> RewardRun:
     encoder = make_encoder(cfg, cfg.encoder, cfg.model)
     result, config, labels = store_progress(store, cfg, encoder, cfg.beta, cfg.w_max, cfg.advantage())
     provenance = {
-        "encoder": encoder.name, "model": encoder.model_id, "camera": cfg.camera,
+        "encoder": encoder.name, "model": encoder.model_id, "camera": camera_of(store, cfg.camera),
         "stride": config.stride, "beta": config.beta, "w_max": config.w_max, "normalise": config.normalise,
         "cluster": asdict(config.cluster), "advantage": config.advantage.provenance(), "mu": result.mu, "sigma": result.sigma,
         "references": references_summary(result), "unlabelled": result.unlabelled,

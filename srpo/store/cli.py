@@ -14,6 +14,7 @@ from srpo.configs import POSITIONAL
 from srpo.errors import UserFacingError
 from srpo.store.episode_store import EpisodeStore
 from srpo.store.lerobot_export import LeRobotExportConfig, export
+from srpo.store.lerobot_import import LeRobotImportConfig, import_lerobot
 from srpo.store.rosbag_import import RosbagImportConfig, import_rosbags
 
 
@@ -240,6 +241,13 @@ def to_lerobot(cfg: LeRobotExportConfig) -> int:
     return 0
 
 
+def from_lerobot(cfg: LeRobotImportConfig) -> int:
+    """import a LeRobotDataset v3 (directory or hub id) into a store"""
+    for line in import_lerobot(cfg):
+        print(line)
+    return 0
+
+
 def from_rosbag(cfg: FromRosbagConfig) -> int:
     """import rosbag2 recordings (MCAP or sqlite3) into a store"""
     if not cfg.bags:
@@ -250,4 +258,4 @@ def from_rosbag(cfg: FromRosbagConfig) -> int:
 
 
 COMMANDS = {"info": info, "validate": validate, "label": label, "to-lerobot": to_lerobot,
-            "from-rosbag": from_rosbag}
+            "from-rosbag": from_rosbag, "from-lerobot": from_lerobot}

@@ -7,15 +7,30 @@ Keys written:
     observation.images.<camera>  uint8 HxWx3, PNG (lossless, the default) or mp4 with --video
     action                       float32 [action_dim], named from the store's action_space attr
     task                         the episode's instruction (LeRobot's task / task_index)
+    srpo.<key>                   every other per-step vector of the store (timestamps, camera timestamps, the
+                                 tool's axis-angle, simulator state), and srpo.success (the episode's label per
+                                 frame: 1, 0, -1 unlabelled): no policy reads them; `srpo data from-lerobot`
+                                 restores the store from them exactly
 Depth images are not exported (LeRobot 0.6 stores depth only as quantised video); the store keeps them.
 """
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from srpo.configs import POSITIONAL
 from srpo.errors import StoreError
-from srpo.policy_io import ACTION, IMAGE_PREFIX, STATE, STATE_KEYS, lerobot_features, state_vector
+from srpo.policy_io import (
+    ACTION,
+    CARRY_PREFIX,
+    IMAGE_PREFIX,
+    STATE,
+    STATE_KEYS,
+    SUCCESS,
+    lerobot_features,
+    state_vector,
+)
 from srpo.store.episode_store import EpisodeStore
 
 BLOCK = 64  # steps read from the store at a time (bounded memory for long episodes)
@@ -34,6 +49,21 @@ class LeRobotExportConfig:
     episodes: tuple[int, ...] | None = None  # export only these episode indices (negative counts from the end)
     include_incomplete: bool = False  # also export episodes marked incomplete or aborted (skipped by default)
     image_writer_threads: int = 2  # threads LeRobot uses to write PNG frames
+
+
+def carried_keys(store) -> list[str]:
+    """The store's per-step vectors that observation.state and action leave out (written as srpo.<key>)."""
+    return [k for k, spec in store.keys.items() if not spec.image and k not in (*STATE_KEYS, ACTION)]
+
+
+def carried_features(store) -> dict[str, dict]:
+    """LeRobot feature specs of the carried values: float64 timestamps, float32 vectors, the int8 label."""
+    features = {}
+    for key in carried_keys(store):
+        spec = store.keys[key]
+        features[CARRY_PREFIX + key] = {"dtype": str(spec.dtype), "shape": spec.shape or (1,), "names": None}
+    features[SUCCESS] = {"dtype": "int8", "shape": (1,), "names": None}
+    return features
 
 
 def export_to_lerobot(path: str | Path, out: str | Path, repo_id: str, **options) -> dict:
@@ -63,19 +93,23 @@ def export(cfg: LeRobotExportConfig) -> dict:
                          "--include-incomplete exports them)")
 
     dataset = LeRobotDataset.create(
-        repo_id=cfg.repo_id, fps=int(round(fps)), features=lerobot_features(store, cfg.video), root=out,
+        repo_id=cfg.repo_id, fps=int(round(fps)), features={**lerobot_features(store, cfg.video), **carried_features(store)}, root=out,
         robot_type=store.config.robot, use_videos=cfg.video, image_writer_threads=cfg.image_writer_threads,
     )
     cams = [c.name for c in store.config.cameras]
-    keys = [*STATE_KEYS, ACTION, *(f"{c}_rgb" for c in cams)]
+    carried = carried_keys(store)
+    keys = [*STATE_KEYS, ACTION, *carried, *(f"{c}_rgb" for c in cams)]
     frames = 0
     try:
         for info in tqdm(keep, desc="episodes", unit="ep"):
+            label = np.array([-1 if info.success is None else int(info.success)], np.int8)
             for start in range(0, info.length, BLOCK):
                 block = store.steps(info.index, start, start + BLOCK, keys=keys)
                 state = state_vector(block)
                 for j in range(len(state)):
-                    frame = {STATE: state[j], ACTION: block[ACTION][j], "task": info.task}
+                    frame = {STATE: state[j], ACTION: block[ACTION][j], "task": info.task, SUCCESS: label}
+                    for k in carried:
+                        frame[CARRY_PREFIX + k] = block[k][j].reshape(-1)
                     for c in cams:
                         frame[IMAGE_PREFIX + c] = block[f"{c}_rgb"][j]
                     dataset.add_frame(frame)

@@ -23,7 +23,7 @@ import numpy as np
 
 SCHEMA_VERSION = 1
 
-SOURCES = ("teleop", "policy", "sim", "rosbag")
+SOURCES = ("teleop", "policy", "sim", "rosbag", "lerobot")  # append only: stores keep the index
 STATUSES = ("complete", "incomplete", "aborted")  # incomplete: recovered after a crash; aborted: camera/arm fault
 UNLABELLED = -1
 PENDING_ATTR = "pending_episode"  # meta attrs: task/source/start of the episode being recorded (for recovery)

@@ -99,3 +99,23 @@ def test_a_device_that_stops_delivering_raises(playback):
         for _ in range(4 * FRAMES):  # the recording ends: the pipeline times out
             cam.read()
     cam.disconnect()
+
+
+def test_the_lerobot_camera_type_srpo_realsense(playback):
+    """LeRobot's own factory builds `srpo_realsense` from a LeRobot camera config: LeRobot's calls return the
+    colour image, frame() the depth aligned to it and the device's timestamp (what LeRobot's intelrealsense lacks)."""
+    from lerobot.cameras.utils import make_cameras_from_configs
+
+    from srpo.robot.config_lerobot_cameras import SrpoRealSenseConfig
+    from srpo.robot.lerobot_cameras import SrpoRealSense
+
+    camera = make_cameras_from_configs({"front": SrpoRealSenseConfig(width=W, height=H, fps=30, depth=True)})["front"]
+    assert isinstance(camera, SrpoRealSense)
+    camera.connect()
+    image, frame = camera.async_read(), camera.frame()
+    camera.disconnect()
+    assert image.shape == (H, W, 3) and image.dtype == np.uint8 and 1 <= image[0, 0, 0] <= FRAMES
+    i = int(frame.rgb[0, 0, 0])
+    assert frame.depth.shape == (H, W) and abs(int(np.median(frame.depth)) - (500 + i)) <= 1
+    assert frame.timestamp == pytest.approx((1000.0 + 33.3 * i) / 1000.0, abs=1e-6)
+    assert not camera.is_connected
