@@ -22,7 +22,10 @@ class Algorithm:
     n_rollouts: int = 8  # rollouts per group
     keep_mixed_only: bool = True  # train only on groups whose success rate lies in accuracy_bounds
     accuracy_bounds: tuple[float, float] = (0.1, 0.9)  # kept group success rates, inclusive (siiRL's)
+    dynamic_sampling: bool = False  # roll out rounds of groups_per_step groups until >= groups_per_step are kept
+    max_rounds: int = 16  # dynamic sampling: rollout rounds per step at most (then train on what was kept)
     filter_before_reward: bool = False  # filter groups before computing rewards (siiRL)
+    per_rank_references: bool = False  # rewards from each rank's own trajectories (siiRL), not every rank's
     temperature: float = 1.6  # sampling temperature for rollouts (and for the log-probs)
     reward_variant: str = "paper"  # srpo failure reward: paper | siirl | nearest
     alpha: float = ALPHA  # failure reward scale; 0 = plain GRPO (binary rewards, every variant)
@@ -35,6 +38,8 @@ class Algorithm:
     mini_batch: int = 16  # trajectories per optimiser step
     micro_batch: int = 8  # decisions per forward/backward in the update
     epochs: int = 1  # passes over each rollout batch (siiRL: 1)
+    recompute_old_log_probs: bool = False  # old log-probs from the policy just before the update (siiRL), not
+    #                                        the rollout's (these differ by numerical noise under bf16)
     seed: int = 0  # sampling seed (each rank adds its rank)
 
     def __post_init__(self):
@@ -42,5 +47,7 @@ class Algorithm:
             raise UserFacingError(f"unknown reward {self.reward!r}: choose one of {', '.join(REWARDS)}")
         if self.reward_variant not in VARIANTS or self.reward_variant == "fixed-reference":
             raise UserFacingError(f"unknown --algo.reward-variant {self.reward_variant!r}: paper | siirl | nearest")
-        if min(self.groups_per_step, self.n_rollouts, self.mini_batch, self.micro_batch, self.epochs) < 1:
-            raise UserFacingError("groups_per_step, n_rollouts, mini_batch, micro_batch and epochs must be >= 1")
+        if min(self.groups_per_step, self.n_rollouts, self.mini_batch, self.micro_batch, self.epochs,
+               self.max_rounds) < 1:
+            raise UserFacingError("groups_per_step, n_rollouts, mini_batch, micro_batch, epochs and max_rounds "
+                                  "must be >= 1")

@@ -2,8 +2,10 @@
 
 One training step:
 1. pick ``groups_per_step`` (task, initial state) pairs; initial states are sampled from the task's placement
-   distribution (never LIBERO's official evaluation states);
-2. roll out ``n_rollouts`` trajectories per pair at ``temperature``;
+   distribution (never LIBERO's official evaluation states), or with ``train_states="official"`` LIBERO's 50
+   official states per task (siiRL);
+2. roll out ``n_rollouts`` trajectories per pair at ``temperature`` (``dynamic_sampling``: more rounds until
+   ``groups_per_step`` groups pass the filter);
 3. keep the groups whose success rate lies in ``accuracy_bounds`` (option); with ``filter_before_reward`` this
    happens BEFORE rewards, as in siiRL, so only kept groups give references and normalisation;
 4. encode every trajectory's video with the world-model encoder and compute rewards per TASK with
@@ -39,6 +41,9 @@ from srpo_online_sim.openvla.loading import default_policy
 
 __all__ = ["PRESETS", "TRAIN_SEED_OFFSET", "TrainConfig", "Trainer", "preset"]
 
+TRAIN_STATES = ("sampled", "official")
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Online SRPO (or GRPO with --algo.alpha 0) on LIBERO rollouts: roll OpenVLA* out, reward failures by
@@ -54,6 +59,7 @@ class TrainConfig:
     resume: bool = False  # continue from the newest checkpoint in output_dir
     steps: int = 100  # training steps
     tasks: str | tuple[int, ...] | None = None  # task ids (comma-separated on the command line); None = all
+    train_states: str = "sampled"  # sampled (fresh, apart from the evaluation states) | official (LIBERO's 50)
     algo: Algorithm = field(default_factory=Algorithm)  # the online algorithm (--algo.lr, --algo.alpha, ...: srpo_online_sim.algorithm)
     encoder: str = "vjepa2"  # world-model encoder for rollout videos: vjepa2 | image | pixel
     encoder_model: str | None = None  # encoder hub id or folder; None = the encoder's default
@@ -73,6 +79,8 @@ class TrainConfig:
         object.__setattr__(self, "tasks", parse_task_ids(self.tasks))
         if self.policy is None:
             default_policy(self.suite)  # a suite without a published checkpoint: say so now
+        if self.train_states not in TRAIN_STATES:
+            raise UserFacingError(f"--train-states {self.train_states!r}: choose one of {', '.join(TRAIN_STATES)}")
         if self.algo.reward == "oracle":
             raise UserFacingError("LIBERO has no oracle reward (no privileged progress): use --algo.reward srpo or grpo")
 
@@ -83,13 +91,17 @@ class TrainConfig:
 
 
 # The named whole configs (openpi's style). siiRL: examples/embodied_srpo_trainer/run_openvla_oft_libero_*.sh
-# (TRAIN_BATCH_SIZE 64 x ROLLOUT_N_SAMPLES 8, MAX_EPISODE_STEPS 512, filter_accuracy before compute_reward,
-# reward_score/embodied.py) and the paper's mini-batch of 128 trajectories out of 512.
+# (TRAIN_BATCH_SIZE 64 x ROLLOUT_N_SAMPLES 8, MAX_EPISODE_STEPS 512, FILTER_ACCURACY with rollout rounds until
+# the batch is full, filter before compute_reward, reward_score/embodied.py, actor_old_log_prob before the update).
 PRESETS: dict[str, TrainConfig] = {
     "srpo": TrainConfig(),
-    "siirl": TrainConfig(preset="siirl", max_steps=512,
-                         algo=Algorithm(groups_per_step=64, mini_batch=128, filter_before_reward=True,
-                                        reward_variant="siirl")),
+    # PPO_MINI_BATCH_SIZE=4 prompts x n=8 = 32 trajectories per optimiser step (the paper's table says 128);
+    # VJEPA_MODEL_PATH vitg-384.pt = ViT-g at 384 px; embodied_preprocess: train = validation = official states
+    "siirl": TrainConfig(preset="siirl", max_steps=512, train_states="official",
+                         encoder_model="facebook/vjepa2-vitg-fpc64-384",
+                         algo=Algorithm(groups_per_step=64, mini_batch=32, dynamic_sampling=True,
+                                        filter_before_reward=True, per_rank_references=True,
+                                        recompute_old_log_probs=True, reward_variant="siirl")),
 }
 TrainConfig.PRESETS = PRESETS
 
@@ -138,9 +150,20 @@ class Trainer(OnlineTrainer):
     def _config_record(self) -> dict:
         return asdict(self.config)
 
-    def check_train_state(self, task: int, state: np.ndarray) -> None:
+    def draw_group(self, pool, group: int) -> tuple[int, np.ndarray]:
+        """`sampled`: a fresh state, never one of the official evaluation states. `official` (siiRL's
+        embodied_preprocess): the records (task, trial) for every task and trial < its number of official states,
+        shuffled once per epoch (seeded), the `group`-th record of that order."""
+        if self.config.train_states == "official":
+            records = [(t, i) for t in self.tasks for i in range(len(self._eval_states[t]))]
+            epoch, index = divmod(group, len(records))
+            order = np.random.default_rng([self.algo.seed, epoch]).permutation(len(records))
+            task, trial = records[order[index]]
+            return task, self._eval_states[task][trial]
+        task, state = super().draw_group(pool, group)
         if np.any(np.all(np.isclose(self._eval_states[task], state[None]), axis=1)):
             raise RuntimeError(f"training state for task {task} equals an evaluation state")
+        return task, state
 
     def train(self, progress: bool = True, pool=None) -> list[dict]:
         """Train until ``config.steps``; uses ``pool`` when given (its envs are left open), else builds one."""

@@ -60,6 +60,8 @@ def ppo_update(policy, optimizer: torch.optim.Optimizer, trajs: list[Trajectory]
     model = policy.model
     device = policy.device
     kept = [(t, float(a)) for t, a in zip(trajs, advantages) if not np.isnan(a)]
+    if algo.recompute_old_log_probs:
+        recompute_old_log_probs(policy, [t for t, _ in kept], algo)
     n_global = int(_all_reduce(torch.tensor(float(len(kept))), world).item())
     n_steps = math.ceil(n_global / algo.mini_batch)
     parts = np.array_split(np.arange(len(kept)), n_steps) if n_steps else []
@@ -79,6 +81,21 @@ def ppo_update(policy, optimizer: torch.optim.Optimizer, trajs: list[Trajectory]
     for key in ("loss", "clip_fraction", "kl_old", "kl_ref", "grad_norm"):
         metrics.setdefault(key, 0.0)
     return metrics, per_step
+
+
+@torch.no_grad()
+def recompute_old_log_probs(policy, trajs: list[Trajectory], algo: Algorithm) -> None:
+    """Replace each decision's rollout-time log-probs by the current policy's, before any optimiser step
+    (siiRL's actor_old_log_prob node), so the first mini-batch's ratios are exactly 1."""
+    policy.model.eval()
+    rows = [(t, i) for t in trajs for i in range(len(t.tokens))]
+    for start in range(0, len(rows), algo.micro_batch):
+        part = rows[start : start + algo.micro_batch]
+        inputs = policy.prepare([t.observations[i] for t, i in part], [t.request.instruction for t, _ in part])
+        tokens = torch.stack([t.tokens[i] for t, i in part]).to(policy.device)
+        logp = policy.log_probs(inputs, tokens, algo.temperature).float().cpu()
+        for (t, i), row in zip(part, logp):
+            t.old_log_probs[i] = row
 
 
 def _step(policy, optimizer, batch: list[tuple[Trajectory, float]], algo: Algorithm, reference, world,

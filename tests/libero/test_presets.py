@@ -21,10 +21,22 @@ def test_presets_are_whole_configs_and_explicit_flags_override_their_fields():
     assert (a.groups_per_step, a.n_rollouts, a.temperature, a.lr) == (64, 8, 1.6, 5e-6)
     assert (siirl.max_steps, a.filter_before_reward, a.reward_variant) == (512, True, "siirl")
     assert (a.clip_low, a.clip_high, a.accuracy_bounds, siirl.autocast) == (0.2, 0.28, (0.1, 0.9), True)
+    # the released scripts, not the paper's table: PPO_MINI_BATCH_SIZE=4 prompts, multiplied by ROLLOUT_N_SAMPLES=8
+    # in fsdp_workers' normalisation -> 32 trajectories per optimiser step, 64 * 8 / 32 = 16 steps per full batch
+    ppo_mini_batch_size, rollout_n, train_batch_size = 4, 8, 64
+    assert a.mini_batch == ppo_mini_batch_size * rollout_n
+    assert train_batch_size * rollout_n // a.mini_batch == 16
+    # FILTER_ACCURACY with rollout rounds until the batch is full; actor_old_log_prob; rewards per rank;
+    # VJEPA_MODEL_PATH .../vjepa2/vitg-384.pt; embodied_preprocess: training = validation = the official states
+    assert (a.dynamic_sampling, a.recompute_old_log_probs, a.per_rank_references) == (True, True, True)
+    assert siirl.encoder_model == "facebook/vjepa2-vitg-fpc64-384" and siirl.train_states == "official"
     own = parse_config(TrainConfig, [])
     assert own == TrainConfig() == PRESETS["srpo"]
     assert (own.algo.groups_per_step, own.algo.mini_batch, own.max_steps, own.algo.filter_before_reward,
-            own.algo.reward_variant) == (8, 16, None, False, "paper")
+            own.algo.reward_variant, own.train_states, own.encoder_model) == (8, 16, None, False, "paper", "sampled",
+                                                                               None)
+    assert not (own.algo.dynamic_sampling or own.algo.recompute_old_log_probs or own.algo.per_rank_references)
+    assert parse_config(TrainConfig, ["--algo.dynamic-sampling"]).algo.dynamic_sampling  # an option of srpo too
     mixed = parse_config(TrainConfig, ["--preset", "siirl", "--max-steps", "300", "--algo.filter-before-reward",
                                        "false", "--output", "runs/x", "--variant", "paper", "--algo.lr", "1e-5"])
     assert (mixed.max_steps, mixed.algo.filter_before_reward, mixed.algo.groups_per_step) == (300, False, 64)
@@ -87,3 +99,29 @@ def test_filter_before_reward_in_the_trainer(tmp_path):
     z = (np.array([3.0, 5.0]) - 7.5) / np.sqrt(13.25)
     np.testing.assert_allclose(after[2:], grpo(np.array([1.0, *(0.8 * _sig(-z))])), atol=1e-6)
     assert np.abs(first[2:] - after[2:]).max() > 0.05
+
+
+def test_official_training_states_cover_every_task_and_trial_once_per_epoch(tmp_path):
+    """siiRL's embodied_preprocess writes one record (task_id, trial_id) for every trial < the task's number of
+    official initial states, the same file for training and validation; a shuffled loader visits each once per
+    epoch. Here: tasks 0 and 1 of libero_spatial, 50 official states each."""
+    from srpo_online_sim.envs import official_init_states
+    from srpo_online_sim.trainer import Trainer
+
+    trainer = Trainer(TrainConfig(policy="tiny", encoder="pixel", device="cpu", output_dir=str(tmp_path),
+                                  tasks=(0, 1), train_states="official"))
+    official = {t: official_init_states("spatial", t) for t in (0, 1)}
+    expected = {(t, i) for t in (0, 1) for i in range(len(official[t]))}
+    assert len(expected) == 100
+    epochs = []
+    for epoch in range(2):
+        seen = []
+        for group in range(100 * epoch, 100 * (epoch + 1)):
+            task, state = trainer.draw_group(None, group)
+            matches = np.flatnonzero(np.all(official[task] == state[None], axis=1))
+            assert len(matches) == 1  # an official state, exactly
+            seen.append((task, int(matches[0])))
+        assert set(seen) == expected  # each record once
+        epochs.append(seen)
+    assert epochs[0] != epochs[1]  # reshuffled per epoch
+    assert {t for t, _ in epochs[0][:10]} == {0, 1}  # shuffled across tasks, not task by task

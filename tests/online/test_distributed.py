@@ -35,7 +35,17 @@ with EnvPool(spec, 2, subprocess=False) as pool:
     requests = trainer._requests(pool)
     metrics = trainer.train_step(pool)
 end = torch.cat([p.detach().flatten() for p in policy.model.parameters()])
-np.savez(f"{folder}/rank{rank}.npz", start=start.numpy(), end=end.numpy(),
+# reward references: one task, one group per rank (a success and three failures), 1-D embeddings
+import dataclasses
+from srpo_online_sim.rollout import Request, Trajectory
+emb = np.array([[0.0], [1.0], [2.0], [4.0]]) if rank == 0 else np.array([[10.0], [9.0], [7.0], [3.0]])
+trajs = [Trajectory(Request(0, "lift", np.zeros(1), 10 + rank), success=i == 0) for i in range(4)]
+refs = {}
+for per_rank in (False, True):
+    trainer.algo = dataclasses.replace(algo, reward="srpo", reward_variant="nearest", alpha=0.8,
+                                       per_rank_references=per_rank)
+    refs[per_rank] = trainer._rewards(trajs, emb)[0]
+np.savez(f"{folder}/rank{rank}.npz", start=start.numpy(), end=end.numpy(), pooled=refs[False], per_rank=refs[True],
          groups=np.array(sorted({r.group for r in requests})), env_steps=metrics["env_steps"],
          optimizer_steps=metrics["optimizer_steps"], trained=metrics["trained_trajectories"])
 dist.destroy_process_group()
@@ -58,3 +68,20 @@ def test_two_gloo_processes_end_a_step_with_identical_parameters(tmp_path):
     assert int(r0["trained"]) == int(r1["trained"]) == 8 and int(r0["optimizer_steps"]) == 2
     assert int(r0["env_steps"]) == int(r1["env_steps"]) and int(r0["env_steps"]) > 8
     assert (tmp_path / "run" / "metrics.jsonl").exists()  # rank 0 logs, rank 1 does not write a second log
+    # reward references, written out from the formula (paper's phi over the failures of the reference set, distance
+    # to the nearest success; GRPO advantages with the unbiased std): pooled = every rank's trajectories of the
+    # task; per rank (siiRL: rewards on each rank's own share) = this rank's alone
+    def phi(d):
+        d = np.array(d, dtype=float)
+        return 0.8 / (1 + np.exp((d - d.mean()) / d.std()))  # 0.8 sigmoid(-(d - mean) / std)
+
+    def grpo(r):
+        r = np.array(r, dtype=float)
+        return (r - r.mean()) / (r.std(ddof=1) + 1e-6)
+
+    pooled = phi([1, 2, 4, 1, 3, 3])  # successes at 0 and 10: rank 1's failure at 3 is nearer rank 0's success
+    np.testing.assert_allclose(r0["pooled"], grpo([1, *pooled[:3]]), atol=1e-9)
+    np.testing.assert_allclose(r1["pooled"], grpo([1, *pooled[3:]]), atol=1e-9)
+    np.testing.assert_allclose(r0["per_rank"], grpo([1, *phi([1, 2, 4])]), atol=1e-9)
+    np.testing.assert_allclose(r1["per_rank"], grpo([1, *phi([1, 3, 7])]), atol=1e-9)
+    assert np.abs(r1["per_rank"] - r1["pooled"]).max() > 0.05
