@@ -67,7 +67,7 @@ class OnlineTrainer:
 
     def __init__(self, spec, policy, algo: Algorithm, output_dir: str | Path, tasks: list[int] | None = None,
                  encoder=None, num_envs: int = 8, subprocess: bool = True, resume_log: bool = False,
-                 header: dict | None = None, progress_desc: str = "online train"):
+                 header: dict | None = None, progress_desc: str = "online train", shard=None):
         self.spec = spec
         self.policy = policy
         self.algo = algo
@@ -89,6 +89,12 @@ class OnlineTrainer:
 
             for p in policy.model.parameters():  # every rank starts from rank 0's weights
                 dist.broadcast(p.data, 0)
+        self.sharded = shard is not None  # shard(model): FSDP2 over the ranks (srpo_online_sim.sharding.shard)
+        if self.sharded:
+            if algo.groups_per_step % self.world or algo.kl_coef:
+                raise UserFacingError("sharded training needs groups_per_step divisible by the number of ranks "
+                                      "(every rank makes the same forward passes) and kl_coef 0")
+            shard(policy.model)
         self.reference = copy.deepcopy(policy.model).eval().requires_grad_(False) if algo.kl_coef else None
         self.optimizer = torch.optim.AdamW(policy.model.parameters(), lr=algo.lr, weight_decay=algo.weight_decay)
         self.step = 0
@@ -101,9 +107,18 @@ class OnlineTrainer:
 
     # ------------------------------------------------------------------ checkpoints
     def save(self) -> Path:
+        """Called on every rank: sharded weights are gathered (a collective), rank 0 writes them; each rank
+        writes its optimizer shard (resuming then needs the same number of ranks)."""
         folder = self.out / "checkpoints" / f"step_{self.step:06d}"
-        self.policy.save(folder)
-        torch.save(self.optimizer.state_dict(), folder / "optimizer.pt")
+        if self.sharded:
+            self.policy.save(folder, write=self.rank == 0)
+            folder.mkdir(parents=True, exist_ok=True)
+            torch.save(self.optimizer.state_dict(), folder / f"optimizer_rank{self.rank}.pt")
+        if self.rank != 0:
+            return folder
+        if not self.sharded:
+            self.policy.save(folder)
+            torch.save(self.optimizer.state_dict(), folder / "optimizer.pt")
         state = {"step": self.step, "env_steps": self.env_steps, "groups_drawn": self.groups_drawn,
                  "config": self._config_record()}
         (folder / "trainer_state.json").write_text(json.dumps(state, default=str))
@@ -119,7 +134,11 @@ class OnlineTrainer:
             return False
         latest = folders[-1]
         self.policy.load_weights(latest)
-        self.optimizer.load_state_dict(torch.load(latest / "optimizer.pt", map_location=self.policy.device))
+        optimizer = latest / (f"optimizer_rank{self.rank}.pt" if self.sharded else "optimizer.pt")
+        if not optimizer.exists():
+            raise UserFacingError(f"{latest} has no {optimizer.name}: resume with as many ranks (and sharding) as "
+                                  "the run that wrote it")
+        self.optimizer.load_state_dict(torch.load(optimizer, map_location=self.policy.device))
         state = json.loads((latest / "trainer_state.json").read_text())
         self.step, self.env_steps = state["step"], state.get("env_steps", 0)
         self.groups_drawn = state.get("groups_drawn", self.step * self.algo.groups_per_step)
@@ -251,7 +270,7 @@ class OnlineTrainer:
         trajs, rounds = [], 0
         while True:
             trajs += rollout(self.policy, pool, self._requests(pool), self.algo.temperature, self.generator,
-                             keep_video=use_encoder, on_done=encode_and_free)
+                             keep_video=use_encoder, on_done=encode_and_free, lockstep=self.sharded)
             rounds += 1
             if (not self.algo.dynamic_sampling or not self.algo.keep_mixed_only or rounds >= self.algo.max_rounds
                     or self._kept_groups(trajs) >= self.algo.groups_per_step):
@@ -291,7 +310,7 @@ class OnlineTrainer:
                 history.append(m)
                 bar.update(1)
                 bar.set_postfix(success=f"{m['success_rate']:.2f}", signal=f"{m['signal_fraction']:.2f}")
-                if self.rank == 0 and save_every and (self.step % save_every == 0 or self.step == steps):
+                if save_every and (self.step % save_every == 0 or self.step == steps):
                     self.save()
                 if callback is not None and callback(self, m):
                     break

@@ -26,6 +26,7 @@ every optimizer step.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 from dataclasses import asdict, dataclass, field
 from typing import ClassVar
@@ -68,7 +69,9 @@ class TrainConfig:
     max_steps: int | None = None  # env steps per episode; None = OFT's per-suite limits
     save_every: int = 10  # checkpoint every k steps (and at the end)
     device: str = "cuda" if torch.cuda.is_available() else "cpu"  # policy device
-    autocast: bool = True  # bf16 autocast of forward passes on CUDA, fp32 weights and optimiser (siiRL)
+    autocast: bool = True  # bf16 compute on CUDA, fp32 weights and optimiser (siiRL); sharded: FSDP's mixed precision
+    fsdp: bool = False  # shard weights, gradients and AdamW states over the torchrun ranks (torch FSDP2)
+    grad_checkpointing: bool = False  # recompute each block's activations in backward (less memory, ~1/3 slower)
     bf16: bool = False  # keep the weights in bfloat16 (half the memory; lr-5e-6 steps mostly round away)
 
     CLI_ALIASES: ClassVar[dict[str, str]] = {"output": "output_dir", "variant": "algo.reward_variant"}
@@ -81,6 +84,8 @@ class TrainConfig:
             default_policy(self.suite)  # a suite without a published checkpoint: say so now
         if self.train_states not in TRAIN_STATES:
             raise UserFacingError(f"--train-states {self.train_states!r}: choose one of {', '.join(TRAIN_STATES)}")
+        if self.fsdp and self.bf16:
+            raise UserFacingError("--fsdp keeps fp32 master weights (bf16 compute with --autocast): drop --bf16")
         if self.algo.reward == "oracle":
             raise UserFacingError("LIBERO has no oracle reward (no privileged progress): use --algo.reward srpo or grpo")
 
@@ -136,7 +141,16 @@ class Trainer(OnlineTrainer):
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", rank)))
         self.env_config = EnvConfig(suite=config.suite, max_steps=config.max_steps)
         dtype = torch.bfloat16 if config.bf16 else torch.float32
-        policy = build_policy(config.checkpoint, config.unnorm_key, config.device, dtype, config.autocast)
+        bf16_compute = config.autocast and config.device.startswith("cuda")
+        policy = build_policy(config.checkpoint, config.unnorm_key, config.device, dtype,
+                              config.autocast and not config.fsdp)  # sharded: FSDP casts (MixedPrecisionPolicy)
+        shard = None
+        if config.fsdp:
+            from srpo_online_sim.sharding import shard as fully_shard_policy
+
+            shard = functools.partial(fully_shard_policy, bf16=bf16_compute, checkpointing=config.grad_checkpointing)
+        elif config.grad_checkpointing:
+            raise UserFacingError("--grad-checkpointing goes with --fsdp (sharded training)")
         if encoder is None and config.algo.reward == "srpo" and config.algo.alpha > 0:
             from srpo_offline.encoders import build_encoder
 
@@ -144,7 +158,7 @@ class Trainer(OnlineTrainer):
         super().__init__(self.env_config, policy, config.algo, config.output_dir, tasks=config.tasks,
                          encoder=encoder, num_envs=config.num_envs, subprocess=config.subprocess,
                          resume_log=config.resume, header={"config": asdict(config)},
-                         progress_desc="srpo libero train")
+                         progress_desc="srpo libero train", shard=shard)
         self._eval_states = {t: official_init_states(config.suite, t) for t in self.tasks}
 
     def _config_record(self) -> dict:

@@ -24,6 +24,7 @@ import torch
 from srpo_online_sim.algorithm import Algorithm
 from srpo_online_sim.objective import clipped_loss, kl_to_reference
 from srpo_online_sim.rollout import Trajectory
+from srpo_online_sim.sharding import is_sharded
 
 
 def token_mask(executed: int, chunk: int, action_dim: int) -> torch.Tensor:
@@ -45,12 +46,22 @@ def decision_rows(batch: list[tuple[Trajectory, float]], n_traj: float, chunk: i
     return rows
 
 
-def _all_reduce(x: torch.Tensor, world: int) -> torch.Tensor:
+def _all_reduce(x: torch.Tensor, world: int, op: str = "SUM") -> torch.Tensor:
     if world > 1:
         import torch.distributed as dist
 
-        dist.all_reduce(x)
+        dist.all_reduce(x, op=getattr(dist.ReduceOp, op))
     return x
+
+
+def _micro_batches(rows: list, size: int, world: int, sharded: bool) -> list[list]:
+    """`rows` in chunks of `size`; sharded, every rank runs as many chunks as the rank with most (forward and
+    backward passes are collectives), the missing ones empty (the caller runs them with weight 0)."""
+    chunks = [rows[s : s + size] for s in range(0, len(rows), size)]
+    if sharded:
+        most = int(_all_reduce(torch.tensor(float(len(chunks))), world, "MAX").item())
+        chunks += [[] for _ in range(most - len(chunks))]
+    return chunks
 
 
 def ppo_update(policy, optimizer: torch.optim.Optimizer, trajs: list[Trajectory], advantages: np.ndarray,
@@ -60,15 +71,16 @@ def ppo_update(policy, optimizer: torch.optim.Optimizer, trajs: list[Trajectory]
     model = policy.model
     device = policy.device
     kept = [(t, float(a)) for t, a in zip(trajs, advantages) if not np.isnan(a)]
+    filler = (trajs[0], 0, 0.0, None) if trajs else None  # a zero-weight decision for a sharded rank's idle pass
     if algo.recompute_old_log_probs:
-        recompute_old_log_probs(policy, [t for t, _ in kept], algo)
+        recompute_old_log_probs(policy, [t for t, _ in kept], algo, world, filler)
     n_global = int(_all_reduce(torch.tensor(float(len(kept))), world).item())
     n_steps = math.ceil(n_global / algo.mini_batch)
     parts = np.array_split(np.arange(len(kept)), n_steps) if n_steps else []
     model.train()
     per_step = []
     for part in [p for _ in range(algo.epochs) for p in parts]:
-        per_step.append(_step(policy, optimizer, [kept[i] for i in part], algo, reference, world, device))
+        per_step.append(_step(policy, optimizer, [kept[i] for i in part], algo, reference, world, device, filler))
     model.eval()
     totals = defaultdict(float)
     for m in per_step:
@@ -84,13 +96,17 @@ def ppo_update(policy, optimizer: torch.optim.Optimizer, trajs: list[Trajectory]
 
 
 @torch.no_grad()
-def recompute_old_log_probs(policy, trajs: list[Trajectory], algo: Algorithm) -> None:
+def recompute_old_log_probs(policy, trajs: list[Trajectory], algo: Algorithm, world: int = 1, filler=None) -> None:
     """Replace each decision's rollout-time log-probs by the current policy's, before any optimiser step
     (siiRL's actor_old_log_prob node), so the first mini-batch's ratios are exactly 1."""
     policy.model.eval()
     rows = [(t, i) for t in trajs for i in range(len(t.tokens))]
-    for start in range(0, len(rows), algo.micro_batch):
-        part = rows[start : start + algo.micro_batch]
+    for part in _micro_batches(rows, algo.micro_batch, world, is_sharded(policy.model)):
+        if not part:  # a sharded rank with nothing left joins the others' forward pass
+            t = filler[0]
+            policy.log_probs(policy.prepare([t.observations[0]], [t.request.instruction]),
+                             t.tokens[0][None].to(policy.device), algo.temperature)
+            continue
         inputs = policy.prepare([t.observations[i] for t, i in part], [t.request.instruction for t, _ in part])
         tokens = torch.stack([t.tokens[i] for t, i in part]).to(policy.device)
         logp = policy.log_probs(inputs, tokens, algo.temperature).float().cpu()
@@ -99,14 +115,17 @@ def recompute_old_log_probs(policy, trajs: list[Trajectory], algo: Algorithm) ->
 
 
 def _step(policy, optimizer, batch: list[tuple[Trajectory, float]], algo: Algorithm, reference, world,
-          device) -> dict:
+          device, filler=None) -> dict:
     """One optimiser step on one mini-batch (this rank's share of it)."""
     n_traj = _all_reduce(torch.tensor(float(len(batch))), world).item()
     rows = decision_rows(batch, n_traj, policy.chunk, policy.action_dim)
+    sharded = is_sharded(policy.model)
     optimizer.zero_grad(set_to_none=True)
     sums = defaultdict(float)
-    for start in range(0, len(rows), algo.micro_batch):
-        part = rows[start : start + algo.micro_batch]
+    for part in _micro_batches(rows, algo.micro_batch, world, sharded):
+        if not part:  # sharded, and this rank's share is done: a zero-weight pass joins the collectives
+            t = filler[0]
+            part = [(t, 0, 0.0, torch.zeros(policy.chunk * policy.action_dim))]
         inputs = policy.prepare([t.observations[i] for t, i, _, _ in part], [t.request.instruction for t, *_ in part])
         tokens = torch.stack([t.tokens[i] for t, i, _, _ in part]).to(device)
         old = torch.stack([t.old_log_probs[i] for t, i, _, _ in part]).to(device)
@@ -124,7 +143,7 @@ def _step(policy, optimizer, batch: list[tuple[Trajectory, float]], algo: Algori
         sums["loss"] += float(loss.detach())
         for k in ("clipped_tokens", "kl_old_sum", "tokens"):
             sums[k] += float(stats[k])
-    if world > 1:
+    if world > 1 and not sharded:  # (FSDP reduce-scatters the gradients itself, summed: sharding.shard)
         import torch.distributed as dist
 
         for p in policy.model.parameters():
@@ -133,6 +152,8 @@ def _step(policy, optimizer, batch: list[tuple[Trajectory, float]], algo: Algori
                     p.grad = torch.zeros_like(p)
                 dist.all_reduce(p.grad)
     grad_norm = torch.nn.utils.clip_grad_norm_(policy.model.parameters(), algo.grad_clip)
+    if hasattr(grad_norm, "full_tensor"):  # a DTensor when sharded
+        grad_norm = grad_norm.full_tensor()
     optimizer.step()
     reduced = _all_reduce(torch.tensor([sums["loss"], sums["kl_ref"], sums["clipped_tokens"], sums["kl_old_sum"],
                                         sums["tokens"]], dtype=torch.float64), world).tolist()

@@ -9,6 +9,7 @@ siirl/engine/rollout/embodied_rollout.py):
 - timm's DINOv2 LayerScale ``lsN.gamma`` is saved as ``lsN.scale_factor`` (HF would rename params called gamma);
   we map it back;
 - the action vocabulary is ``text_config.vocab_size - pad_to_multiple_of`` (32064 - 64 = 32000);
+- config.json's ``auto_map`` (their remote code) is refused without a prompt (``trust_remote_code=False``);
 - ``dataset_statistics.json`` replaces config.json's norm_stats (OFT's load_vla / _load_dataset_stats), and an
   unnorm key ``<suite>`` falls back to ``<suite>_no_noops`` (siiRL's embodied_preprocess).
 """
@@ -184,7 +185,9 @@ def load_policy(
     from transformers import AutoTokenizer
 
     folder = resolve_checkpoint(policy)
-    tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    # published config.json names remote code in `auto_map` (OpenVLAConfig): without trust_remote_code=False,
+    # AutoTokenizer's AutoConfig lookup stops 15 s at "Do you wish to run the custom code? [y/N]"; we run none
+    tokenizer = AutoTokenizer.from_pretrained(str(folder), trust_remote_code=False)
     own = folder / OWN_CONFIG
     if own.exists():
         meta = json.loads(own.read_text())

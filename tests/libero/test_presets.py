@@ -65,6 +65,10 @@ def test_config_values_and_errors():
     with pytest.raises(UserFacingError, match="unknown option --lr; did you mean --algo.lr"):
         parse_config(TrainConfig, ["--lr", "1e-5"])
     assert TrainConfig(suite="90", policy="ckpt").checkpoint == "ckpt"
+    with pytest.raises(UserFacingError, match="drop --bf16"):
+        parse_config(TrainConfig, ["--fsdp", "--bf16"])
+    with pytest.raises(UserFacingError, match="--train-states"):
+        TrainConfig(train_states="random")
 
 
 def _sig(x):

@@ -45,7 +45,18 @@ for per_rank in (False, True):
     trainer.algo = dataclasses.replace(algo, reward="srpo", reward_variant="nearest", alpha=0.8,
                                        per_rank_references=per_rank)
     refs[per_rank] = trainer._rewards(trajs, emb)[0]
+# lockstep rollout (a sharded policy's forward passes are collectives): rank 1's episodes run longer, so rank 0
+# must keep joining forward passes after its own envs are done
+from srpo_online_sim.rollout import rollout
+long_spec = SimXArmSpec(tasks=("lift",), max_steps=12 + 8 * rank, render=False)
+calls = [0]
+act = policy.act
+policy.act = lambda *a, **k: calls.__setitem__(0, calls[0] + 1) or act(*a, **k)
+with EnvPool(long_spec, 2, subprocess=False) as pool:
+    state = pool.call("sample_init_state", [(0, 5)], [0])[0]
+    lock = rollout(policy, pool, [Request(0, spec.instructions()[0], state, 0)] * 2, 1.0, lockstep=True)
 np.savez(f"{folder}/rank{rank}.npz", start=start.numpy(), end=end.numpy(), pooled=refs[False], per_rank=refs[True],
+         act_calls=calls[0], lock_steps=[sum(t.executed) for t in lock], lock_decisions=[len(t.tokens) for t in lock],
          groups=np.array(sorted({r.group for r in requests})), env_steps=metrics["env_steps"],
          optimizer_steps=metrics["optimizer_steps"], trained=metrics["trained_trajectories"])
 dist.destroy_process_group()
@@ -85,3 +96,7 @@ def test_two_gloo_processes_end_a_step_with_identical_parameters(tmp_path):
     np.testing.assert_allclose(r0["per_rank"], grpo([1, *phi([1, 2, 4])]), atol=1e-9)
     np.testing.assert_allclose(r1["per_rank"], grpo([1, *phi([1, 3, 7])]), atol=1e-9)
     assert np.abs(r1["per_rank"] - r1["pooled"]).max() > 0.05
+    # lockstep: as many forward passes on both ranks, each rank's trajectories its own length (chunks of 4 steps;
+    # the lift episodes run to their step limit or succeed earlier)
+    assert int(r0["act_calls"]) == int(r1["act_calls"]) == max(r1["lock_decisions"])
+    assert max(r0["lock_decisions"]) < int(r0["act_calls"]) and all(s <= 12 for s in r0["lock_steps"])

@@ -38,7 +38,7 @@ def run_step(tmp_path, dynamic: bool):
     states = env.reset(0, env.sample_init_state(0, 0)).observations  # a real state for the oracle metrics
     env.close()
 
-    def scripted_rollout(policy, pool, requests, temperature, generator, keep_video, on_done):
+    def scripted_rollout(policy, pool, requests, temperature, generator, keep_video, on_done, lockstep):
         trajs = []
         for k, r in enumerate(requests):
             t = Trajectory(r, success=k % N < SCRIPT[r.group], executed=[3], states=list(states))
