@@ -64,6 +64,13 @@ for checkpointing in ((False,) if mode == "single" else (False, True)):
     out[f"loss_{checkpointing}"] = metrics["loss"]
     out[f"grad_norm_{checkpointing}"] = metrics["grad_norm"]
     out[f"steps_{checkpointing}"] = metrics["optimizer_steps"]
+    if mode == "sharded" and not checkpointing:  # checkpoint round trip: gathered by every rank, written by rank 0
+        policy.save(f"{folder}/ckpt", write=rank == 0)
+        dist.barrier()
+        fresh = tiny_policy(seed=2)
+        shard(fresh.model, bf16=False)
+        fresh.load_weights(f"{folder}/ckpt")
+        out["reloaded"] = np.concatenate([p.full_tensor().detach().numpy().ravel() for p in fresh.model.parameters()])
 if rank == 0:
     np.savez(f"{folder}/{mode}.npz", **out)
 dist.destroy_process_group()
@@ -94,3 +101,4 @@ def test_one_sharded_step_equals_the_single_process_step(tmp_path):
         # difference moves it by far less than 1e-7
         np.testing.assert_allclose(sharded[f"params_{ckpt}"], single["params_False"], rtol=0, atol=1e-6)
     assert np.abs(single["params_False"] - single["start"]).max() > 5e-4  # and the step did move the weights
+    np.testing.assert_array_equal(sharded["reloaded"], sharded["params_False"])  # sharded save / load_weights
