@@ -19,7 +19,8 @@ One training step:
 Several processes: launch with ``torchrun --nproc_per_node K`` (or any torch.distributed launcher: gloo on
 CPU, nccl on GPUs). Each rank rolls out its share of the groups, rewards are computed from the gathered
 trajectories of all ranks, and gradients are all-reduced before every optimizer step; rank 0's initial weights
-are broadcast so every rank starts equal.
+are broadcast so every rank starts equal. With ``shard`` (`srpo_online_sim.sharding.shard`, FSDP2) each rank holds
+a shard of the weights, gradients and optimizer states, and rollouts and updates run in lockstep.
 """
 
 from __future__ import annotations

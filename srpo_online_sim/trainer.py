@@ -20,7 +20,8 @@ flags given with ``--preset`` override its fields. docs/libero.md lists the diff
 
 Several GPUs: launch with ``torchrun --nproc_per_node K``; each rank rolls out its share of the groups,
 rewards are computed from the gathered embeddings of all ranks, and gradients are all-reduced before
-every optimizer step.
+every optimizer step; ``fsdp`` shards weights, gradients and AdamW states over the ranks (FSDP2,
+`srpo_online_sim.sharding`), which the 7.5 B model needs on 80 GB GPUs (docs/libero.md).
 """
 
 from __future__ import annotations
