@@ -3,11 +3,23 @@ tokens/s, optionally one update step. Prints "skipped: no GPU" and exits 0 on a 
 
     python benchmarks/gpu_openvla_check.py /path/to/OpenVLA-AC-PD-1traj-libero-spatial --unnorm-key libero_spatial
     python benchmarks/gpu_openvla_check.py            # no checkpoint here: random weights, published structure
+    python benchmarks/gpu_openvla_check.py --shard-plan --ranks 1 2 4 8      # memory per GPU, no GPU needed
+    torchrun --nproc_per_node 8 benchmarks/gpu_openvla_check.py --fsdp --update   # measured, sharded (GPUs)
 
 With a checkpoint folder (HF OpenVLA-OFT layout, e.g. `hf download Sylvest/OpenVLA-AC-PD-1traj-libero-spatial`)
 it reports what the loader mapped (lsN.scale_factor -> lsN.gamma, statistics key, action vocabulary). Without one
 it builds the published structure (DINOv2 ViT-L/14-reg + SigLIP So400m/14 at 224 px, Llama 2 7B) with random
 weights on the GPU, which measures memory and speed but not the actions.
+
+--shard-plan: memory per GPU of sharded training (`srpo libero train --fsdp`, FSDP2) for 1/2/4/8 ranks, from the
+published structure's real parameter shapes (built on the meta device: no memory, no GPU) and FSDP2's sharding
+rule (dim 0 in ceil(rows / ranks) chunks, `srpo_online_sim.sharding.shard_numel`, checked against the shards of a
+real 2-process run in tests/libero/test_sharding.py): fp32 weights + fp32 gradients + AdamW's two fp32 states =
+16 bytes per held element, plus the bf16 weights FSDP all-gathers at once (the root unit's and two blocks': the
+running one and the prefetched next). Activations come on top and depend on the micro-batch (measured with
+--fsdp --update on GPUs).
+--fsdp (under torchrun, on GPUs): shards the model over the ranks, measures one rollout step and one update step
+and prints every rank's peak memory.
 """
 
 from __future__ import annotations
@@ -41,7 +53,7 @@ def random_published_policy(device: str):
 
 def random_inputs(policy, batch: int, prompt_len: int = 24) -> dict[str, torch.Tensor]:
     """Preprocessed random frames and random prompt ids (BOS first), as `policy.prepare` returns them."""
-    from srpo_online_sim.openvla.policy import preprocess_image
+    from srpo_online_sim.openvla.images import preprocess_image
 
     cfg = policy.model.config
     rng = np.random.default_rng(0)
@@ -95,6 +107,52 @@ def measure(policy, batch: int, repeats: int = 3, update: bool = False, temperat
     return result
 
 
+def shard_plan(ranks: list[int]) -> list[dict]:
+    """Per-GPU memory of sharded AdamW training of the published structure, for each number of ranks."""
+    from srpo_online_sim.sharding import blocks, shard_numel
+
+    policy = random_published_policy("meta")
+    model = policy.model
+    in_blocks = {id(p) for b in blocks(model) for p in b.parameters()}
+    root = sum(p.numel() for p in model.parameters() if id(p) not in in_blocks)
+    largest = max(sum(p.numel() for p in b.parameters()) for b in blocks(model))
+    total = sum(p.numel() for p in model.parameters())
+    rows = []
+    for k in ranks:
+        held = sum(shard_numel(p.shape, k) for p in model.parameters())
+        state = 16 * held  # fp32 weight + gradient + AdamW exp_avg + exp_avg_sq
+        gathered = 2 * (root + 2 * largest) if k > 1 else 0  # bf16 all-gathered units (unsharded: none)
+        rows.append({"ranks": k, "parameters_b": total / 1e9, "held_per_rank_b": held / 1e9,
+                     "weights_grads_adamw_gb": state / 1e9, "all_gathered_bf16_gb": gathered / 1e9,
+                     "total_before_activations_gb": (state + gathered) / 1e9})
+    return rows
+
+
+def fsdp_measure(batch: int, update: bool) -> dict:
+    """Under torchrun on GPUs: the random published structure sharded over the ranks (built on the meta device,
+    then each rank materialises only its shard); one rollout step and optionally one update; peak memory."""
+    import torch.distributed as dist
+
+    from srpo_online_sim.openvla.loading import _rebuild_rotary
+    from srpo_online_sim.sharding import shard
+
+    dist.init_process_group("nccl")
+    rank = dist.get_rank()
+    torch.cuda.set_device(rank % torch.cuda.device_count())
+    policy = random_published_policy("meta")
+    shard(policy.model, bf16=True)
+    policy.model.to_empty(device="cuda")
+    with torch.no_grad():
+        for p in policy.model.parameters():
+            p.to_local().normal_(0.0, 0.02)
+    _rebuild_rotary(policy.model, "cuda")
+    result = measure(policy, batch, update=update)
+    peaks = [None] * dist.get_world_size()
+    dist.all_gather_object(peaks, torch.cuda.max_memory_allocated() / 2**30)
+    dist.destroy_process_group()
+    return {"rank": rank, "ranks": len(peaks), "peak_memory_gib_per_rank": peaks, **result}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("checkpoint", nargs="?", default=None, help="published-format checkpoint folder (optional)")
@@ -102,9 +160,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=8, help="envs stepped by one rollout step")
     parser.add_argument("--bf16", action="store_true", help="bfloat16 weights (default fp32 weights + bf16 autocast)")
     parser.add_argument("--update", action="store_true", help="also one backward + AdamW step")
+    parser.add_argument("--shard-plan", action="store_true", help="memory per GPU of sharded training (no GPU used)")
+    parser.add_argument("--ranks", type=int, nargs="+", default=[1, 2, 4, 8], help="rank counts for --shard-plan")
+    parser.add_argument("--fsdp", action="store_true", help="under torchrun: shard over the ranks, measure memory")
     args = parser.parse_args(argv)
+    if args.shard_plan:
+        print(json.dumps(shard_plan(args.ranks), indent=1))
+        return 0
     if not torch.cuda.is_available():
         print("skipped: no GPU (torch.cuda.is_available() is False)")
+        return 0
+    if args.fsdp:
+        result = fsdp_measure(args.batch, args.update)
+        if result["rank"] == 0:
+            print(json.dumps(result, indent=1))
         return 0
     dtype = torch.bfloat16 if args.bf16 else torch.float32
     start = time.perf_counter()

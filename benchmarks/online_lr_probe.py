@@ -27,7 +27,7 @@ def main() -> None:
     encoder, camera, _ = choose_encoder(base)
     rows = []
     for lr in args.lrs:
-        config = replace(base, lr=lr, output_dir=f"{args.out}/{args.reward}_lr{lr:g}")
+        config = replace(base, algo=replace(base.algo, lr=lr), output_dir=f"{args.out}/{args.reward}_lr{lr:g}")
         result = run_one(config, args.reward, args.seed, encoder, camera)
         rollout = [round(r["success_rate"], 2) for r in result["train"]]
         greedy = [round(e["success_rate"], 3) for e in result["eval"]]

@@ -6,7 +6,7 @@ from srpo_online_sim.sim_bench import OnlineBenchConfig
 
 
 def online(cfg: OnlineBenchConfig) -> int:
-    """online SRPO vs GRPO vs oracle reward on the simulated xArm: learning curves across seeds (--reduced: CI size)"""
+    """online SRPO vs GRPO vs oracle reward on the simulated xArm: learning curves across seeds (--preset reduced: CI size)"""
     from srpo_online_sim.sim_bench import run_bench
 
     summary = run_bench(cfg)

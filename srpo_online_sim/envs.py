@@ -121,9 +121,9 @@ class LiberoTaskEnv:
         if self.task_id == task_id:
             return
         self.close()
+        bench = _suite(self.config.suite)  # first: prepares LIBERO's config, or its import asks questions on stdin
         from libero.libero.envs import OffScreenRenderEnv
 
-        bench = _suite(self.config.suite)
         task = bench.get_task(task_id)
         from libero.libero import get_libero_path
 

@@ -3,20 +3,24 @@ the simulated xArm + an MLP, or a simulator added later as one module).
 
 One training step:
 1. pick ``groups_per_step`` (task, initial state) pairs; initial states come from the env's placement
-   distribution with seeds disjoint from any evaluation;
-2. roll out ``n_rollouts`` trajectories per pair at ``temperature``;
+   distribution with seeds disjoint from any evaluation (`draw_group`; LIBERO can use its official ones);
+2. roll out ``n_rollouts`` trajectories per pair at ``temperature``; with ``dynamic_sampling`` (siiRL's
+   filter_groups), more rounds of groups until at least ``groups_per_step`` pass the accuracy filter;
 3. keep the groups whose success rate lies in ``accuracy_bounds`` (option); with ``filter_before_reward`` this
    happens BEFORE rewards, as in siiRL, so only kept groups give references and normalisation;
 4. trajectory rewards (`srpo_online_sim.rewards`): ``srpo`` encodes the reward camera's video with the
    world-model encoder and shapes failures by their distance to the task's successes in the batch
    (`srpo_offline.progress.grouped_trajectory_rewards`); ``grpo`` is binary success; ``oracle`` is the dense
-   progress the world computes from its privileged state. Advantages (r - mean_group) / (std_group + 1e-6);
-5. PPO mini-batches (`srpo_online_sim.update`): one optimiser step per ``mini_batch`` trajectories.
+   progress the world computes from its privileged state (``per_rank_references``: each rank's own trajectories
+   are its references, as siiRL). Advantages (r - mean_group) / (std_group + 1e-6);
+5. PPO mini-batches (`srpo_online_sim.update`): one optimiser step per ``mini_batch`` trajectories (old
+   log-probs recomputed first with ``recompute_old_log_probs``).
 
 Several processes: launch with ``torchrun --nproc_per_node K`` (or any torch.distributed launcher: gloo on
 CPU, nccl on GPUs). Each rank rolls out its share of the groups, rewards are computed from the gathered
 trajectories of all ranks, and gradients are all-reduced before every optimizer step; rank 0's initial weights
-are broadcast so every rank starts equal.
+are broadcast so every rank starts equal. With ``shard`` (`srpo_online_sim.sharding.shard`, FSDP2) each rank holds
+a shard of the weights, gradients and optimizer states, and rollouts and updates run in lockstep.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import copy
 import json
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -33,47 +37,14 @@ import torch
 
 from srpo.errors import UserFacingError
 from srpo.run_log import RunLog
+from srpo_online_sim.algorithm import Algorithm
 from srpo_online_sim.objective import accuracy_filter, group_advantages
 from srpo_online_sim.pool import EnvPool
-from srpo_online_sim.rewards import REWARDS, oracle_agreement, signal_fraction, trajectory_rewards
+from srpo_online_sim.rewards import oracle_agreement, signal_fraction, trajectory_rewards
 from srpo_online_sim.rollout import Request, Trajectory, rollout
-from srpo_online_sim.update import UpdateSettings, ppo_update
+from srpo_online_sim.update import ppo_update
 
 TRAIN_SEED_OFFSET = 1_000_000  # training initial states use env seeds from here on
-
-
-@dataclass(frozen=True)
-class Algorithm:
-    """The world-independent settings of online SRPO / GRPO (LIBERO's TrainConfig and the sim bench fill them)."""
-
-    reward: str = "srpo"  # srpo (world-progress shaping) | grpo (binary success) | oracle (world's dense progress)
-    groups_per_step: int = 8  # (task, initial state) groups per step
-    n_rollouts: int = 8  # rollouts per group
-    keep_mixed_only: bool = True  # train only on groups whose success rate lies in accuracy_bounds
-    accuracy_bounds: tuple[float, float] = (0.1, 0.9)  # kept group success rates, inclusive (siiRL's)
-    filter_before_reward: bool = False  # filter groups before computing rewards (siiRL)
-    temperature: float = 1.6  # sampling temperature for rollouts (and for the log-probs)
-    reward_variant: str = "paper"  # srpo failure reward: paper | siirl | nearest
-    alpha: float = 0.8  # failure reward scale; 0 = plain GRPO
-    clip_low: float = 0.2  # ratio clip below 1
-    clip_high: float = 0.28  # ratio clip above 1
-    kl_coef: float = 0.0  # weight of KL(pi || pi_ref); 0 = no reference policy kept (siiRL)
-    lr: float = 5e-6  # AdamW learning rate
-    weight_decay: float = 0.0  # AdamW weight decay
-    grad_clip: float = 1.0  # max gradient norm per optimiser step
-    mini_batch: int = 16  # trajectories per optimiser step
-    micro_batch: int = 8  # decisions per forward/backward in the update
-    epochs: int = 1  # passes over each rollout batch (siiRL: 1)
-    seed: int = 0  # sampling seed (each rank adds its rank)
-
-    def __post_init__(self):
-        if self.reward not in REWARDS:
-            raise UserFacingError(f"unknown reward {self.reward!r}: choose one of {', '.join(REWARDS)}")
-
-    def update_settings(self) -> UpdateSettings:
-        return UpdateSettings(mini_batch=self.mini_batch, micro_batch=self.micro_batch, temperature=self.temperature,
-                              clip_low=self.clip_low, clip_high=self.clip_high, grad_clip=self.grad_clip,
-                              kl_coef=self.kl_coef, epochs=self.epochs)
 
 
 def distributed() -> tuple[int, int]:
@@ -97,7 +68,7 @@ class OnlineTrainer:
 
     def __init__(self, spec, policy, algo: Algorithm, output_dir: str | Path, tasks: list[int] | None = None,
                  encoder=None, num_envs: int = 8, subprocess: bool = True, resume_log: bool = False,
-                 header: dict | None = None, progress_desc: str = "online train"):
+                 header: dict | None = None, progress_desc: str = "online train", shard=None):
         self.spec = spec
         self.policy = policy
         self.algo = algo
@@ -119,10 +90,17 @@ class OnlineTrainer:
 
             for p in policy.model.parameters():  # every rank starts from rank 0's weights
                 dist.broadcast(p.data, 0)
+        self.sharded = shard is not None  # shard(model): FSDP2 over the ranks (srpo_online_sim.sharding.shard)
+        if self.sharded:
+            if algo.groups_per_step % self.world or algo.kl_coef:
+                raise UserFacingError("sharded training needs groups_per_step divisible by the number of ranks "
+                                      "(every rank makes the same forward passes) and kl_coef 0")
+            shard(policy.model)
         self.reference = copy.deepcopy(policy.model).eval().requires_grad_(False) if algo.kl_coef else None
         self.optimizer = torch.optim.AdamW(policy.model.parameters(), lr=algo.lr, weight_decay=algo.weight_decay)
         self.step = 0
         self.env_steps = 0  # env steps of every rank's rollouts so far
+        self.groups_drawn = 0  # groups rolled out so far (dynamic sampling draws more than groups_per_step a step)
         self.generator = torch.Generator(device=policy.device).manual_seed(algo.seed + self.rank)
         self.log = RunLog(self.out, header=header or {"algorithm": asdict(algo)}, resume=resume_log,
                           enabled=self.rank == 0, tensorboard="tb")
@@ -130,10 +108,20 @@ class OnlineTrainer:
 
     # ------------------------------------------------------------------ checkpoints
     def save(self) -> Path:
+        """Called on every rank: sharded weights are gathered (a collective), rank 0 writes them; each rank
+        writes its optimizer shard (resuming then needs the same number of ranks)."""
         folder = self.out / "checkpoints" / f"step_{self.step:06d}"
-        self.policy.save(folder)
-        torch.save(self.optimizer.state_dict(), folder / "optimizer.pt")
-        state = {"step": self.step, "env_steps": self.env_steps, "config": self._config_record()}
+        if self.sharded:
+            self.policy.save(folder, write=self.rank == 0)
+            folder.mkdir(parents=True, exist_ok=True)
+            torch.save(self.optimizer.state_dict(), folder / f"optimizer_rank{self.rank}.pt")
+        if self.rank != 0:
+            return folder
+        if not self.sharded:
+            self.policy.save(folder)
+            torch.save(self.optimizer.state_dict(), folder / "optimizer.pt")
+        state = {"step": self.step, "env_steps": self.env_steps, "groups_drawn": self.groups_drawn,
+                 "config": self._config_record()}
         (folder / "trainer_state.json").write_text(json.dumps(state, default=str))
         return folder
 
@@ -147,26 +135,40 @@ class OnlineTrainer:
             return False
         latest = folders[-1]
         self.policy.load_weights(latest)
-        self.optimizer.load_state_dict(torch.load(latest / "optimizer.pt", map_location=self.policy.device))
+        optimizer = latest / (f"optimizer_rank{self.rank}.pt" if self.sharded else "optimizer.pt")
+        if not optimizer.exists():
+            raise UserFacingError(f"{latest} has no {optimizer.name}: resume with as many ranks (and sharding) as "
+                                  "the run that wrote it")
+        self.optimizer.load_state_dict(torch.load(optimizer, map_location=self.policy.device))
         state = json.loads((latest / "trainer_state.json").read_text())
         self.step, self.env_steps = state["step"], state.get("env_steps", 0)
+        self.groups_drawn = state.get("groups_drawn", self.step * self.algo.groups_per_step)
         return True
 
     # ------------------------------------------------------------------ one step
-    def check_train_state(self, task: int, state: np.ndarray) -> None:
-        """Hook: refuse a training state that equals an evaluation state (LIBERO checks its official ones)."""
+    def draw_group(self, pool: EnvPool, group: int) -> tuple[int, np.ndarray]:
+        """(task, initial state) of the `group`-th group of the run: tasks in turn, a fresh state sampled from the
+        task's placement distribution with a seed apart from any evaluation (LIBERO can use its official ones)."""
+        task = self.tasks[group % len(self.tasks)]
+        return task, pool.call("sample_init_state", [(task, TRAIN_SEED_OFFSET + group)], [0])[0]
 
     def _requests(self, pool: EnvPool) -> list[Request]:
-        """This rank's share of the step's groups, n_rollouts requests each, on fresh training states."""
+        """This rank's share of the next groups_per_step groups, n_rollouts requests each."""
         a = self.algo
         requests = []
         for g in range(self.rank, a.groups_per_step, self.world):
-            group = self.step * a.groups_per_step + g
-            task = self.tasks[group % len(self.tasks)]
-            state = pool.call("sample_init_state", [(task, TRAIN_SEED_OFFSET + group)], [0])[0]
-            self.check_train_state(task, state)
+            group = self.groups_drawn + g
+            task, state = self.draw_group(pool, group)
             requests += [Request(task, self.instructions[task], state, group)] * a.n_rollouts
+        self.groups_drawn += a.groups_per_step
         return requests
+
+    def _kept_groups(self, trajs: list[Trajectory]) -> int:
+        """Groups of every rank's `trajs` that pass the accuracy filter."""
+        rows = self._gather([(t.request.group, bool(t.success)) for t in trajs])
+        groups = np.array([g for g, _ in rows])
+        keep = accuracy_filter(np.array([s for _, s in rows]), groups, self.algo.accuracy_bounds)
+        return len(np.unique(groups[keep]))
 
     def _gather(self, items: list) -> list:
         if self.world == 1:
@@ -177,12 +179,32 @@ class OnlineTrainer:
         dist.all_gather_object(out, items)
         return [x for part in out for x in part]
 
+    def _score(self, rows: list[tuple]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
+        """(rewards, keep, advantages, clustering results) of (task, group, success, embedding, oracle) rows.
+
+        Rewards per task (the reference set is the task's successes among the rows); groups outside
+        accuracy_bounds are dropped after the rewards, or before them with filter_before_reward (siiRL).
+        """
+        a = self.algo
+        tasks, groups = np.array([x[0] for x in rows]), np.array([x[1] for x in rows])
+        success = np.array([x[2] for x in rows], dtype=bool)
+        keep = (accuracy_filter(success, groups, a.accuracy_bounds) if a.keep_mixed_only
+                else np.ones(len(groups), bool))
+        rewards, results = trajectory_rewards(a.reward, success, tasks, np.stack([x[3] for x in rows]),
+                                              np.array([x[4] for x in rows], dtype=np.float64),
+                                              keep=keep if a.filter_before_reward else None,
+                                              variant=a.reward_variant, alpha=a.alpha)
+        adv = np.full(len(groups), np.nan)
+        if keep.any():
+            adv[keep] = group_advantages(rewards[keep], groups[keep], ddof=1)  # siiRL: torch.std (unbiased)
+        return rewards, keep, adv, list(results.values())
+
     def _rewards(self, trajs: list[Trajectory], embeddings: np.ndarray | None = None,
                  oracle: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
-        """Advantages of this rank's trajectories (NaN = not trained on) from every rank's trajectories.
+        """Advantages of this rank's trajectories (NaN = not trained on), and the step's reward metrics.
 
-        Rewards are computed per task (the reference set is the task's successes in the batch); groups outside
-        accuracy_bounds are dropped after the rewards, or before them with filter_before_reward (siiRL).
+        The references are every rank's trajectories, or with per_rank_references this rank's own (siiRL computes
+        rewards on each rank's share of the filtered batch).
         """
         a = self.algo
         n = len(trajs)
@@ -190,28 +212,29 @@ class OnlineTrainer:
         orc = oracle if oracle is not None else np.full(n, np.nan)
         mine = [(t.request.task_id, t.request.group, bool(t.success), e, o) for t, e, o in zip(trajs, emb, orc)]
         everything = self._gather(mine)
-        tasks = np.array([x[0] for x in everything])
+        offset = sum(self._gather([len(mine)])[: self.rank])  # ranks gather in order: this rank's rows
+        if a.per_rank_references:
+            rewards, keep, adv, res = self._score(mine)
+            mine_adv = adv
+            scored = self._gather(list(zip(rewards.tolist(), keep.tolist(), adv.tolist())))  # for the metrics
+            rewards, keep, adv = (np.array([x[i] for x in scored]) for i in range(3))
+            keep = keep.astype(bool)
+            res = self._gather(res)
+        else:
+            rewards, keep, adv, res = self._score(everything)
+            mine_adv = adv[offset : offset + len(mine)]
         groups = np.array([x[1] for x in everything])
-        success = np.array([x[2] for x in everything])
-        emb_all = np.stack([x[3] for x in everything])
+        success = np.array([x[2] for x in everything], dtype=bool)
         orc_all = np.array([x[4] for x in everything], dtype=np.float64)
-        keep = (accuracy_filter(success, groups, a.accuracy_bounds) if a.keep_mixed_only
-                else np.ones(len(groups), bool))
-        rewards, results = trajectory_rewards(a.reward, success, tasks, emb_all, orc_all,
-                                              keep=keep if a.filter_before_reward else None,
-                                              variant=a.reward_variant, alpha=a.alpha)
-        adv = np.full(len(groups), np.nan)
-        if keep.any():
-            adv[keep] = group_advantages(rewards[keep], groups[keep], ddof=1)  # siiRL: torch.std (unbiased)
         rewarded = ~np.isnan(rewards)
         failed = rewarded & ~success
-        res = list(results.values())
         metrics = {
             "success_rate": float(success.mean()),
             "reward_mean": float(rewards[rewarded].mean()) if rewarded.any() else 0.0,
             "reward_std": float(rewards[rewarded].std()) if rewarded.any() else 0.0,
             "failure_reward_mean": float(rewards[failed].mean()) if failed.any() else 0.0,
             "kept_fraction": float(keep.mean()),
+            "kept_groups": len(np.unique(groups[keep])),
             "signal_fraction": signal_fraction(np.where(keep, rewards, np.nan), groups),
             "signal_fraction_unfiltered": signal_fraction(rewards, groups),
             "signal_fraction_binary": signal_fraction(np.where(keep, success.astype(float), np.nan), groups),
@@ -222,12 +245,11 @@ class OnlineTrainer:
         }
         if np.isfinite(orc_all).all():
             metrics.update(oracle_agreement(rewards, orc_all, success))
-        offset = sum(self._gather([len(mine)])[: self.rank])  # ranks gather in order: this rank's rows
-        return adv[offset : offset + len(mine)], metrics
+        return mine_adv, metrics
 
     def _update(self, trajs: list[Trajectory], advantages: np.ndarray) -> dict:
-        metrics, _ = ppo_update(self.policy, self.optimizer, trajs, advantages, self.algo.update_settings(),
-                                self.reference, self.world)
+        metrics, _ = ppo_update(self.policy, self.optimizer, trajs, advantages, self.algo, self.reference,
+                                self.world)
         return metrics
 
     def train_step(self, pool: EnvPool) -> dict:
@@ -244,8 +266,16 @@ class OnlineTrainer:
                 oracles[id(traj)] = oracle(traj.request.task_id, traj.states)
             traj.frames = []
 
-        trajs = rollout(self.policy, pool, self._requests(pool), self.algo.temperature, self.generator,
-                        keep_video=use_encoder, on_done=encode_and_free)
+        # dynamic sampling (siiRL's filter_groups): more rounds of groups until enough of them pass the filter;
+        # every kept group of the rounds is trained on (siiRL's DataCoordinator hands out its whole queue)
+        trajs, rounds = [], 0
+        while True:
+            trajs += rollout(self.policy, pool, self._requests(pool), self.algo.temperature, self.generator,
+                             keep_video=use_encoder, on_done=encode_and_free, lockstep=self.sharded)
+            rounds += 1
+            if (not self.algo.dynamic_sampling or not self.algo.keep_mixed_only or rounds >= self.algo.max_rounds
+                    or self._kept_groups(trajs) >= self.algo.groups_per_step):
+                break
         t1 = time.perf_counter()
         emb = np.stack([embeddings[id(t)] for t in trajs]) if use_encoder and trajs else None
         orc = np.array([oracles[id(t)] for t in trajs]) if oracle is not None else None
@@ -255,7 +285,7 @@ class OnlineTrainer:
         t3 = time.perf_counter()
         self.step += 1
         self.env_steps += int(sum(self._gather([sum(sum(t.executed) for t in trajs)])))
-        metrics.update({"env_steps": self.env_steps, "time_rollout_s": t1 - t0, "time_reward_s": t2 - t1,
+        metrics.update({"env_steps": self.env_steps, "rollout_rounds": rounds, "time_rollout_s": t1 - t0, "time_reward_s": t2 - t1,
                         "time_update_s": t3 - t2})
         self.log.add("train", self.step, metrics)
         self.log.flush()
@@ -281,7 +311,7 @@ class OnlineTrainer:
                 history.append(m)
                 bar.update(1)
                 bar.set_postfix(success=f"{m['success_rate']:.2f}", signal=f"{m['signal_fraction']:.2f}")
-                if self.rank == 0 and save_every and (self.step % save_every == 0 or self.step == steps):
+                if save_every and (self.step % save_every == 0 or self.step == steps):
                     self.save()
                 if callback is not None and callback(self, m):
                     break

@@ -40,10 +40,20 @@ class Trajectory:
         return np.stack(self.frames)
 
 
+def _any_rank(flag: bool) -> bool:
+    import torch.distributed as dist
+
+    value = torch.tensor(float(flag))
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return bool(value.item())
+
+
 def rollout(policy, pool: EnvPool, requests: list[Request], temperature: float, generator=None,
-            keep_video: bool = True, on_done=None) -> list[Trajectory]:
+            keep_video: bool = True, on_done=None, lockstep: bool = False) -> list[Trajectory]:
     """Run every request to success or the step limit. ``on_done(traj)`` is called as each one finishes
-    (e.g. to encode its video and free the frames)."""
+    (e.g. to encode its video and free the frames). ``lockstep`` (a sharded policy: every forward pass is a
+    collective): every rank makes a forward pass while any rank has an active env, repeating its last inputs
+    when its own envs are done (those results are dropped); every rank must hold as many requests."""
     trajectories = [Trajectory(r) for r in requests]
     for start in range(0, len(requests), pool.num_envs):
         wave = trajectories[start : start + pool.num_envs]
@@ -54,8 +64,11 @@ def rollout(policy, pool: EnvPool, requests: list[Request], temperature: float, 
             t.frames.extend(r.frames)
             if r.observations is not None:
                 t.states.extend(r.observations)
-        active = envs
-        while active:
+        active, inputs = envs, None
+        while (_any_rank(bool(active)) if lockstep else active):
+            if not active:  # this rank is done: join the other ranks' forward pass
+                policy.act(inputs, temperature, generator)
+                continue
             inputs = policy.prepare([last[i] for i in active], [wave[i].request.instruction for i in active])
             out = policy.act(inputs, temperature, generator)
             for j, i in enumerate(active):

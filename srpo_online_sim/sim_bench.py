@@ -20,38 +20,35 @@ import json
 import math
 import multiprocessing as mp
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
 from srpo.errors import UserFacingError
+from srpo_online_sim.algorithm import Algorithm
 
 THRESHOLDS = (0.5, 0.8)  # success rates whose first crossing the report gives (env steps)
-REDUCED = {  # the CI size of `--reduced`: about a minute on 2 cores
-    "tasks": "lift", "seeds": 2, "env_steps": 600, "groups_per_step": 2, "n_rollouts": 4, "mini_batch": 8,
-    "eval_every": 1, "eval_episodes": 3, "demos_per_task": 2, "bc_epochs": 20, "hidden": 64,
-}
+# The bench's algorithm: every group trained on, 2 epochs, lr 1e-4 (1e-3 collapsed sampled success:
+# docs/online.md), temperature 1.0, whole rollout batch per forward pass. The reward is set per run.
+BENCH_ALGORITHM = Algorithm(keep_mixed_only=False, temperature=1.0, lr=1e-4, mini_batch=16, micro_batch=4096,
+                            epochs=2)
 
 
 @dataclass(frozen=True)
 class OnlineBenchConfig:
     """Online SRPO vs GRPO vs an oracle reward on the simulated xArm: one env-step budget, several seeds; writes
-    report.md / report.json and learning-curve plots to --output-dir (--reduced: the CI size)."""
+    report.md / report.json and learning-curve plots to --output-dir (--preset reduced: the CI size)."""
 
+    preset: str = "full"  # the named config to start from: full | reduced (the CI size, about a minute)
     output_dir: str = "outputs/bench_online"  # report, plots and one folder per run
     tasks: str = "lift"  # sim tasks, comma-separated (the policy is multi-task; place needs a larger budget)
     rewards: str = "grpo,srpo,oracle"  # rewards compared, comma-separated: grpo | srpo | oracle
     seeds: int = 3  # seeds per reward (each seed has its own BC warm start, shared by the rewards)
     env_steps: int = 200_000  # training env-step budget of every run (the default comparison: ~40 min on 2 cores)
-    groups_per_step: int = 8  # (task, initial state) groups per update
-    n_rollouts: int = 8  # rollouts per group
-    mini_batch: int = 16  # trajectories per optimiser step (4 steps per update at the defaults)
-    lr: float = 1e-4  # AdamW learning rate of the online updates (1e-3 collapsed sampled success: docs/online.md)
-    epochs: int = 2  # passes over each rollout batch
-    temperature: float = 1.0  # rollout sampling temperature
+    algo: Algorithm = field(default_factory=lambda: BENCH_ALGORITHM)  # the online algorithm (--algo.lr, ...)
     eval_temperature: float = 0.0  # evaluation temperature: 0 = greedy (siiRL's and OFT's protocol)
-    alpha: float = 0.8  # SRPO's failure-reward scale (paper's best)
     eval_every: int = 2  # updates between evaluations
     eval_episodes: int = 24  # held-out initial states per task in each evaluation
     encoder: str = "auto"  # srpo's world-model encoder: auto (vjepa2 when its weights are local, else pixel) or a name
@@ -62,12 +59,10 @@ class OnlineBenchConfig:
     hidden: int = 256  # MLP width
     num_envs: int = 8  # envs per run (in the run's own process)
     workers: int = 2  # runs executed at once, one process each
-    reduced: bool = False  # the CI size: one task, tiny budget (overrides the sizes above)
+
+    PRESETS: ClassVar[dict[str, OnlineBenchConfig]]  # name -> whole config (filled below the class)
 
     def __post_init__(self):
-        if self.reduced:
-            for key, value in REDUCED.items():
-                object.__setattr__(self, key, value)
         from srpo_online_sim.rewards import REWARDS
 
         bad = [r for r in self.reward_list if r not in REWARDS]
@@ -83,6 +78,15 @@ class OnlineBenchConfig:
     @property
     def task_list(self) -> tuple[str, ...]:
         return tuple(t.strip() for t in self.tasks.split(",") if t.strip())
+
+
+OnlineBenchConfig.PRESETS = {
+    "full": OnlineBenchConfig(),
+    "reduced": OnlineBenchConfig(  # the CI size: about a minute on 2 cores
+        preset="reduced", tasks="lift", seeds=2, env_steps=600, eval_every=1, eval_episodes=3, demos_per_task=2,
+        bc_epochs=20, hidden=64,
+        algo=dataclasses.replace(BENCH_ALGORITHM, groups_per_step=2, n_rollouts=4, mini_batch=8)),
+}
 
 
 def choose_encoder(config: OnlineBenchConfig) -> tuple[str, str, str]:
@@ -130,7 +134,7 @@ def run_one(config: OnlineBenchConfig, reward: str, seed: int, encoder_name: str
 
     torch.set_num_threads(1)  # one core per run; `workers` runs share the machine
     logging.getLogger("srpo_offline.progress").setLevel(logging.ERROR)  # "no successful reference" is expected
-    from srpo_online_sim.online import Algorithm, OnlineTrainer
+    from srpo_online_sim.online import OnlineTrainer
     from srpo_online_sim.pool import EnvPool
     from srpo_online_sim.warm_start import eval_requests, success_rate
     from srpo_online_sim.xarm_sim import SimXArmSpec
@@ -143,9 +147,7 @@ def run_one(config: OnlineBenchConfig, reward: str, seed: int, encoder_name: str
         from srpo_offline.encoders import build_encoder
 
         encoder = build_encoder(encoder_name, config.model)
-    algo = Algorithm(reward=reward, groups_per_step=config.groups_per_step, n_rollouts=config.n_rollouts,
-                     keep_mixed_only=False, temperature=config.temperature, alpha=config.alpha, lr=config.lr,
-                     mini_batch=config.mini_batch, micro_batch=4096, epochs=config.epochs, seed=seed)
+    algo = dataclasses.replace(config.algo, reward=reward, seed=seed)
     run_dir = out / "runs" / f"{reward}_seed{seed}"
     trainer = OnlineTrainer(spec, policy, algo, run_dir, encoder=encoder, num_envs=config.num_envs,
                             subprocess=False, header={"bench": asdict(config), "algorithm": asdict(algo),
@@ -305,8 +307,8 @@ def markdown_report(summary: dict, config: OnlineBenchConfig, encoder_note: str,
     lines = [
         f"# Online SRPO vs GRPO on the simulated xArm ({config.tasks})", "",
         f"Budget {config.env_steps:,} training env steps per run, {config.seeds} seeds per reward, groups of "
-        f"{config.n_rollouts} rollouts x {config.groups_per_step} per update, lr {config.lr}, temperature "
-        f"{config.temperature}; evaluation every {config.eval_every} updates on {config.eval_episodes} held-out "
+        f"{config.algo.n_rollouts} rollouts x {config.algo.groups_per_step} per update, lr {config.algo.lr}, "
+        f"temperature {config.algo.temperature}; evaluation every {config.eval_every} updates on {config.eval_episodes} held-out "
         f"states per task at temperature {config.eval_temperature} (0 = greedy). SRPO encoder: {encoder_note}. Wall time {wall_minutes:.1f} min.", "",
         "| reward | warm start | final success (95 % CI) | env steps to 50 % | env steps to 80 % | signal fraction "
         "(all / first third) | binary signal, same rollouts | groups all failed | Spearman with oracle (all / "
@@ -340,14 +342,6 @@ def write_report(out: Path, config: OnlineBenchConfig, results: list[dict], enco
                                                  "runs": results}, indent=1, default=float))
     (out / "report.md").write_text(markdown_report(summary, config, encoder_note, wall_minutes))
     return summary
-
-
-def rewrite_report(output_dir: str | Path) -> dict:
-    """Recompute report.md / report.json / plots from an earlier run's report.json (no training)."""
-    out = Path(output_dir)
-    old = json.loads((out / "report.json").read_text())
-    config = OnlineBenchConfig(**{**old["config"], "reduced": False})
-    return write_report(out, config, old["runs"], old["encoder"], old["wall_minutes"])
 
 
 def run_bench(config: OnlineBenchConfig, progress: bool = True) -> dict:

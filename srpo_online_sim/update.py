@@ -17,27 +17,14 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from srpo_online_sim.algorithm import Algorithm
 from srpo_online_sim.objective import clipped_loss, kl_to_reference
 from srpo_online_sim.rollout import Trajectory
-
-
-@dataclass(frozen=True)
-class UpdateSettings:
-    """The knobs of `ppo_update` (taken from TrainConfig)."""
-
-    mini_batch: int  # trajectories per optimiser step
-    micro_batch: int  # decisions per forward/backward
-    temperature: float  # sampling temperature (log-probs are taken at it)
-    clip_low: float  # ratio clip below 1
-    clip_high: float  # ratio clip above 1
-    grad_clip: float  # max gradient norm per optimiser step
-    kl_coef: float = 0.0  # weight of KL(pi || pi_ref)
-    epochs: int = 1  # passes over the rollout batch (siiRL: 1; small policies learn faster with a few)
+from srpo_online_sim.sharding import is_sharded
 
 
 def token_mask(executed: int, chunk: int, action_dim: int) -> torch.Tensor:
@@ -59,28 +46,41 @@ def decision_rows(batch: list[tuple[Trajectory, float]], n_traj: float, chunk: i
     return rows
 
 
-def _all_reduce(x: torch.Tensor, world: int) -> torch.Tensor:
+def _all_reduce(x: torch.Tensor, world: int, op: str = "SUM") -> torch.Tensor:
     if world > 1:
         import torch.distributed as dist
 
-        dist.all_reduce(x)
+        dist.all_reduce(x, op=getattr(dist.ReduceOp, op))
     return x
 
 
+def _micro_batches(rows: list, size: int, world: int, sharded: bool) -> list[list]:
+    """`rows` in chunks of `size`; sharded, every rank runs as many chunks as the rank with most (forward and
+    backward passes are collectives), the missing ones empty (the caller runs them with weight 0)."""
+    chunks = [rows[s : s + size] for s in range(0, len(rows), size)]
+    if sharded:
+        most = int(_all_reduce(torch.tensor(float(len(chunks))), world, "MAX").item())
+        chunks += [[] for _ in range(most - len(chunks))]
+    return chunks
+
+
 def ppo_update(policy, optimizer: torch.optim.Optimizer, trajs: list[Trajectory], advantages: np.ndarray,
-               settings: UpdateSettings, reference: torch.nn.Module | None = None, world: int = 1
+               algo: Algorithm, reference: torch.nn.Module | None = None, world: int = 1
                ) -> tuple[dict, list[dict]]:
     """Update on the trajectories whose advantage is not NaN; returns (batch metrics, metrics per step)."""
     model = policy.model
     device = policy.device
     kept = [(t, float(a)) for t, a in zip(trajs, advantages) if not np.isnan(a)]
+    filler = (trajs[0], 0, 0.0, None) if trajs else None  # a zero-weight decision for a sharded rank's idle pass
+    if algo.recompute_old_log_probs:
+        recompute_old_log_probs(policy, [t for t, _ in kept], algo, world, filler)
     n_global = int(_all_reduce(torch.tensor(float(len(kept))), world).item())
-    n_steps = math.ceil(n_global / settings.mini_batch)
+    n_steps = math.ceil(n_global / algo.mini_batch)
     parts = np.array_split(np.arange(len(kept)), n_steps) if n_steps else []
     model.train()
     per_step = []
-    for part in [p for _ in range(settings.epochs) for p in parts]:
-        per_step.append(_step(policy, optimizer, [kept[i] for i in part], settings, reference, world, device))
+    for part in [p for _ in range(algo.epochs) for p in parts]:
+        per_step.append(_step(policy, optimizer, [kept[i] for i in part], algo, reference, world, device, filler))
     model.eval()
     totals = defaultdict(float)
     for m in per_step:
@@ -95,33 +95,55 @@ def ppo_update(policy, optimizer: torch.optim.Optimizer, trajs: list[Trajectory]
     return metrics, per_step
 
 
-def _step(policy, optimizer, batch: list[tuple[Trajectory, float]], settings: UpdateSettings, reference, world,
-          device) -> dict:
+@torch.no_grad()
+def recompute_old_log_probs(policy, trajs: list[Trajectory], algo: Algorithm, world: int = 1, filler=None) -> None:
+    """Replace each decision's rollout-time log-probs by the current policy's, before any optimiser step
+    (siiRL's actor_old_log_prob node), so the first mini-batch's ratios are exactly 1."""
+    policy.model.eval()
+    rows = [(t, i) for t in trajs for i in range(len(t.tokens))]
+    for part in _micro_batches(rows, algo.micro_batch, world, is_sharded(policy.model)):
+        if not part:  # a sharded rank with nothing left joins the others' forward pass
+            t = filler[0]
+            policy.log_probs(policy.prepare([t.observations[0]], [t.request.instruction]),
+                             t.tokens[0][None].to(policy.device), algo.temperature)
+            continue
+        inputs = policy.prepare([t.observations[i] for t, i in part], [t.request.instruction for t, _ in part])
+        tokens = torch.stack([t.tokens[i] for t, i in part]).to(policy.device)
+        logp = policy.log_probs(inputs, tokens, algo.temperature).float().cpu()
+        for (t, i), row in zip(part, logp):
+            t.old_log_probs[i] = row
+
+
+def _step(policy, optimizer, batch: list[tuple[Trajectory, float]], algo: Algorithm, reference, world,
+          device, filler=None) -> dict:
     """One optimiser step on one mini-batch (this rank's share of it)."""
     n_traj = _all_reduce(torch.tensor(float(len(batch))), world).item()
     rows = decision_rows(batch, n_traj, policy.chunk, policy.action_dim)
+    sharded = is_sharded(policy.model)
     optimizer.zero_grad(set_to_none=True)
     sums = defaultdict(float)
-    for start in range(0, len(rows), settings.micro_batch):
-        part = rows[start : start + settings.micro_batch]
+    for part in _micro_batches(rows, algo.micro_batch, world, sharded):
+        if not part:  # sharded, and this rank's share is done: a zero-weight pass joins the collectives
+            t = filler[0]
+            part = [(t, 0, 0.0, torch.zeros(policy.chunk * policy.action_dim))]
         inputs = policy.prepare([t.observations[i] for t, i, _, _ in part], [t.request.instruction for t, *_ in part])
         tokens = torch.stack([t.tokens[i] for t, i, _, _ in part]).to(device)
         old = torch.stack([t.old_log_probs[i] for t, i, _, _ in part]).to(device)
         adv = torch.tensor([a for _, _, a, _ in part], device=device)
         weights = torch.stack([w for *_, w in part]).to(device)
-        new = policy.log_probs(inputs, tokens, settings.temperature)
-        loss, stats = clipped_loss(new, old, adv, settings.clip_low, settings.clip_high, weights)
+        new = policy.log_probs(inputs, tokens, algo.temperature)
+        loss, stats = clipped_loss(new, old, adv, algo.clip_low, algo.clip_high, weights)
         if reference is not None:
             with torch.no_grad():
-                ref = policy.log_probs(inputs, tokens, settings.temperature, model=reference).float()
+                ref = policy.log_probs(inputs, tokens, algo.temperature, model=reference).float()
             kl = (kl_to_reference(new, ref) * weights).sum()
-            loss = loss + settings.kl_coef * kl
+            loss = loss + algo.kl_coef * kl
             sums["kl_ref"] += float(kl.detach())
         loss.backward()
         sums["loss"] += float(loss.detach())
         for k in ("clipped_tokens", "kl_old_sum", "tokens"):
             sums[k] += float(stats[k])
-    if world > 1:
+    if world > 1 and not sharded:  # (FSDP reduce-scatters the gradients itself, summed: sharding.shard)
         import torch.distributed as dist
 
         for p in policy.model.parameters():
@@ -129,7 +151,9 @@ def _step(policy, optimizer, batch: list[tuple[Trajectory, float]], settings: Up
                 if p.grad is None:  # a rank with no trajectory in this step still joins every all-reduce
                     p.grad = torch.zeros_like(p)
                 dist.all_reduce(p.grad)
-    grad_norm = torch.nn.utils.clip_grad_norm_(policy.model.parameters(), settings.grad_clip)
+    grad_norm = torch.nn.utils.clip_grad_norm_(policy.model.parameters(), algo.grad_clip)
+    if hasattr(grad_norm, "full_tensor"):  # a DTensor when sharded
+        grad_norm = grad_norm.full_tensor()
     optimizer.step()
     reduced = _all_reduce(torch.tensor([sums["loss"], sums["kl_ref"], sums["clipped_tokens"], sums["kl_old_sum"],
                                         sums["tokens"]], dtype=torch.float64), world).tolist()

@@ -9,6 +9,7 @@ siirl/engine/rollout/embodied_rollout.py):
 - timm's DINOv2 LayerScale ``lsN.gamma`` is saved as ``lsN.scale_factor`` (HF would rename params called gamma);
   we map it back;
 - the action vocabulary is ``text_config.vocab_size - pad_to_multiple_of`` (32064 - 64 = 32000);
+- config.json's ``auto_map`` (their remote code) is refused without a prompt (``trust_remote_code=False``);
 - ``dataset_statistics.json`` replaces config.json's norm_stats (OFT's load_vla / _load_dataset_stats), and an
   unnorm key ``<suite>`` falls back to ``<suite>_no_noops`` (siiRL's embodied_preprocess).
 """
@@ -18,7 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import torch
@@ -26,7 +27,7 @@ import torch
 from srpo.errors import UserFacingError
 from srpo_online_sim.openvla.action_tokenizer import ActionStats
 from srpo_online_sim.openvla.model import OpenVLAStar, OpenVLAStarConfig, VisionSpec
-from srpo_online_sim.openvla.policy import OpenVLAStarPolicy
+from srpo_online_sim.openvla.policy import OWN_CONFIG, OpenVLAStarPolicy
 
 SUITE_CHECKPOINTS = {
     "spatial": "Sylvest/OpenVLA-AC-PD-1traj-libero-spatial",
@@ -43,7 +44,6 @@ def default_policy(suite: str) -> str:
     return SUITE_CHECKPOINTS[suite]
 
 
-OWN_CONFIG = "srpo_openvla_star.json"  # written by save_policy
 LLAMA_EMPTY_TOKEN = 29871  # OpenVLA appends it after "Out:" for Llama 2 tokenizers
 HF_LAYER_SCALE = re.compile(r"\.ls(\d+)\.scale_factor$")  # HF-format name of timm's LayerScale `lsN.gamma`
 
@@ -55,7 +55,7 @@ class LoadReport:
     """What `load_policy` mapped, for the log and for tests."""
 
     folder: str  # the checkpoint folder read
-    layout: str  # "published" (HF OpenVLA-OFT) or "own" (saved by save_policy)
+    layout: str  # "published" (HF OpenVLA-OFT) or "own" (saved by OpenVLAStarPolicy.save)
     tensors: int  # tensors loaded
     renamed: int  # HF `lsN.scale_factor` -> timm `lsN.gamma`
     ignored: tuple[str, ...]  # checkpoint tensors of heads the model does not use (SigLIP attention pool)
@@ -185,7 +185,9 @@ def load_policy(
     from transformers import AutoTokenizer
 
     folder = resolve_checkpoint(policy)
-    tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    # published config.json names remote code in `auto_map` (OpenVLAConfig): without trust_remote_code=False,
+    # AutoTokenizer's AutoConfig lookup stops 15 s at "Do you wish to run the custom code? [y/N]"; we run none
+    tokenizer = AutoTokenizer.from_pretrained(str(folder), trust_remote_code=False)
     own = folder / OWN_CONFIG
     if own.exists():
         meta = json.loads(own.read_text())
@@ -209,23 +211,6 @@ def load_policy(
     result.load_report = LoadReport(str(folder), layout, tensors, renamed, ignored, source, key, config.vocab_size)
     log.info("%s", result.load_report)
     return result
-
-
-def save_policy(policy: OpenVLAStarPolicy, folder: Path) -> None:
-    """Weights (safetensors), tokenizer and an OWN_CONFIG file that `load_policy` reads back."""
-    from safetensors.torch import save_file
-
-    folder.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu().contiguous() for k, v in policy.model.state_dict().items()}
-    save_file(state, str(folder / "model.safetensors"))
-    policy.tokenizer.save_pretrained(str(folder))
-    stats = policy.stats
-    meta = {
-        "config": asdict(policy.model.config),
-        "action_stats": {"q01": stats.q01.tolist(), "q99": stats.q99.tolist(), "mask": stats.mask.tolist()},
-        "append_token_id": policy.append_token_id,
-    }
-    (folder / OWN_CONFIG).write_text(json.dumps(meta, indent=1))
 
 
 def tiny_tokenizer(vocab_size: int = 512):

@@ -145,7 +145,7 @@ class OpenVLAStar(nn.Module):
         valid = idx[None] >= bos_pos[:, None]
         mask = self._attention_mask(valid, inputs.dtype)
         positions = (valid.long().cumsum(1) - 1).clamp(min=0)
-        out = self.language_model(inputs_embeds=inputs, attention_mask=mask, position_ids=positions)
+        out = self.language_model(inputs_embeds=inputs, attention_mask=mask, position_ids=positions, use_cache=False)
         seq = inputs.shape[1]
         logits = out.logits[:, seq - n_act - 2 : seq - 2, self.action_slice]
         return logits.float()

@@ -1,62 +1,26 @@
 """OpenVLA* as a policy: images + instructions -> sampled action chunks, their log-probs, and un-normalised actions.
 
-Image preprocessing follows OpenVLA-OFT's LIBERO evaluation (moojink/openvla-oft experiments/robot/openvla_utils.py:
-`resize_image_for_policy`, then `center_crop_image` / `crop_and_resize`, which `run_libero_eval.py` asserts for
-models trained with image augmentation, as these were; siiRL's embodied_rollout.py crops the same way but
-straight from the 256-px frame, without the lanczos step). The
-agentview frame arrives already rotated by 180 degrees (envs.py, as OFT's `get_libero_image`). Differences
-left: OFT round-trips the frame through JPEG before its TensorFlow lanczos3 resize; here PIL's LANCZOS
-(also lanczos3, antialiased) resizes the raw frame.
+Images are preprocessed as OpenVLA-OFT's LIBERO evaluation and siiRL's rollout do (`srpo_online_sim.openvla.images`:
+JPEG round trip, TensorFlow's lanczos3 resize to 224, then the 0.9-area centre crop); the agentview frame arrives
+already rotated by 180 degrees (envs.py, as OFT's and siiRL's `get_libero_image`).
 """
 
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
 from srpo_online_sim.openvla.action_tokenizer import ActionStats, ActionTokenizer, unnormalize
+from srpo_online_sim.openvla.images import preprocess_image
 from srpo_online_sim.openvla.model import OpenVLAStar, action_log_probs, sample_action_tokens
 
 PROMPT = "In: What action should the robot take to {instruction}?\nOut:"
-CROP_AREA = 0.9  # OFT / siiRL center_crop_image: crop_scale 0.9 of the image area
-
-
-def resize_lanczos(image: np.ndarray, size: int) -> np.ndarray:
-    """uint8 HxWx3 -> uint8 size x size (OFT's resize_image_for_policy: lanczos3, antialiased, rounded)."""
-    if image.shape[:2] == (size, size):
-        return image
-    return np.asarray(Image.fromarray(image).resize((size, size), Image.Resampling.LANCZOS))
-
-
-def center_crop(image: np.ndarray, area: float = CROP_AREA) -> np.ndarray:
-    """Crop the central `area` fraction and resize back, as tf.image.crop_and_resize does in OFT's crop_and_resize.
-
-    Box side sqrt(area) (normalised), centred; output pixel i samples the input at
-    y = y1 (H - 1) + i (y2 - y1)(H - 1) / (H - 1), bilinearly; then tf.image.convert_image_dtype back to uint8,
-    i.e. floor(v * 255.5) of the [0, 1] value.
-    """
-    h, w = image.shape[:2]
-    side = np.sqrt(area)
-    off = (1.0 - side) / 2.0
-    x = image.astype(np.float64) / 255.0
-    ys = off * (h - 1) + np.arange(h) * side * (h - 1) / (h - 1)
-    xs = off * (w - 1) + np.arange(w) * side * (w - 1) / (w - 1)
-    y0, x0 = np.floor(ys).astype(int), np.floor(xs).astype(int)
-    y1, x1 = np.minimum(y0 + 1, h - 1), np.minimum(x0 + 1, w - 1)
-    fy, fx = (ys - y0)[:, None, None], (xs - x0)[None, :, None]
-    top = x[y0][:, x0] * (1 - fx) + x[y0][:, x1] * fx
-    bottom = x[y1][:, x0] * (1 - fx) + x[y1][:, x1] * fx
-    out = np.clip(top * (1 - fy) + bottom * fy, 0.0, 1.0)
-    return np.minimum(np.floor(out * 255.5), 255).astype(np.uint8)
-
-
-def preprocess_image(image: np.ndarray, size: int) -> np.ndarray:
-    """A rotated agentview frame (uint8 HxWx3) -> the uint8 size x size image the model sees."""
-    return center_crop(resize_lanczos(np.ascontiguousarray(image), size))
+OWN_CONFIG = "srpo_openvla_star.json"  # this project's checkpoint metadata (written by save, read by load_policy)
 
 
 @dataclass
@@ -90,18 +54,40 @@ class OpenVLAStarPolicy:
     def action_dim(self) -> int:
         return self.model.config.action_dim
 
-    def save(self, folder) -> None:
-        from pathlib import Path
+    def save(self, folder, write: bool = True) -> None:
+        """Weights (safetensors), tokenizer and an OWN_CONFIG file that `loading.load_policy` reads back. Sharded
+        weights are gathered first, on every rank (a collective); only ranks with `write` write."""
+        from safetensors.torch import save_file
 
-        from srpo_online_sim.openvla.loading import save_policy
-
-        save_policy(self, Path(folder))
+        folder = Path(folder)
+        state = {k: (v.full_tensor() if hasattr(v, "full_tensor") else v).detach().cpu().contiguous()
+                 for k, v in self.model.state_dict().items()}
+        if not write:
+            return
+        folder.mkdir(parents=True, exist_ok=True)
+        save_file(state, str(folder / "model.safetensors"))
+        self.tokenizer.save_pretrained(str(folder))
+        meta = {
+            "config": asdict(self.model.config),
+            "action_stats": {"q01": self.stats.q01.tolist(), "q99": self.stats.q99.tolist(),
+                             "mask": self.stats.mask.tolist()},
+            "append_token_id": self.append_token_id,
+        }
+        (folder / OWN_CONFIG).write_text(json.dumps(meta, indent=1))
 
     def load_weights(self, folder) -> None:
-        from srpo_online_sim.openvla.loading import load_policy
+        """Load the weights `save` wrote into this policy's model (same structure)."""
+        from safetensors.torch import load_file
 
-        loaded = load_policy(str(folder), device=str(self.device))
-        self.model.load_state_dict(loaded.model.state_dict())
+        state = load_file(str(Path(folder) / "model.safetensors"), device=str(self.device))
+        from srpo_online_sim.sharding import is_sharded
+
+        if is_sharded(self.model):  # each rank keeps its shard of the full tensors
+            from torch.distributed.checkpoint.state_dict import StateDictOptions, set_model_state_dict
+
+            set_model_state_dict(self.model, state, options=StateDictOptions(full_state_dict=True))
+        else:
+            self.model.load_state_dict(state)
 
     def prepare(self, images: list[np.ndarray], instructions: list[str]) -> dict[str, torch.Tensor]:
         """uint8 HxWx3 images and task instructions -> model inputs (left-padded prompts)."""

@@ -5,6 +5,7 @@ References: moojink/openvla-oft prismatic/extern/hf/{modeling,configuration}_pri
 experiments/robot/openvla_utils.py; sii-research/siiRL siirl/engine/rollout/embodied_rollout.py.
 """
 
+import io
 import json
 
 import numpy as np
@@ -112,6 +113,8 @@ def write_published(folder, state: dict[str, np.ndarray]) -> None:
         {"metadata": {}, "weight_map": {k: n for n, ks in shards.items() for k in ks}}))
     config = {
         "architectures": ["OpenVLAForActionPrediction"], "model_type": "openvla",
+        "auto_map": {"AutoConfig": "configuration_prismatic.OpenVLAConfig",  # the published remote code
+                     "AutoModelForVision2Seq": "modeling_prismatic.OpenVLAForActionPrediction"},
         "vision_backbone_id": "dinosiglip-vit-so-224px", "llm_backbone_id": "llama2-7b-pure",
         "arch_specifier": "no-align+fused-gelu-mlp", "use_fused_vision_backbone": True,
         "timm_model_ids": ["srpo_fixture_dinov2_reg4", "srpo_fixture_siglip"],
@@ -161,6 +164,21 @@ def test_published_layout_loads_with_every_tensor_mapped(published):
     inputs = policy.prepare([rng.integers(0, 256, (256, 256, 3), dtype=np.uint8)], ["open the top drawer"])
     out = policy.act(inputs, temperature=0)
     assert out.actions.shape == (1, 8, 7) and np.isfinite(out.actions).all()
+
+
+def test_published_checkpoint_loads_without_the_remote_code_prompt(published, monkeypatch):
+    """config.json's auto_map names the checkpoint's remote code; transformers asks "Do you wish to run the custom
+    code? [y/N]" (and waits 15 s in a terminal) unless told not to run it. The loader must never ask."""
+    import builtins
+
+    import transformers.dynamic_module_utils as dynamic
+
+    folder, _ = published
+    asked = []
+    monkeypatch.setattr(dynamic, "TIME_OUT_REMOTE_CODE", 15)  # a terminal's default (CI may set 0)
+    monkeypatch.setattr(builtins, "input", lambda prompt="": asked.append(prompt) or "n")
+    policy = load_policy(str(folder), unnorm_key="libero_spatial")
+    assert asked == [] and policy.load_report.layout == "published"
 
 
 def test_published_layout_mismatch_and_missing_statistics_say_what_to_do(published, tmp_path):
@@ -216,21 +234,96 @@ def _tf_crop_and_resize_pixel(img: np.ndarray, i: int, j: int, area: float = 0.9
     return t + (b - t) * ly
 
 
-def test_image_preprocessing_is_lanczos_then_centre_crop_of_090_area():
+def _tf_lanczos3_resize(img: np.ndarray, out: int) -> np.ndarray:
+    """tf.image.resize(method="lanczos3", antialias=True) of a uint8 HxWxC image to out x out (float), written out
+    from TF's scale_and_translate_op.cc (ComputeSpansCore) and sampling_kernels.h (LanczosKernelFunc), one output
+    sample at a time: scale = out/in, sample position (x + 0.5) / scale, the kernel stretched by 1/scale when
+    shrinking, span [ceil(s - r - 0.5), floor(s + r - 0.5)] clamped to the image, weights normalised to sum 1."""
+
+    def kernel(x):
+        x = abs(x)
+        if x > 3:
+            return 0.0
+        if x <= 1e-3:
+            return 1.0
+        return 3 * np.sin(np.pi * x) * np.sin(np.pi * x / 3) / (np.pi * np.pi * x * x)
+
+    def resample(lines: np.ndarray) -> np.ndarray:  # along axis 0
+        n = lines.shape[0]
+        scale = out / n
+        stretch = max(1 / scale, 1.0)
+        result = np.zeros((out, *lines.shape[1:]))
+        for x in range(out):
+            s = (x + 0.5) / scale
+            first = min(max(int(np.ceil(s - 3 * stretch - 0.5)), 0), n - 1)
+            last = min(max(int(np.floor(s + 3 * stretch - 0.5)), 0), n - 1)
+            w = np.array([kernel((k + 0.5 - s) / stretch) for k in range(first, last + 1)])
+            result[x] = np.tensordot(w / w.sum(), lines[first : last + 1], axes=1)
+        return result
+
+    return resample(resample(img.astype(np.float64)).swapaxes(0, 1)).swapaxes(0, 1)
+
+
+def _scene(size: int = 256) -> np.ndarray:
+    """A frame with what LIBERO frames have: smooth shading, hard object edges, fine texture."""
+    rng = np.random.default_rng(11)
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    img = np.stack([200 * yy + 30, 120 + 80 * np.sin(6 * xx), 60 + 100 * xx * yy], -1)
+    img[60:140, 90:170] = [180, 40, 40]  # a red box
+    img[170:230, 20:120] = [30, 30, 160] + rng.normal(0, 25, (60, 100, 3))  # a textured blue mat
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def test_lanczos3_resize_matches_tensorflows_kernel():
+    from srpo_online_sim.openvla.images import resize_lanczos3
+
+    for frame in (_scene(), np.random.default_rng(3).integers(0, 256, (256, 256, 3), dtype=np.uint8)):
+        reference = np.clip(np.round(_tf_lanczos3_resize(frame, 224)), 0, 255)  # OFT rounds and clips
+        ours = resize_lanczos3(frame, 224).astype(np.float64)
+        diff = np.abs(ours - reference)
+        assert diff.mean() < 0.01 and diff.max() <= 1  # float32 vs float64 rounding only
+        pil = np.asarray(Image.fromarray(frame).resize((224, 224), Image.Resampling.LANCZOS), dtype=np.float64)
+        assert np.abs(pil - reference).mean() > diff.mean()  # PIL's LANCZOS (uint8 between passes) is further off
+    # same size: the identity (the kernel is 1 at 0 and 0 at the other integers)
+    frame = np.random.default_rng(1).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    assert np.abs(resize_lanczos3(frame, 64).astype(int) - frame).max() <= 1
+
+
+def test_jpeg_round_trip_uses_tf_encode_jpegs_defaults():
+    """tf.image.encode_jpeg defaults: quality 95 (libjpeg's jpeg_set_quality: tables scaled by 200 - 2 q percent,
+    rounded, at least 1) and chroma_downsampling=True (4:2:0)."""
+    from PIL import JpegImagePlugin
+
+    from srpo_online_sim.openvla.images import encode_jpeg, jpeg_round_trip
+
+    frame = _scene()
+    jpeg = Image.open(io.BytesIO(encode_jpeg(frame)))
+    luminance = [16, 11, 10, 16, 24, 40, 51, 61]  # the first row of the JPEG standard's tables (Annex K)
+    chrominance = [17, 18, 24, 47, 99, 99, 99, 99]
+    scale = 200 - 2 * 95
+    assert jpeg.quantization[0][:8] == [max(1, (q * scale + 50) // 100) for q in luminance]
+    assert jpeg.quantization[1][:8] == [max(1, (q * scale + 50) // 100) for q in chrominance]
+    assert JpegImagePlugin.get_sampling(jpeg) == 2  # 4:2:0
+    decoded = jpeg_round_trip(frame)
+    error = np.abs(decoded.astype(int) - frame).mean()
+    assert decoded.shape == frame.shape and 0.3 < error < 5  # lossy, but quality 95
+
+
+def test_image_preprocessing_is_jpeg_then_lanczos3_then_centre_crop_of_090_area():
+    from srpo_online_sim.openvla.images import jpeg_round_trip
     from srpo_online_sim.openvla.loading import tiny_policy
 
     policy = tiny_policy()
     size = policy.model.config.image_size
-    rng = np.random.default_rng(3)
-    frame = rng.integers(0, 256, (256, 256, 3), dtype=np.uint8)
+    frame = _scene()
     pixel = policy.prepare([frame], ["open the top drawer"])["pixel_values"][0]
-    resized = np.asarray(Image.fromarray(frame).resize((size, size), Image.Resampling.LANCZOS)) / 255.0
+    resized = np.clip(np.round(_tf_lanczos3_resize(jpeg_round_trip(frame), size)), 0, 255) / 255.0
     for i, j in [(0, 0), (0, size - 1), (size // 2, size // 2 - 3), (size - 1, size - 1), (7, 20)]:
         v = np.clip(_tf_crop_and_resize_pixel(resized, i, j), 0, 1)
         seen = np.floor(v * 255.5) / 255.0  # tf.image.convert_image_dtype(float -> uint8), then /255
         dino = (seen - [0.485, 0.456, 0.406]) / [0.229, 0.224, 0.225]
         siglip = (seen - 0.5) / 0.5
-        np.testing.assert_allclose(pixel[:, i, j].numpy(), np.r_[dino, siglip], atol=1e-5)
+        np.testing.assert_allclose(pixel[:, i, j].numpy(), np.r_[dino, siglip], atol=1.5 / 255 / 0.224)
     # the crop really zooms: the corner pixel is not the resized image's corner
     assert np.abs(pixel[3:, 0, 0].numpy() - (resized[0, 0] - 0.5) / 0.5).max() > 1e-3
 

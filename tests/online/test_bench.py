@@ -1,4 +1,4 @@
-"""`srpo bench online --reduced`: every (reward, seed) run, the report and its plots, at CI size."""
+"""`srpo bench online --preset reduced`: every (reward, seed) run, the report and its plots, at CI size."""
 
 import json
 
@@ -10,7 +10,7 @@ from srpo.cli import main
 @pytest.mark.timeout(600)
 def test_reduced_bench_writes_a_consistent_report(tmp_path, capsys):
     out = tmp_path / "bench"
-    assert main(["bench", "online", "--reduced", "--output-dir", str(out)]) == 0
+    assert main(["bench", "online", "--preset", "reduced", "--output-dir", str(out)]) == 0
     assert "report.md" in capsys.readouterr().out
     report = json.loads((out / "report.json").read_text())
     runs, summary = report["runs"], report["summary"]
