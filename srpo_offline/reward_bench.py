@@ -75,7 +75,7 @@ def run_reward_bench(cfg: BenchConfig) -> BenchReport:
     for name in cfg.encoders:
         choice = choose_encoder(name, models.get(name), cfg.camera)
         options = replace(cfg, camera=store_camera(choice.camera))
-        encoder = make_encoder(options, name, models.get(name))
+        encoder = make_encoder(options, name, models.get(name), store)
         result, config, _ = store_progress(store, options, encoder)
         curves[name] = result.progress
         report[name] = {"source": "computed", "model": encoder.model_id, "camera": options.camera, "stride": config.stride,
