@@ -85,7 +85,7 @@ class OfflineBenchConfig:
     same initial states; writes OUT/report.md (tables, paired tests, sanity checks, reward fidelity, plots)."""
 
     out: str = "outputs/bench_offline"  # run directory: stores, checkpoints, results.jsonl, report.md, figures
-    task: str = "lift"  # simulated xArm task: lift or place
+    task: str = "place"  # simulated xArm task: place (AWR-oracle measurably above filtered BC: dense progress can matter) or lift
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)  # each seed records its own data, trains every method, evaluates
     episodes: int = 60  # recorded episodes per seed
     operator: str = DEFAULT_MIX  # operator mix of the recordings (srpo robot record --operator)
@@ -115,7 +115,7 @@ def bench_encoder(config: OfflineBenchConfig):
     """The benchmark's `srpo_offline.encoders.choose_encoder` pick, with the camera named as the store names it."""
     from srpo_offline.encoders import choose_encoder, store_camera
 
-    choice = choose_encoder(config.encoder, config.model, config.reward_camera)
+    choice = choose_encoder(config.encoder, config.model, config.reward_camera, can_fit=True)
     return choice._replace(camera=store_camera(choice.camera))
 
 
@@ -322,7 +322,14 @@ def run_offline_bench(cfg: OfflineBenchConfig) -> Path:
 
 def verdict_lines(summary: dict) -> list[str]:
     """What a person reads at the end: the headline, the sanity checks, the clean-data bar."""
+    from srpo_offline.bench_report import label
+    from srpo_offline.bench_stats import verdict
+
     lines = [f"headline: {summary['headline']}"] if "headline" in summary else []
+    for key in ("awr_srpo vs filtered", "awr_oracle vs filtered"):  # the label-only baseline dense progress must beat
+        if key in summary["comparisons"]:
+            a, b = key.split(" vs ")
+            lines.append(f"{label(a)} vs {label(b)}: {verdict(label(a), label(b), summary['comparisons'][key])}")
     lines += [f"sanity {name}: {state}" for name, state in summary["checks"].items()]
     lines += [f"clean-data bar, {r['task']}: uniform BC {r['bc_rate']:.2f} vs expert {r['expert_rate']:.2f} "
               f"({'passed' if r['passed'] else 'FAILED'})" for r in summary["clean_bar"]]

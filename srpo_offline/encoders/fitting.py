@@ -116,9 +116,9 @@ def read_fit_data(cfg: FitConfig) -> FitData:
     if any(not 0 <= i < len(infos) for i in chosen):
         raise UserFacingError(f"--episodes must lie in [0, {len(infos)}); got {list(cfg.episodes)}")
     success = [infos[i].success for i in chosen]
-    if sum(s is True for s in success) < 2:
-        raise UserFacingError(f"{cfg.store}: fitting an encoder needs at least 2 episodes labelled successful "
-                              "(the references); label more with `srpo data label`")
+    if not any(s is True for s in success):
+        raise UserFacingError(f"{cfg.store}: fitting an encoder needs at least one episode labelled successful "
+                              "(the reference); label episodes with `srpo data label`")
     if cfg.encoder == "state":
         keys = state_keys(store)
         inputs = [state_features(store.episode(i, keys=list(keys)), keys) for i in chosen]

@@ -12,8 +12,8 @@ from srpo.store import EpisodeStore
 from srpo_offline.bench_report import SECTIONS
 from srpo_offline.offline_bench import METHODS, OfflineBenchConfig, parse_method, run_offline_bench
 
-METHOD_SPECS = ("uniform", "filtered", "awr_srpo", "awr_oracle", "awr_success", "awr_srpo@paper", "awr_srpo:learned",
-                "awr_srpo:state")  # the default encoder (pixel here), and every fitted one
+METHOD_SPECS = ("uniform", "filtered", "awr_srpo", "awr_oracle", "awr_success", "awr_srpo@paper", "awr_srpo:pixel",
+                "awr_srpo:state")  # the default encoder (learned: no V-JEPA 2 weights here), pixel, the control
 
 
 def test_method_specs():
@@ -32,7 +32,7 @@ def test_method_specs():
 def bench(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench") / "offline"
     # a clean expert and an operator that always lets go too early: both labels occur in 8 episodes
-    cfg = OfflineBenchConfig(out=str(out), seeds=(0,), episodes=8, operator="expert:0.5,early_release:0.5",
+    cfg = OfflineBenchConfig(out=str(out), task="lift", seeds=(0,), episodes=8, operator="expert:0.5,early_release:0.5",
                              expert_noise=0.3, methods=METHOD_SPECS, train_steps=20, batch_size=16, eval_episodes=2,
                              clean_tasks=("lift",), clean_episodes=4, stride=4, fit_steps=20)
     return cfg, run_offline_bench(cfg)
@@ -94,14 +94,14 @@ def test_fitted_encoders_saw_only_the_seeds_training_episodes(bench):
     path = report.parent / "seed0" / "store.zarr"
     store = EpisodeStore.open(path, mode="r")
     assert store.num_episodes == cfg.episodes  # nothing from deployment was appended
-    for run, encoder in (("srpo-learned", "learned"), ("srpo-state", "state")):
+    for run, encoder in (("srpo", "learned"), ("srpo-state", "state")):
         prov = store.read_derived(run)[1]["provenance"]
         fit = prov["fit"]
         assert prov["encoder"] == encoder and fit["store"] == str(path)
         assert fit["episodes"] == list(range(cfg.episodes))
         seen = read_fit_data(FitConfig(store=str(path), encoder=encoder, camera=fit["settings"]["camera"]))
         assert fit["data_hash"] == data_hash(seen)
-    assert "fit" not in store.read_derived("srpo")[1]["provenance"]  # pixel is not fitted
+    assert "fit" not in store.read_derived("srpo-pixel")[1]["provenance"]  # pixel is not fitted
 
 
 def test_a_rerun_resumes_without_training_again(bench):
