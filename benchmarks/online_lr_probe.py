@@ -12,7 +12,8 @@ import argparse
 import json
 from dataclasses import replace
 
-from srpo_online_sim.sim_bench import OnlineBenchConfig, choose_encoder, run_one
+from srpo_offline.encoders import choose_encoder
+from srpo_online_sim.sim_bench import OnlineBenchConfig, run_one
 
 
 def main() -> None:
@@ -24,7 +25,7 @@ def main() -> None:
     parser.add_argument("--out", default="outputs/online_lr_probe", help="run folders (warm start cached per lr)")
     args = parser.parse_args()
     base = OnlineBenchConfig(env_steps=args.env_steps, eval_every=10**6)
-    encoder, camera, _ = choose_encoder(base)
+    encoder, camera, _ = choose_encoder(base.encoder, base.model, base.reward_camera)
     rows = []
     for lr in args.lrs:
         config = replace(base, algo=replace(base.algo, lr=lr), output_dir=f"{args.out}/{args.reward}_lr{lr:g}")

@@ -3,7 +3,7 @@ episode of a store (per-step progress R, increments D, advantages A, AWR weights
 writes them under derived/<run> with their provenance. `srpo reward compute` and `srpo demo` both call it.
 """
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from srpo.configs import POSITIONAL
@@ -22,8 +22,9 @@ class EncodeOptions:
     device: str = "cpu"  # torch device for the encoder, e.g. cuda (fp16 on GPU)
     batch_size: int = 8  # videos (prefixes) per encoder call
     num_frames: int | None = None  # frames sampled per video; None: the encoder's own (vjepa2: 64, image: 8)
-    camera: str | None = None  # which camera's video to encode; None: the store's first (camera0 in a recording)
+    camera: str = "auto"  # which camera's video to encode: auto (the encoder's own: srpo_offline.encoders.choose_encoder) or a store camera such as camera0
     stride: int = 1  # encode every K-th prefix and interpolate between (cost / K; see docs/reward.md)
+    fit_steps: int = 400  # updates of a fitted encoder (learned, state) fitted here on the scored store when no --model is given
     normalise: str = "task"  # task: progress comparable across a task's episodes (training); trajectory: min-max per episode (the paper's plots)
 
 
@@ -35,7 +36,7 @@ class RewardConfig(EncodeOptions):
     are references; unlabelled episodes are scored and reported."""
 
     store: str = field(default="", metadata=POSITIONAL)  # episode store directory
-    encoder: str = "vjepa2"  # world model (vjepa2) or a baseline (image, pixel): srpo_offline.encoders.ENCODERS
+    encoder: str = "vjepa2"  # world model (vjepa2), a baseline (image, pixel), or auto: srpo_offline.encoders.choose_encoder
     model: str | None = None  # hub id or local directory; None: the encoder's default (vjepa2: facebook/vjepa2-vitl-fpc64-256)
     beta: float = DEFAULT_BETA  # AWR temperature
     w_max: float = DEFAULT_W_MAX  # AWR weight clip
@@ -60,18 +61,30 @@ class RewardRun:
     labels: list  # success label per episode (True / False / None)
 
 
-def camera_of(store, camera: str | None) -> str:
-    """The camera a reward run encodes: the one named, else the store's first."""
-    return camera or store.config.cameras[0].name
+def camera_of(store, chosen: str, asked: str = "auto") -> str:
+    """The store camera a reward run encodes: the chooser's camera (`choose_encoder`) in the store's naming; when
+    the camera was not asked for and the store lacks it (an imported LeRobot dataset names its own cameras), the
+    store's first camera."""
+    from srpo_offline.encoders import store_camera
+
+    camera = store_camera(chosen)
+    names = [c.name for c in store.config.cameras]
+    if asked == "auto" and camera != "state" and camera not in names and names:
+        return names[0]
+    return camera
 
 
 class StoreVideos:
-    """The episodes of one camera of a store as a lazily loaded sequence of uint8 T x H x W x 3 videos."""
+    """The episodes of one camera of a store as a lazily loaded sequence of uint8 T x H x W x 3 videos; camera
+    "state": the state encoder's T x D features (`srpo_offline.encoders.fitting.state_features`) instead."""
 
-    def __init__(self, store, camera: str | None):
+    def __init__(self, store, camera: str):
+        from srpo_offline.encoders.fitting import state_keys
+
         self.store = store
-        self.key = f"{camera_of(store, camera)}_rgb"
-        if self.key not in store.keys:
+        self.state = camera == "state"
+        self.keys = list(state_keys(store)) if self.state else [f"{camera}_rgb"]
+        if not self.state and self.keys[0] not in store.keys:
             cams = [c.name for c in store.config.cameras]
             raise UserFacingError(f"{store.path} has no camera {camera!r}; choose --camera from {', '.join(cams)}")
 
@@ -79,12 +92,23 @@ class StoreVideos:
         return self.store.num_episodes
 
     def __getitem__(self, i: int):
-        return self.store.episode(i, keys=[self.key])[self.key]
+        from srpo_offline.encoders.fitting import state_features
+
+        arrays = self.store.episode(i, keys=self.keys)
+        return state_features(arrays, tuple(self.keys)) if self.state else arrays[self.keys[0]]
 
 
-def make_encoder(options: EncodeOptions, name: str, model: str | None):
-    from srpo_offline.encoders import build_encoder
+def make_encoder(options: EncodeOptions, name: str, model: str | None, store=None):
+    """The named encoder; a fitted one (learned, state) without a model is fitted on `store` first (cached)."""
+    from srpo_offline.encoders import ENCODERS, build_encoder
 
+    if getattr(ENCODERS.get(name), "fitted", False) and model is None:
+        from srpo_offline.encoders.fitting import FitConfig, fit_encoder
+
+        if store is None:
+            raise UserFacingError(f"the {name} encoder is fitted on a store: pass --model FILE (srpo reward fit)")
+        camera = options.camera if name == "learned" else FitConfig.camera
+        model = str(fit_encoder(FitConfig(store=str(store.path), encoder=name, camera=camera, steps=options.fit_steps)))
     return build_encoder(name, model=model, device=options.device, batch_size=options.batch_size,
                          num_frames=options.num_frames)
 
@@ -122,7 +146,11 @@ def compute_reward_run(cfg: RewardConfig) -> RewardRun:
 
     if not cfg.store:
         raise UserFacingError("name the episode store to score (STORE)")
+    from srpo_offline.encoders import choose_encoder
+
     store = EpisodeStore.open(cfg.store, mode="a")
+    choice = choose_encoder(cfg.encoder, cfg.model, cfg.camera)
+    cfg = replace(cfg, encoder=choice.name, camera=camera_of(store, choice.camera, cfg.camera))
     run = cfg.run_name or f"srpo_{cfg.encoder}"
     if run in store.derived_runs() and not cfg.overwrite:
         prov = store.root["derived"][run].attrs.get("provenance", {})
@@ -132,16 +160,18 @@ def compute_reward_run(cfg: RewardConfig) -> RewardRun:
             "or --overwrite to replace it"
         )
     check_advantage_config(cfg.advantage())
-    encoder = make_encoder(cfg, cfg.encoder, cfg.model)
+    encoder = make_encoder(cfg, cfg.encoder, cfg.model, store)
     result, config, labels = store_progress(store, cfg, encoder, cfg.beta, cfg.w_max, cfg.advantage())
     provenance = {
-        "encoder": encoder.name, "model": encoder.model_id, "camera": camera_of(store, cfg.camera),
+        "encoder": encoder.name, "model": encoder.model_id, "camera": cfg.camera, "why": choice.why,
         "stride": config.stride, "beta": config.beta, "w_max": config.w_max, "normalise": config.normalise,
         "cluster": asdict(config.cluster), "advantage": config.advantage.provenance(), "mu": result.mu, "sigma": result.sigma,
         "references": references_summary(result), "unlabelled": result.unlabelled,
         "unreferenced": result.unreferenced, "encoded_prefixes": result.encoded_prefixes,
         "version": REWARD_VERSION, "srpo_version": srpo.__version__,
     }
+    if hasattr(encoder, "fit_provenance"):
+        provenance["fit"] = encoder.fit_provenance
     store.write_derived(run, {k: result.concat(k) for k in DERIVED_ARRAYS}, provenance, overwrite=cfg.overwrite)
     return RewardRun(name=run, store=Path(cfg.store), result=result, provenance=provenance, labels=labels)
 

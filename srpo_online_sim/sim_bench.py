@@ -51,9 +51,9 @@ class OnlineBenchConfig:
     eval_temperature: float = 0.0  # evaluation temperature: 0 = greedy (siiRL's and OFT's protocol)
     eval_every: int = 2  # updates between evaluations
     eval_episodes: int = 24  # held-out initial states per task in each evaluation
-    encoder: str = "auto"  # srpo's world-model encoder: auto (vjepa2 when its weights are local, else pixel) or a name
+    encoder: str = "auto"  # srpo's encoder: auto or a name (srpo_offline.encoders.choose_encoder)
     model: str | None = None  # encoder weights (hub id or folder); None = the encoder's default
-    reward_camera: str = "auto"  # camera the encoder sees: auto (pixel: wrist, vjepa2: front) | front | wrist
+    reward_camera: str = "auto"  # camera the encoder sees: auto (the encoder's own) | front | wrist
     demos_per_task: int = 4  # clean scripted demonstrations per task for the BC warm start
     bc_epochs: int = 60  # BC epochs (sets how often the warm start succeeds; the target is 5-30 percent)
     hidden: int = 256  # MLP width
@@ -89,29 +89,6 @@ OnlineBenchConfig.PRESETS = {
 }
 
 
-def choose_encoder(config: OnlineBenchConfig) -> tuple[str, str, str]:
-    """(encoder, camera, why): the world model when its weights are here, else the pixel baseline, said plainly."""
-    from srpo_offline.encoders import ENCODERS
-
-    if config.encoder not in ("auto", *ENCODERS):
-        raise UserFacingError(f"unknown encoder {config.encoder!r}; use auto or one of {', '.join(ENCODERS)}")
-    if config.encoder != "auto":
-        encoder, why = config.encoder, f"chosen with --encoder {config.encoder}"
-    else:
-        from srpo_offline.encoders import vjepa2_available
-
-        if vjepa2_available(config.model):
-            encoder, why = "vjepa2", "V-JEPA 2 weights found locally"
-        else:
-            encoder, why = "pixel", ("V-JEPA 2 weights are not on this machine, so SRPO uses the pixel-level "
-                                     "baseline encoder (last frame of the wrist camera)")
-    camera = config.reward_camera
-    if camera == "auto":
-        camera = "wrist" if encoder == "pixel" else "front"
-    return encoder, camera, why
-
-
-# ---------------------------------------------------------------------------------------------- one run
 def _warm_start(config: OnlineBenchConfig, spec, seed: int, folder: Path):
     """The seed's BC policy, trained once and cached in `folder` (every reward starts from it)."""
     from srpo_online_sim.mlp_policy import MLPPolicy
@@ -348,7 +325,9 @@ def run_bench(config: OnlineBenchConfig, progress: bool = True) -> dict:
     """Every (reward, seed) run, then the report; returns the summary (also in report.json)."""
     out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    encoder, camera, why = choose_encoder(config)
+    from srpo_offline.encoders import choose_encoder
+
+    encoder, camera, why = choose_encoder(config.encoder, config.model, config.reward_camera)
     encoder_note = f"{encoder} on the {camera} camera ({why})"
     if progress:
         print(f"srpo bench online: {encoder_note}", flush=True)
