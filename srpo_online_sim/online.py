@@ -33,7 +33,8 @@ import torch
 
 from srpo.errors import UserFacingError
 from srpo.run_log import RunLog
-from srpo_online_sim.objective import accuracy_filter, group_advantages
+from srpo_online_sim.diagnostics import UpdateProbe
+from srpo_online_sim.objective import accuracy_filter, group_advantages, shuffle_advantages
 from srpo_online_sim.pool import EnvPool
 from srpo_online_sim.rewards import REWARDS, oracle_agreement, signal_fraction, trajectory_rewards
 from srpo_online_sim.rollout import Request, Trajectory, rollout
@@ -47,6 +48,7 @@ class Algorithm:
     """The world-independent settings of online SRPO / GRPO (LIBERO's TrainConfig and the sim bench fill them)."""
 
     reward: str = "srpo"  # srpo (world-progress shaping) | grpo (binary success) | oracle (world's dense progress)
+    #   | shuffled (grpo's advantages dealt at random: the no-information control)
     groups_per_step: int = 8  # (task, initial state) groups per step
     n_rollouts: int = 8  # rollouts per group
     keep_mixed_only: bool = True  # train only on groups whose success rate lies in accuracy_bounds
@@ -65,6 +67,9 @@ class Algorithm:
     micro_batch: int = 8  # decisions per forward/backward in the update
     epochs: int = 1  # passes over each rollout batch (siiRL: 1)
     seed: int = 0  # sampling seed (each rank adds its rank)
+    kl_rollout_coef: float = 0.0  # weight of the exact full-distribution KL(rollout policy || pi) in the update
+    negative_scale: float = 1.0  # multiplies negative advantages in the update (1 = GRPO)
+    entropy_coef: float = 0.0  # weight of an entropy bonus per action token in the update
 
     def __post_init__(self):
         if self.reward not in REWARDS:
@@ -73,7 +78,8 @@ class Algorithm:
     def update_settings(self) -> UpdateSettings:
         return UpdateSettings(mini_batch=self.mini_batch, micro_batch=self.micro_batch, temperature=self.temperature,
                               clip_low=self.clip_low, clip_high=self.clip_high, grad_clip=self.grad_clip,
-                              kl_coef=self.kl_coef, epochs=self.epochs)
+                              kl_coef=self.kl_coef, epochs=self.epochs, kl_rollout_coef=self.kl_rollout_coef,
+                              negative_scale=self.negative_scale, entropy_coef=self.entropy_coef)
 
 
 def distributed() -> tuple[int, int]:
@@ -92,12 +98,15 @@ class OnlineTrainer:
     """Online policy optimisation of `policy` in the world `spec` (an EnvSpec), logging to `output_dir`.
 
     `encoder` (encode(videos) -> [N, D]) is needed for reward "srpo"; the world's `trajectory_oracle(task_id,
-    states)` (when the spec has one) gives the oracle reward and the agreement metrics.
+    states)` (when the spec has one) gives the oracle reward and the agreement metrics. `diagnostics` logs what
+    each update did to the policy (`srpo_online_sim.diagnostics`: exact KL over the full distributions, entropy
+    per action dimension, success tokens' log-prob change) at the states of this rank's trained trajectories;
+    it costs two extra forward passes over the batch.
     """
 
     def __init__(self, spec, policy, algo: Algorithm, output_dir: str | Path, tasks: list[int] | None = None,
                  encoder=None, num_envs: int = 8, subprocess: bool = True, resume_log: bool = False,
-                 header: dict | None = None, progress_desc: str = "online train"):
+                 header: dict | None = None, progress_desc: str = "online train", diagnostics: bool = False):
         self.spec = spec
         self.policy = policy
         self.algo = algo
@@ -127,6 +136,7 @@ class OnlineTrainer:
         self.log = RunLog(self.out, header=header or {"algorithm": asdict(algo)}, resume=resume_log,
                           enabled=self.rank == 0, tensorboard="tb")
         self.progress_desc = progress_desc
+        self.diagnostics = diagnostics
 
     # ------------------------------------------------------------------ checkpoints
     def save(self) -> Path:
@@ -203,6 +213,8 @@ class OnlineTrainer:
         adv = np.full(len(groups), np.nan)
         if keep.any():
             adv[keep] = group_advantages(rewards[keep], groups[keep], ddof=1)  # siiRL: torch.std (unbiased)
+        if a.reward == "shuffled":  # every rank draws the same permutation of the gathered batch
+            adv = shuffle_advantages(adv, np.random.default_rng([a.seed, self.step]))
         rewarded = ~np.isnan(rewards)
         failed = rewarded & ~success
         res = list(results.values())
@@ -226,8 +238,12 @@ class OnlineTrainer:
         return adv[offset : offset + len(mine)], metrics
 
     def _update(self, trajs: list[Trajectory], advantages: np.ndarray) -> dict:
+        trained = [t for t, a in zip(trajs, advantages) if not np.isnan(a)]
+        probe = UpdateProbe(self.policy, trained, self.algo.temperature) if self.diagnostics else None
         metrics, _ = ppo_update(self.policy, self.optimizer, trajs, advantages, self.algo.update_settings(),
                                 self.reference, self.world)
+        if probe is not None:
+            metrics.update(probe.after())
         return metrics
 
     def train_step(self, pool: EnvPool) -> dict:

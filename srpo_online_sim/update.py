@@ -15,6 +15,7 @@ across ranks before each step, which gives the global mean.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections import defaultdict
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from srpo_online_sim.objective import clipped_loss, kl_to_reference
+from srpo_online_sim.objective import clipped_loss, entropy, exact_kl, kl_to_reference
 from srpo_online_sim.rollout import Trajectory
 
 
@@ -38,6 +39,9 @@ class UpdateSettings:
     grad_clip: float  # max gradient norm per optimiser step
     kl_coef: float = 0.0  # weight of KL(pi || pi_ref)
     epochs: int = 1  # passes over the rollout batch (siiRL: 1; small policies learn faster with a few)
+    kl_rollout_coef: float = 0.0  # weight of the exact full-distribution KL(rollout policy || pi) per token
+    negative_scale: float = 1.0  # multiplies negative advantages (1 = GRPO; 0 = learn from the better half only)
+    entropy_coef: float = 0.0  # weight of an entropy bonus per token (negative: an entropy penalty)
 
 
 def token_mask(executed: int, chunk: int, action_dim: int) -> torch.Tensor:
@@ -73,14 +77,18 @@ def ppo_update(policy, optimizer: torch.optim.Optimizer, trajs: list[Trajectory]
     """Update on the trajectories whose advantage is not NaN; returns (batch metrics, metrics per step)."""
     model = policy.model
     device = policy.device
-    kept = [(t, float(a)) for t, a in zip(trajs, advantages) if not np.isnan(a)]
+    scale = settings.negative_scale
+    kept = [(t, float(a) * (scale if a < 0 else 1.0)) for t, a in zip(trajs, advantages) if not np.isnan(a)]
+    # the policy that sampled the batch, frozen, for the full-distribution KL penalty
+    rollout_model = copy.deepcopy(model).eval().requires_grad_(False) if settings.kl_rollout_coef else None
     n_global = int(_all_reduce(torch.tensor(float(len(kept))), world).item())
     n_steps = math.ceil(n_global / settings.mini_batch)
     parts = np.array_split(np.arange(len(kept)), n_steps) if n_steps else []
     model.train()
     per_step = []
     for part in [p for _ in range(settings.epochs) for p in parts]:
-        per_step.append(_step(policy, optimizer, [kept[i] for i in part], settings, reference, world, device))
+        per_step.append(_step(policy, optimizer, [kept[i] for i in part], settings, reference, rollout_model,
+                              world, device))
     model.eval()
     totals = defaultdict(float)
     for m in per_step:
@@ -90,13 +98,13 @@ def ppo_update(policy, optimizer: torch.optim.Optimizer, trajs: list[Trajectory]
     metrics = {k: v / n for k, v in totals.items() if k not in ("tokens", "decisions")}
     metrics.update({"decisions": int(totals["decisions"]), "optimizer_steps": len(per_step),
                     "trained_trajectories": n_global})
-    for key in ("loss", "clip_fraction", "kl_old", "kl_ref", "grad_norm"):
+    for key in ("loss", "clip_fraction", "kl_old", "kl_ref", "kl_rollout", "entropy_bonus", "grad_norm"):
         metrics.setdefault(key, 0.0)
     return metrics, per_step
 
 
-def _step(policy, optimizer, batch: list[tuple[Trajectory, float]], settings: UpdateSettings, reference, world,
-          device) -> dict:
+def _step(policy, optimizer, batch: list[tuple[Trajectory, float]], settings: UpdateSettings, reference,
+          rollout_model, world, device) -> dict:
     """One optimiser step on one mini-batch (this rank's share of it)."""
     n_traj = _all_reduce(torch.tensor(float(len(batch))), world).item()
     rows = decision_rows(batch, n_traj, policy.chunk, policy.action_dim)
@@ -109,8 +117,19 @@ def _step(policy, optimizer, batch: list[tuple[Trajectory, float]], settings: Up
         old = torch.stack([t.old_log_probs[i] for t, i, _, _ in part]).to(device)
         adv = torch.tensor([a for _, _, a, _ in part], device=device)
         weights = torch.stack([w for *_, w in part]).to(device)
-        new = policy.log_probs(inputs, tokens, settings.temperature)
+        logp = torch.log_softmax(policy.logits(inputs) / settings.temperature, dim=-1)  # every bin
+        new = logp.gather(-1, tokens.unsqueeze(-1)).squeeze(-1)
         loss, stats = clipped_loss(new, old, adv, settings.clip_low, settings.clip_high, weights)
+        if rollout_model is not None:
+            with torch.no_grad():
+                before = torch.log_softmax(policy.logits(inputs, rollout_model) / settings.temperature, dim=-1)
+            kl = (exact_kl(before.float(), logp.float()) * weights).sum()
+            loss = loss + settings.kl_rollout_coef * kl
+            sums["kl_rollout"] += float(kl.detach())
+        if settings.entropy_coef:
+            bonus = (entropy(logp.float()) * weights).sum()
+            loss = loss - settings.entropy_coef * bonus
+            sums["entropy_bonus"] += float(bonus.detach())
         if reference is not None:
             with torch.no_grad():
                 ref = policy.log_probs(inputs, tokens, settings.temperature, model=reference).float()
@@ -131,9 +150,10 @@ def _step(policy, optimizer, batch: list[tuple[Trajectory, float]], settings: Up
                 dist.all_reduce(p.grad)
     grad_norm = torch.nn.utils.clip_grad_norm_(policy.model.parameters(), settings.grad_clip)
     optimizer.step()
-    reduced = _all_reduce(torch.tensor([sums["loss"], sums["kl_ref"], sums["clipped_tokens"], sums["kl_old_sum"],
-                                        sums["tokens"]], dtype=torch.float64), world).tolist()
-    tokens = max(reduced[4], 1.0)
-    return {"loss": reduced[0], "kl_ref": reduced[1], "clip_fraction": reduced[2] / tokens,
-            "kl_old": reduced[3] / tokens, "grad_norm": float(grad_norm), "tokens": reduced[4],
+    keys = ("loss", "kl_ref", "kl_rollout", "entropy_bonus", "clipped_tokens", "kl_old_sum", "tokens")
+    reduced = dict(zip(keys, _all_reduce(torch.tensor([sums[k] for k in keys], dtype=torch.float64), world).tolist()))
+    tokens = max(reduced["tokens"], 1.0)
+    return {"loss": reduced["loss"], "kl_ref": reduced["kl_ref"], "kl_rollout": reduced["kl_rollout"],
+            "entropy_bonus": reduced["entropy_bonus"], "clip_fraction": reduced["clipped_tokens"] / tokens,
+            "kl_old": reduced["kl_old_sum"] / tokens, "grad_norm": float(grad_norm), "tokens": reduced["tokens"],
             "decisions": float(len(rows))}
