@@ -7,3 +7,7 @@ class UserFacingError(Exception):
 
 class StoreError(UserFacingError):
     """An episode store is missing, malformed, read-only, full, or asked for something it does not hold."""
+
+
+class RewardInputError(UserFacingError, ValueError):
+    """Embeddings, labels or options that no reward can be computed from; the message says what to fix."""

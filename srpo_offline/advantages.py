@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from srpo_offline.errors import RewardInputError
+from srpo.errors import RewardInputError
 
 SIGMA_FLOOR = 1e-12  # increments with a spread at or below this give A = 0 everywhere (all weights 1)
 DEFAULT_BETA = 1.0  # AWR temperature: the paper's offline setting

@@ -83,9 +83,9 @@ class OfflineBenchConfig:
     estimator: str = "gae"  # advantage estimator of AWR methods without @ (measured best: docs/offline_bench.md): paper, n_step, to_go, gae, final
     beta: float = DEFAULT_BETA  # AWR temperature
     w_max: float = DEFAULT_W_MAX  # AWR weight clip
-    encoder: str = "auto"  # SRPO progress encoder: auto (vjepa2 when its weights are local, else pixel), vjepa2, image, pixel
+    encoder: str = "auto"  # SRPO progress encoder: auto or a name (srpo_offline.encoders.choose_encoder)
     model: str | None = None  # encoder weights: hub id or local directory
-    reward_camera: str = "auto"  # camera scored by SRPO: auto = camera0 for vjepa2/image, camera1 (wrist) for pixel
+    reward_camera: str = "auto"  # camera scored by SRPO: auto (the encoder's own), front / wrist, or a store camera
     stride: int = 2  # encode every stride-th prefix (interpolate between)
     train_steps: int = 1000  # optimiser updates per training run
     batch_size: int = 64  # samples per update
@@ -99,30 +99,12 @@ class OfflineBenchConfig:
     plots: bool = True  # write the figures
 
 
-def choose_encoder(config: OfflineBenchConfig) -> tuple[str, str, str]:
-    """(encoder, camera, why) — says plainly when the world model is replaced by a baseline.
+def bench_encoder(config: OfflineBenchConfig):
+    """The benchmark's `srpo_offline.encoders.choose_encoder` pick, with the camera named as the store names it."""
+    from srpo_offline.encoders import choose_encoder, store_camera
 
-    The pixel baseline scores the wrist camera: in the front view the arm's pose and the cube's place dominate
-    pixel distances and progress stays flat (measured on the benchmark's data: Spearman with the oracle 0.00 on
-    successes from the front camera at 64 px, 0.45 from the wrist; docs/offline_bench.md).
-    """
-    from srpo_offline.encoders import ENCODERS, vjepa2_available
-
-    if config.encoder not in ("auto", *ENCODERS):
-        raise UserFacingError(f"unknown encoder {config.encoder!r}; use auto or one of {', '.join(ENCODERS)}")
-    if config.encoder != "auto":
-        encoder, why = config.encoder, f"chosen with --encoder {config.encoder}"
-    elif vjepa2_available(config.model):
-        encoder, why = "vjepa2", "V-JEPA 2 weights found locally"
-    else:
-        encoder, why = "pixel", (
-            "V-JEPA 2 weights are not on this machine (download facebook/vjepa2-vitl-fpc64-256 or pass --model "
-            "PATH), so the pixel-level baseline encoder is used on the wrist camera: progress is less faithful "
-            "than the paper's world model")
-    camera = config.reward_camera
-    if camera == "auto":
-        camera = "camera1" if encoder == "pixel" else "camera0"
-    return encoder, camera, why
+    choice = choose_encoder(config.encoder, config.model, config.reward_camera)
+    return choice._replace(camera=store_camera(choice.camera))
 
 
 @dataclass
@@ -195,7 +177,7 @@ def reward_runs(cfg: OfflineBenchConfig, store_path: Path, needed: set[tuple[str
 
     runs = set(EpisodeStore.open(store_path).derived_runs())
     if "srpo" not in runs:
-        encoder, camera, why = choose_encoder(cfg)
+        encoder, camera, why = bench_encoder(cfg)
         print(f"SRPO progress: {encoder} on {camera} ({why})", flush=True)
         compute_reward_run(RewardConfig(store=str(store_path), encoder=encoder, model=cfg.model, camera=camera,
                                         stride=cfg.stride, beta=cfg.beta, w_max=cfg.w_max, device=cfg.device,
@@ -285,7 +267,7 @@ def run_offline_bench(cfg: OfflineBenchConfig) -> Path:
     if not cfg.seeds or cfg.episodes < 2 or cfg.eval_episodes < 1:
         raise UserFacingError("give at least one seed, two recorded episodes and one evaluation episode")
     parse_operator_mix(cfg.operator)
-    choose_encoder(cfg)
+    bench_encoder(cfg)
     specs = [(spec, *parse_method(spec, cfg.estimator)) for spec in cfg.methods]  # fail before any work
     if not specs:
         raise UserFacingError("--methods names no method")

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from srpo.errors import RewardInputError
 from srpo_offline.advantages import DEFAULT_BETA, DEFAULT_W_MAX, AdvantageConfig, progress_advantages
 from srpo_offline.clustering import ClusterConfig, cluster_references
-from srpo_offline.errors import RewardInputError
 
 log = logging.getLogger(__name__)
 

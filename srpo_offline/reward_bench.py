@@ -5,7 +5,7 @@ progress-curve plots. `srpo reward bench` calls it.
 """
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import ClassVar
 
@@ -60,6 +60,7 @@ def run_reward_bench(cfg: BenchConfig) -> BenchReport:
 
     from srpo.store import EpisodeStore
     from srpo_offline.benchmark import progress_metrics
+    from srpo_offline.encoders import choose_encoder, store_camera
     from srpo_offline.plots import plot_progress_curves
 
     if not cfg.encoders and not cfg.runs:
@@ -72,10 +73,12 @@ def run_reward_bench(cfg: BenchConfig) -> BenchReport:
     models = parse_models(cfg.models, cfg.encoders)
     curves, report = {}, {}
     for name in cfg.encoders:
-        encoder = make_encoder(cfg, name, models.get(name))
-        result, config, _ = store_progress(store, cfg, encoder)
+        choice = choose_encoder(name, models.get(name), cfg.camera)
+        options = replace(cfg, camera=store_camera(choice.camera))
+        encoder = make_encoder(options, name, models.get(name))
+        result, config, _ = store_progress(store, options, encoder)
         curves[name] = result.progress
-        report[name] = {"source": "computed", "model": encoder.model_id, "stride": config.stride,
+        report[name] = {"source": "computed", "model": encoder.model_id, "camera": options.camera, "stride": config.stride,
                         "normalise": config.normalise, "references": references_summary(result),
                         "metrics": progress_metrics(result.progress, labels, tasks)}
     for run in cfg.runs:

@@ -3,7 +3,7 @@ episode of a store (per-step progress R, increments D, advantages A, AWR weights
 writes them under derived/<run> with their provenance. `srpo reward compute` and `srpo demo` both call it.
 """
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from srpo.configs import POSITIONAL
@@ -22,7 +22,7 @@ class EncodeOptions:
     device: str = "cpu"  # torch device for the encoder, e.g. cuda (fp16 on GPU)
     batch_size: int = 8  # videos (prefixes) per encoder call
     num_frames: int | None = None  # frames sampled per video; None: the encoder's own (vjepa2: 64, image: 8)
-    camera: str = "camera0"  # which camera's video to encode
+    camera: str = "auto"  # which camera's video to encode: auto (the encoder's own: srpo_offline.encoders.choose_encoder) or a store camera such as camera0
     stride: int = 1  # encode every K-th prefix and interpolate between (cost / K; see docs/reward.md)
     normalise: str = "task"  # task: progress comparable across a task's episodes (training); trajectory: min-max per episode (the paper's plots)
 
@@ -35,7 +35,7 @@ class RewardConfig(EncodeOptions):
     are references; unlabelled episodes are scored and reported."""
 
     store: str = field(default="", metadata=POSITIONAL)  # episode store directory
-    encoder: str = "vjepa2"  # world model (vjepa2) or a baseline (image, pixel): srpo_offline.encoders.ENCODERS
+    encoder: str = "vjepa2"  # world model (vjepa2), a baseline (image, pixel), or auto: srpo_offline.encoders.choose_encoder
     model: str | None = None  # hub id or local directory; None: the encoder's default (vjepa2: facebook/vjepa2-vitl-fpc64-256)
     beta: float = DEFAULT_BETA  # AWR temperature
     w_max: float = DEFAULT_W_MAX  # AWR weight clip
@@ -117,7 +117,11 @@ def compute_reward_run(cfg: RewardConfig) -> RewardRun:
 
     if not cfg.store:
         raise UserFacingError("name the episode store to score (STORE)")
+    from srpo_offline.encoders import choose_encoder, store_camera
+
     store = EpisodeStore.open(cfg.store, mode="a")
+    choice = choose_encoder(cfg.encoder, cfg.model, cfg.camera)
+    cfg = replace(cfg, encoder=choice.name, camera=store_camera(choice.camera))
     run = cfg.run_name or f"srpo_{cfg.encoder}"
     if run in store.derived_runs() and not cfg.overwrite:
         prov = store.root["derived"][run].attrs.get("provenance", {})
@@ -130,7 +134,7 @@ def compute_reward_run(cfg: RewardConfig) -> RewardRun:
     encoder = make_encoder(cfg, cfg.encoder, cfg.model)
     result, config, labels = store_progress(store, cfg, encoder, cfg.beta, cfg.w_max, cfg.advantage())
     provenance = {
-        "encoder": encoder.name, "model": encoder.model_id, "camera": cfg.camera,
+        "encoder": encoder.name, "model": encoder.model_id, "camera": cfg.camera, "why": choice.why,
         "stride": config.stride, "beta": config.beta, "w_max": config.w_max, "normalise": config.normalise,
         "cluster": asdict(config.cluster), "advantage": config.advantage.provenance(), "mu": result.mu, "sigma": result.sigma,
         "references": references_summary(result), "unlabelled": result.unlabelled,

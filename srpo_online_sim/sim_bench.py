@@ -66,9 +66,9 @@ class OnlineBenchConfig:
     eval_episodes: int = 32  # held-out initial states per task in each evaluation
     eval_samples: int = 4  # sampled rollouts per held-out state (at the rollout temperature)
     eval_greedy: bool = True  # also evaluate greedy (argmax) success on the same states (secondary)
-    encoder: str = "auto"  # srpo's world-model encoder: auto (vjepa2 when its weights are local, else pixel) or a name
+    encoder: str = "auto"  # srpo's encoder: auto or a name (srpo_offline.encoders.choose_encoder)
     model: str | None = None  # encoder weights (hub id or folder); None = the encoder's default
-    reward_camera: str = "auto"  # camera the encoder sees: auto (pixel: wrist, vjepa2: front) | front | wrist
+    reward_camera: str = "auto"  # camera the encoder sees: auto (the encoder's own) | front | wrist
     demos_per_task: int = 4  # clean scripted demonstrations per task for the BC warm start
     bc_epochs: int = 60  # BC epochs (with demos_per_task, sets the warm start's success)
     hidden: int = 256  # MLP width
@@ -100,36 +100,15 @@ class OnlineBenchConfig:
         return tuple(t.strip() for t in self.tasks.split(",") if t.strip())
 
 
-def choose_encoder(config: OnlineBenchConfig, name: str | None = None) -> tuple[str, str, str]:
-    """(encoder, camera, why) for `name` (None: --encoder): the world model when its weights are here, else the
-    pixel baseline, said plainly."""
-    from srpo_offline.encoders import ENCODERS
-
-    name = name or config.encoder
-    if name not in ("auto", *ENCODERS):
-        raise UserFacingError(f"unknown encoder {name!r}; use auto or one of {', '.join(ENCODERS)}")
-    if name != "auto":
-        encoder, why = name, f"chosen as {name}"
-    else:
-        from srpo_offline.encoders import vjepa2_available
-
-        if vjepa2_available(config.model):
-            encoder, why = "vjepa2", "V-JEPA 2 weights found locally"
-        else:
-            encoder, why = "pixel", ("V-JEPA 2 weights are not on this machine, so SRPO uses the pixel-level "
-                                     "baseline encoder (last frame of the wrist camera)")
-    camera = config.reward_camera
-    if camera == "auto":
-        camera = "wrist" if encoder == "pixel" else "front"
-    return encoder, camera, why
-
-
 def arm_setup(config: OnlineBenchConfig, arm: str) -> tuple[str, str | None, str, str]:
-    """(reward, encoder or None, reward camera, note) of an arm: `srpo` uses --encoder, `srpo:<name>` names one."""
+    """(reward, encoder or None, reward camera, note) of an arm: `srpo` uses --encoder, `srpo:<name>` names one
+    (`srpo_offline.encoders.choose_encoder`)."""
+    from srpo_offline.encoders import choose_encoder
+
     reward, _, name = arm.partition(":")
     if reward != "srpo":
         return reward, None, "front", ""
-    encoder, camera, why = choose_encoder(config, name or None)
+    encoder, camera, why = choose_encoder(name or config.encoder, config.model, config.reward_camera)
     return reward, encoder, camera, f"{arm}: {encoder} on the {camera} camera ({why})"
 
 

@@ -5,10 +5,15 @@ The registry `ENCODERS` names them (the `--encoder` choices of `srpo reward` and
   vjepa2  V-JEPA 2, the paper's world model (vjepa2.py)
   image   a transformers image encoder averaged over time, the ImageBind stand-in (image.py)
   pixel   the paper's pixel-level baseline (pixel.py)
-Adding an encoder: one module with a class that has `name`, `default_model`, `model_id`, `encode` and a
-`build(model=None, device="cpu", batch_size=None, num_frames=None, ...)` classmethod, plus one line in
-`ENCODERS`. Heavy imports (torch, transformers) happen inside the encoders, so importing this is cheap.
+`choose_encoder` is the one place that picks an encoder and the camera it scores, for every caller (`srpo
+reward compute`, `srpo bench offline`, `srpo bench online`, `srpo demo`).
+Adding an encoder: one module with a class that has `name`, `default_model`, `camera` (the camera it scores
+unless told otherwise), `model_id`, `encode` and a `build(model=None, device="cpu", batch_size=None,
+num_frames=None, ...)` classmethod, plus one line in `ENCODERS`. Heavy imports (torch, transformers) happen
+inside the encoders, so importing this is cheap.
 """
+
+from typing import NamedTuple
 
 from srpo.errors import UserFacingError
 from srpo_offline.encoders.common import check_videos, sample_frame_indices
@@ -17,9 +22,47 @@ from srpo_offline.encoders.pixel import PixelEncoder
 from srpo_offline.encoders.vjepa2 import VJEPA2Encoder
 
 ENCODERS: dict[str, type] = {cls.name: cls for cls in (VJEPA2Encoder, ImageEncoder, PixelEncoder)}
+FALLBACK = "pixel"  # the encoder `auto` picks when V-JEPA 2's weights are absent
 DEFAULT_MODELS: dict[str, str] = {name: cls.default_model for name, cls in ENCODERS.items() if cls.default_model}
 
-__all__ = ["DEFAULT_MODELS", "ENCODERS", "build_encoder", "check_videos", "sample_frame_indices", "vjepa2_available"]
+SIM_CAMERAS = ("front", "wrist")  # the simulated xArm's cameras, recorded as camera0, camera1 (srpo.robot.backends.sim)
+
+__all__ = ["DEFAULT_MODELS", "ENCODERS", "SIM_CAMERAS", "EncoderChoice", "build_encoder", "check_videos",
+           "choose_encoder", "sample_frame_indices", "store_camera", "vjepa2_available"]
+
+
+class EncoderChoice(NamedTuple):
+    """What `choose_encoder` picked; unpacks as (name, camera, why)."""
+
+    name: str  # registry name in ENCODERS
+    camera: str  # camera it scores: front | wrist (the sim's names), or a store camera such as camera0
+    why: str  # one sentence for logs and reports: why this encoder
+
+
+def choose_encoder(encoder: str = "auto", model: str | None = None, camera: str = "auto") -> EncoderChoice:
+    """The encoder and camera SRPO progress is computed with, said plainly when the world model is replaced.
+
+    encoder: a name in ENCODERS, or auto (vjepa2 when its weights are on this machine, else the fallback
+    below); model: its weights (hub id or local directory); camera: auto (the encoder's own `camera`) or a
+    camera name, passed through.
+    """
+    if encoder not in ("auto", *ENCODERS):
+        raise UserFacingError(f"unknown encoder {encoder!r}; use auto or one of {', '.join(ENCODERS)}")
+    if encoder != "auto":
+        name, why = encoder, f"chosen with --encoder {encoder}"
+    elif vjepa2_available(model):
+        name, why = "vjepa2", "V-JEPA 2 weights found locally"
+    else:
+        name = FALLBACK
+        why = (f"V-JEPA 2 weights are not on this machine (download {DEFAULT_MODELS['vjepa2']} or pass --model "
+               f"PATH), so the {name} encoder is used on the {ENCODERS[name].camera} camera instead: "
+               f"{ENCODERS[name].fallback_note}")
+    return EncoderChoice(name, ENCODERS[name].camera if camera == "auto" else camera, why)
+
+
+def store_camera(camera: str) -> str:
+    """The store's name of a camera: front / wrist -> camera0 / camera1 as the sim records them; others as given."""
+    return f"camera{SIM_CAMERAS.index(camera)}" if camera in SIM_CAMERAS else camera
 
 
 def build_encoder(name: str, model: str | None = None, device: str = "cpu", **kw):

@@ -17,6 +17,7 @@ class ImageEncoder:
 
     name = "image"
     default_model = "laion/CLIP-ViT-H-14-laion2B-s32B-b79K"  # the OpenCLIP ViT-H/14 that is ImageBind's image tower
+    camera = "front"  # the fixed scene camera, as the paper scores its third-person view
 
     @classmethod
     def build(cls, model: str | None = None, device: str = "cpu", batch_size: int | None = None,

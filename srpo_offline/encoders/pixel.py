@@ -16,6 +16,8 @@ class PixelEncoder:
     size: int = 64  # side of the downscaled frame; the vector has size * size * 3 entries
     name: ClassVar[str] = "pixel"  # encoder name in reports and provenance
     default_model: ClassVar[None] = None  # no weights
+    camera: ClassVar[str] = "wrist"  # in the front view the arm's pose and the cube's place dominate pixel distances and progress stays flat (Spearman with the oracle 0.00 on successes from the front camera at 64 px, 0.45 from the wrist; docs/offline_bench.md)
+    fallback_note: ClassVar[str] = "progress is less faithful than the paper's world model"  # said when auto picks it
 
     @classmethod
     def build(cls, model: str | None = None, device: str = "cpu", batch_size: int | None = None,

@@ -20,6 +20,7 @@ class VJEPA2Encoder:
 
     name = "vjepa2"
     default_model = "facebook/vjepa2-vitl-fpc64-256"  # ViT-L, 256 px, 64 frames (the authors used ViT-g, 384 px)
+    camera = "front"  # the fixed scene camera, as the paper scores its third-person view
 
     @classmethod
     def build(cls, model: str | None = None, device: str = "cpu", batch_size: int | None = None,

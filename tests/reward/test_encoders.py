@@ -84,3 +84,17 @@ def test_image_encoder_plain_backbone_uses_pooled_output(tmp_path):
     enc = build_encoder("image", model=str(tmp_path), num_frames=2)
     e = enc.encode([moving_video(6, 0.0, 0.3), moving_video(6, 0.7, 1.0)])
     assert e.shape == (2, 16) and np.isfinite(e).all() and not np.allclose(e[0], e[1])
+
+
+def test_one_chooser_picks_encoder_and_camera_for_every_caller(tiny_vjepa2, monkeypatch):
+    from srpo_offline import encoders
+
+    assert encoders.choose_encoder("pixel") == ("pixel", "wrist", "chosen with --encoder pixel")
+    assert encoders.choose_encoder("vjepa2", camera="camera1").camera == "camera1"  # an explicit camera passes
+    assert encoders.choose_encoder("auto", model=tiny_vjepa2)[:2] == ("vjepa2", "front")  # weights present
+    monkeypatch.setattr(encoders, "vjepa2_available", lambda model=None: False)
+    name, camera, why = encoders.choose_encoder("auto")
+    assert name == encoders.FALLBACK and camera == encoders.ENCODERS[name].camera and "not on this machine" in why
+    assert [encoders.store_camera(c) for c in ("front", "wrist", "camera3")] == ["camera0", "camera1", "camera3"]
+    with pytest.raises(UserFacingError, match="unknown encoder 'nope'"):
+        encoders.choose_encoder("nope")

@@ -61,6 +61,7 @@ class ConstantEncoder:
 
     name = "constant"
     default_model = None
+    camera = "camera0"
     model_id = "constant-double"
 
     @classmethod
