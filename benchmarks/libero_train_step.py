@@ -14,6 +14,7 @@ import time
 
 import torch
 
+from srpo_online_sim.algorithm import Algorithm
 from srpo_online_sim.envs import EnvPool
 from srpo_online_sim.openvla.loading import tiny_policy
 from srpo_online_sim.trainer import TrainConfig, Trainer
@@ -55,8 +56,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as out:
         config = TrainConfig(policy="tiny", output_dir=out, steps=args.steps + 1, tasks=(0,),
-                             groups_per_step=args.groups, n_rollouts=args.n_rollouts, keep_mixed_only=False,
-                             encoder="pixel", num_envs=args.envs, max_steps=args.max_steps, device="cpu",
+                             algo=Algorithm(groups_per_step=args.groups, n_rollouts=args.n_rollouts,
+                                            keep_mixed_only=False), encoder="pixel", num_envs=args.envs, max_steps=args.max_steps, device="cpu",
                              save_every=10_000)
         trainer = Trainer(config)
         with EnvPool(trainer.env_config, args.envs) as pool:

@@ -1,13 +1,15 @@
 """Which update learns? GRPO and the shuffled-advantage control from the same BC warm starts, one run per
 (update variant, arm, seed), judged by sampled success on held-out states (the quantity GRPO's objective raises).
 
-A variant is a comma-separated list of `srpo bench online` settings (`name=value`), e.g. `lr=1e-3,n_bins=32`;
+A variant is a comma-separated list of `srpo bench online` settings (`name=value`, bench or `--algo.` fields),
+e.g. `lr=1e-3,n_bins=32`, applied to the bench's own algorithm (BENCH_ALGORITHM: lr 1e-3, negative_scale 0);
 every variant runs with the rest of the bench's settings (--env-steps, --eval-every, ...). Prints one line per
 run and a table: sampled success warm start -> final, the gain over the control, the update diagnostics
 (exact KL, entropy change, success tokens' log-prob change) and the runs they flag.
 
     PYTHONPATH=. .venv/bin/python benchmarks/online_update_probe.py --seeds 0 1 --env-steps 40000 \\
-        --variants lr=1e-4 lr=1e-3 lr=1e-3,negative_scale=0.25 lr=1e-3,kl_rollout_coef=0.5 n_bins=32,lr=1e-3
+        --variants lr=1e-4,negative_scale=1 lr=1e-3,negative_scale=1 lr=1e-3,negative_scale=1,kl_rollout_coef=1 \
+        lr=1e-3 n_bins=32,lr=1e-3
 """
 
 import argparse
@@ -17,21 +19,26 @@ import multiprocessing as mp
 
 import numpy as np
 
+from srpo_online_sim.algorithm import Algorithm
 from srpo_online_sim.diagnostics import flag_run
-from srpo_online_sim.sim_bench import OnlineBenchConfig, final_eval, run_one
+from srpo_online_sim.sim_bench import BENCH_ALGORITHM, OnlineBenchConfig, final_eval, run_one
 
 
 def parse_variant(text: str) -> dict:
-    """`a=1,b=x` -> {"a": 1, "b": "x"}, each value cast to the type of the bench setting it names."""
-    fields = {f.name: f for f in dataclasses.fields(OnlineBenchConfig)}
-    out = {}
+    """`lr=1e-3,n_bins=32` -> changes of an OnlineBenchConfig: a name of the online Algorithm (lr, negative_scale,
+    kl_rollout_coef, entropy_coef, ...) changes `algo`, any other names a bench setting; values take the type of
+    the setting's default."""
+    algo_fields = {f.name for f in dataclasses.fields(Algorithm)}
+    bench_fields = {f.name for f in dataclasses.fields(OnlineBenchConfig)} - {"algo", "preset"}
+    algo, bench = {}, {}
     for item in filter(None, text.split(",")):
         key, _, value = item.partition("=")
-        if key not in fields:
+        target, default = (algo, getattr(BENCH_ALGORITHM, key, None)) if key in algo_fields else (
+            bench, getattr(OnlineBenchConfig(), key, None))
+        if key not in algo_fields | bench_fields:
             raise SystemExit(f"unknown setting {key!r} in variant {text!r}; see `srpo bench online --help`")
-        default = getattr(OnlineBenchConfig(), key)
-        out[key] = type(default)(value) if default is not None else value
-    return out
+        target[key] = type(default)(value) if default is not None else value
+    return {**bench, "algo": dataclasses.replace(BENCH_ALGORITHM, **algo)}
 
 
 def _run(args) -> dict:
@@ -50,7 +57,8 @@ def _run(args) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--variants", nargs="+", default=["lr=1e-4", "lr=1e-3"], help="update variants (name=value,...)")
+    parser.add_argument("--variants", nargs="+", default=["lr=1e-4,negative_scale=1", "lr=1e-3"],
+                        help="update variants (name=value,...)")
     parser.add_argument("--arms", nargs="+", default=["grpo", "shuffled"], help="arms per variant")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds (each has its own warm start)")
     parser.add_argument("--env-steps", type=int, default=40_000, help="training env steps per run")

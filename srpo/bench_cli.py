@@ -5,7 +5,5 @@
   online   online SRPO vs GRPO vs an oracle reward on the simulated xArm (srpo_online_sim.sim_bench)
 """
 
-from srpo_offline.offline_bench import bench_offline
-from srpo_online_sim.bench_cli import online
-
-COMMANDS = {"offline": bench_offline, "online": online}
+# "module:function", imported only when its command runs (or when `srpo bench --help` lists them)
+COMMANDS = {"offline": "srpo_offline.offline_bench:bench_offline", "online": "srpo_online_sim.bench_cli:online"}

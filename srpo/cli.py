@@ -1,7 +1,7 @@
 """`srpo`: one command-line tool, one subcommand group per job.
 
-Each group lives in its own module exposing ``COMMANDS``: command name -> a function taking one frozen
-dataclass config (its fields, comments and defaults are the command's options; see `srpo.configs`) and
+Each group lives in its own module exposing ``COMMANDS``: command name -> a function (or a "module:function"
+string, imported only when that command runs) taking one frozen dataclass config (its fields, comments and defaults are the command's options; see `srpo.configs`) and
 returning an exit code; a group that is one command (`srpo demo`) exposes that function as ``COMMAND``. Only the group named on the command line is imported, so `srpo --help` and
 `srpo data info` never pay for torch or MuJoCo imports they do not use.
 """
@@ -26,11 +26,19 @@ GROUPS: dict[str, tuple[str, str]] = {
 }
 
 
+def _command(entry):
+    """A command function, or a "module:function" entry imported now (groups whose commands are heavy)."""
+    if isinstance(entry, str):
+        module, _, name = entry.partition(":")
+        return getattr(importlib.import_module(module), name)
+    return entry
+
+
 def _group_help(group: str, commands: dict) -> str:
     lines = [f"usage: srpo {group} COMMAND [options]   (srpo {group} COMMAND --help for its options)", "",
              GROUPS[group][1], "", "commands:"]
-    for name, func in commands.items():
-        lines.append(f"  {name:<14} {(func.__doc__ or '').strip().splitlines()[0]}")
+    for name, entry in commands.items():
+        lines.append(f"  {name:<14} {(_command(entry).__doc__ or '').strip().splitlines()[0]}")
     return "\n".join(lines)
 
 
@@ -47,7 +55,7 @@ def run_command(group: str, argv: list[str]) -> int:
         print(_group_help(group, commands), file=sys.stderr)
         print(f"\nsrpo {group}: error: unknown command {name!r}", file=sys.stderr)
         return 2
-    return invoke(commands[name], rest, f"srpo {group} {name}")
+    return invoke(_command(commands[name]), rest, f"srpo {group} {name}")
 
 
 def invoke(func, argv: list[str], prog: str) -> int:

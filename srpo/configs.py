@@ -10,7 +10,10 @@ the command-line habits our users already type (`srpo data info STORE --episodes
 - `--flag` alone for booleans, `--flag a b c` (or a repeated `--flag a --flag b`) for tuple fields;
 - `--backend xarm` for a registry field (a `draccus.ChoiceRegistry` config) means `--backend.type xarm`;
 - a class may declare `CLI_ALIASES: ClassVar[dict[str, str]]`, old flag name -> field path (or several
-  comma-separated paths that take one value each: `"image-size": "camera_height,camera_width"`).
+  comma-separated paths that take one value each: `"image-size": "camera_height,camera_width"`);
+- named whole configs (openpi's style): a class with a `preset` field and `PRESETS: ClassVar[dict[str, cls]]`
+  (name -> a complete config) starts from `PRESETS[--preset]`, and every other flag given overrides that
+  config's field (`srpo libero train --preset siirl --algo.lr 1e-5`).
 """
 
 from __future__ import annotations
@@ -149,7 +152,8 @@ def normalise_argv(cls: type, argv: Sequence[str]) -> list[str]:
             continue
         if path not in types_by_path:
             known = sorted({p.replace("_", "-") for p in types_by_path} | set(aliases))
-            close = difflib.get_close_matches(name, known, n=3)
+            nested = [k for k in known if k.rsplit(".", 1)[-1] == name]  # an old flag that moved into a group
+            close = nested or difflib.get_close_matches(name, known, n=3)
             hint = f"; did you mean {', '.join('--' + c for c in close)}?" if close else ""
             raise UserFacingError(f"unknown option --{name}{hint}")
         got = [inline] if eq else []
@@ -205,9 +209,28 @@ def parse_config(cls: type, argv: Sequence[str], prog: str | None = None):
     try:
         if "--help" in args or "-h" in args:
             return _print_help(cls, args, prog)
-        return draccus.parse(cls, args=args, prog=prog)
+        parsed = draccus.parse(cls, args=args, prog=prog)
     except (DecodingError, draccus.ParsingError) as err:
         raise UserFacingError(f"{err} (see --help)") from None
+    presets = getattr(cls, "PRESETS", None)
+    if not presets or any(a.startswith(("--config_path", "--config-path")) for a in args):
+        return parsed  # a --config_path file is a whole config already
+    if parsed.preset not in presets:
+        raise UserFacingError(f"unknown --preset {parsed.preset!r}: choose one of {', '.join(presets)}")
+    given = [a[2:].partition("=")[0] for a in args if a.startswith("--") and "=" in a]
+    return with_fields(presets[parsed.preset], parsed, [p for p in given if p != "preset"])
+
+
+def with_fields(base, source, paths: Sequence[str]):
+    """`base` with the fields named by dotted `paths` taken from `source` (a config of the same class)."""
+    changes: dict[str, Any] = {}
+    for top in dict.fromkeys(p.split(".")[0] for p in paths):
+        value = getattr(source, top)
+        inner = [p.split(".", 1)[1] for p in paths if p.startswith(top + ".")]
+        if inner and top not in paths and dataclasses.is_dataclass(value):
+            value = with_fields(getattr(base, top), value, inner)
+        changes[top] = value
+    return dataclasses.replace(base, **changes)
 
 
 def choice_config(base: type, name: str, what: str = "choice", **settings):

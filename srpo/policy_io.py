@@ -77,10 +77,6 @@ def read_io(checkpoint: str | Path) -> PolicyIO:
     return PolicyIO()
 
 
-def read_state_keys(checkpoint: str | Path) -> tuple[str, ...]:
-    return read_io(checkpoint).state_keys
-
-
 def write_io(checkpoint: str | Path, state_keys: tuple[str, ...] = STATE_KEYS,
              environment_state_keys: tuple[str, ...] = ()) -> None:
     """Record the state keys next to a saved policy (training writes this)."""

@@ -18,6 +18,7 @@ from srpo_offline.clustering import ClusterConfig, cluster_references
 log = logging.getLogger(__name__)
 
 VARIANTS = ("paper", "siirl", "nearest", "fixed-reference")
+ALPHA = 0.8  # failure-reward scale: the paper's best, the default everywhere (offline and online)
 SIIRL_SCALE = 0.6  # the authors' code hard-codes 0.6 * sigmoid(10 * (0.5 - nd)); alpha does not apply
 SIIRL_SLOPE = 10.0
 SIIRL_EQUAL_RANGE = 1e-6  # siiRL: a failure-distance range below this (absolute) gives every failure nd = 0.5
@@ -97,7 +98,7 @@ def trajectory_rewards(
     embeddings: np.ndarray,
     success: np.ndarray,
     variant: str = "paper",
-    alpha: float = 0.8,
+    alpha: float = ALPHA,
     *,
     reference: np.ndarray | None = None,
     cluster: ClusterConfig | None = None,
@@ -120,7 +121,7 @@ def trajectory_rewards(
     if variant not in VARIANTS:
         raise RewardInputError(f"unknown reward variant {variant!r}; use one of {', '.join(VARIANTS)}")
     if not 0.0 <= alpha <= 1.0:
-        raise RewardInputError(f"alpha must lie in [0, 1] (the paper's best is 0.8), got {alpha}")
+        raise RewardInputError(f"alpha must lie in [0, 1] (the paper's best is {ALPHA}), got {alpha}")
     if (reference is not None) != (variant == "fixed-reference"):
         raise RewardInputError("pass `reference` embeddings exactly when variant='fixed-reference'")
     x = check_embeddings(embeddings)

@@ -7,7 +7,7 @@ from srpo_online_sim.sim_bench import OnlineBenchConfig
 
 def online(cfg: OnlineBenchConfig) -> int:
     """online SRPO vs GRPO vs oracle vs a shuffled-advantage control on the simulated xArm: sampled-success curves
-    across seeds, update diagnostics (--reduced: CI size)"""
+    across seeds, update diagnostics (--preset reduced: CI size)"""
     from srpo_online_sim.sim_bench import run_bench
 
     summary = run_bench(cfg)

@@ -1,7 +1,8 @@
 """`srpo libero train|eval`: online SRPO on LIBERO with OpenVLA*, and the standard evaluation protocol.
 
 The commands' configs are the Python API's: `TrainConfig` (srpo_online_sim.trainer; `--preset srpo|siirl`) and
-`EvalConfig` (srpo_online_sim.evaluate). Old flags still work: --output, --variant.
+`EvalConfig` (srpo_online_sim.evaluate); the algorithm's options are `--algo.<field>`. Old flags still work:
+--output, --variant.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from srpo_online_sim.trainer import TrainConfig
 
 
 def train(cfg: TrainConfig) -> int:
-    """online SRPO (or GRPO with --alpha 0) on LIBERO rollouts; --preset siirl for the authors' settings"""
+    """online SRPO (or GRPO with --algo.alpha 0) on LIBERO rollouts; --preset siirl for the authors' settings"""
     from srpo_online_sim.trainer import Trainer
 
     trainer = Trainer(cfg)

@@ -25,7 +25,7 @@ import copy
 import json
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -33,53 +33,15 @@ import torch
 
 from srpo.errors import UserFacingError
 from srpo.run_log import RunLog
+from srpo_online_sim.algorithm import Algorithm
 from srpo_online_sim.diagnostics import UpdateProbe
 from srpo_online_sim.objective import accuracy_filter, group_advantages, shuffle_advantages
 from srpo_online_sim.pool import EnvPool
-from srpo_online_sim.rewards import REWARDS, oracle_agreement, signal_fraction, trajectory_rewards
+from srpo_online_sim.rewards import oracle_agreement, signal_fraction, trajectory_rewards
 from srpo_online_sim.rollout import Request, Trajectory, rollout
-from srpo_online_sim.update import UpdateSettings, ppo_update
+from srpo_online_sim.update import ppo_update
 
 TRAIN_SEED_OFFSET = 1_000_000  # training initial states use env seeds from here on
-
-
-@dataclass(frozen=True)
-class Algorithm:
-    """The world-independent settings of online SRPO / GRPO (LIBERO's TrainConfig and the sim bench fill them)."""
-
-    reward: str = "srpo"  # srpo (world-progress shaping) | grpo (binary success) | oracle (world's dense progress)
-    #   | shuffled (grpo's advantages dealt at random: the no-information control)
-    groups_per_step: int = 8  # (task, initial state) groups per step
-    n_rollouts: int = 8  # rollouts per group
-    keep_mixed_only: bool = True  # train only on groups whose success rate lies in accuracy_bounds
-    accuracy_bounds: tuple[float, float] = (0.1, 0.9)  # kept group success rates, inclusive (siiRL's)
-    filter_before_reward: bool = False  # filter groups before computing rewards (siiRL)
-    temperature: float = 1.6  # sampling temperature for rollouts (and for the log-probs)
-    reward_variant: str = "paper"  # srpo failure reward: paper | siirl | nearest
-    alpha: float = 0.8  # failure reward scale; 0 = plain GRPO
-    clip_low: float = 0.2  # ratio clip below 1
-    clip_high: float = 0.28  # ratio clip above 1
-    kl_coef: float = 0.0  # weight of KL(pi || pi_ref); 0 = no reference policy kept (siiRL)
-    lr: float = 5e-6  # AdamW learning rate
-    weight_decay: float = 0.0  # AdamW weight decay
-    grad_clip: float = 1.0  # max gradient norm per optimiser step
-    mini_batch: int = 16  # trajectories per optimiser step
-    micro_batch: int = 8  # decisions per forward/backward in the update
-    epochs: int = 1  # passes over each rollout batch (siiRL: 1)
-    seed: int = 0  # sampling seed (each rank adds its rank)
-    kl_rollout_coef: float = 0.0  # weight of the exact full-distribution KL(rollout policy || pi) in the update
-    negative_scale: float = 1.0  # multiplies negative advantages in the update (1 = GRPO)
-    entropy_coef: float = 0.0  # weight of an entropy bonus per action token in the update
-
-    def __post_init__(self):
-        if self.reward not in REWARDS:
-            raise UserFacingError(f"unknown reward {self.reward!r}: choose one of {', '.join(REWARDS)}")
-
-    def update_settings(self) -> UpdateSettings:
-        return UpdateSettings(mini_batch=self.mini_batch, micro_batch=self.micro_batch, temperature=self.temperature,
-                              clip_low=self.clip_low, clip_high=self.clip_high, grad_clip=self.grad_clip,
-                              kl_coef=self.kl_coef, epochs=self.epochs, kl_rollout_coef=self.kl_rollout_coef,
-                              negative_scale=self.negative_scale, entropy_coef=self.entropy_coef)
 
 
 def distributed() -> tuple[int, int]:
@@ -240,8 +202,8 @@ class OnlineTrainer:
     def _update(self, trajs: list[Trajectory], advantages: np.ndarray) -> dict:
         trained = [t for t, a in zip(trajs, advantages) if not np.isnan(a)]
         probe = UpdateProbe(self.policy, trained, self.algo.temperature) if self.diagnostics else None
-        metrics, _ = ppo_update(self.policy, self.optimizer, trajs, advantages, self.algo.update_settings(),
-                                self.reference, self.world)
+        metrics, _ = ppo_update(self.policy, self.optimizer, trajs, advantages, self.algo, self.reference,
+                                self.world)
         if probe is not None:
             metrics.update(probe.after())
         return metrics

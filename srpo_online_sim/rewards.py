@@ -22,8 +22,8 @@ VARIANCE_FLOOR = 1e-12  # a group whose reward variance is at or below this carr
 
 
 def trajectory_rewards(kind: str, success: np.ndarray, tasks: np.ndarray, embeddings: np.ndarray,
-                       oracle: np.ndarray, keep: np.ndarray | None = None, variant: str = "paper",
-                       alpha: float = 0.8) -> tuple[np.ndarray, dict]:
+                       oracle: np.ndarray, *, alpha: float, keep: np.ndarray | None = None,
+                       variant: str = "paper") -> tuple[np.ndarray, dict]:
     """[N] rewards (NaN where `keep` is False) and the per-task clustering results ({} for grpo/oracle)."""
     success = np.asarray(success, dtype=bool)
     if kind == "oracle":

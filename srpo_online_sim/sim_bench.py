@@ -25,43 +25,38 @@ import json
 import math
 import multiprocessing as mp
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
 from srpo.errors import UserFacingError
+from srpo_online_sim.algorithm import Algorithm
 
 LEVELS = (0.3, 0.5)  # sampled success levels whose first crossing the report gives (env steps)
 CONTROL = "shuffled"  # the no-information arm every other arm is compared with
-REDUCED = {  # the CI size of `--reduced`: about a minute on 2 cores; 16 bins so that the BC policy succeeds sometimes
-    "tasks": "lift", "seeds": 2, "env_steps": 600, "groups_per_step": 2, "n_rollouts": 4, "mini_batch": 8,
-    "eval_every": 1, "eval_episodes": 4, "eval_samples": 2, "demos_per_task": 4, "bc_epochs": 30, "hidden": 128,
-    "n_bins": 16,
-}
+# The bench's algorithm (the reward is set per arm): every group trained on, 2 epochs of mini-batches of 16
+# trajectories, temperature 1.0, the whole rollout batch per forward pass, and the update that learned on GRPO's
+# own sampled success (docs/online.md): AdamW lr 1e-3 on the positive advantages only (lr 1e-4 barely moves the
+# policy; 1e-3 with the negative half spreads mass onto unsampled bins and collapses sampled success).
+BENCH_ALGORITHM = Algorithm(keep_mixed_only=False, temperature=1.0, lr=1e-3, negative_scale=0.0, mini_batch=16,
+                            micro_batch=4096, epochs=2)
 
 
 @dataclass(frozen=True)
 class OnlineBenchConfig:
     """Online SRPO vs GRPO vs an oracle reward vs a shuffled-advantage control on the simulated xArm: one env-step
     budget, several seeds, sampled success on held-out states as the headline; writes report.md / report.json and
-    plots to --output-dir (--reduced: the CI size)."""
+    plots to --output-dir (--preset reduced: the CI size)."""
 
+    preset: str = "full"  # the named config to start from: full | reduced (the CI size, about a minute)
     output_dir: str = "outputs/bench_online"  # report, plots and one folder per run
     tasks: str = "lift"  # sim tasks, comma-separated (the policy is multi-task; place needs a larger budget)
     rewards: str = "grpo,srpo,oracle,shuffled"  # arms: grpo | srpo | srpo:<encoder> | oracle | shuffled (control)
-    seeds: int = 3  # seeds per arm (each seed has its own BC warm start, shared by the arms)
-    env_steps: int = 200_000  # training env-step budget of every run
-    groups_per_step: int = 8  # (task, initial state) groups per update
-    n_rollouts: int = 8  # rollouts per group
-    mini_batch: int = 16  # trajectories per optimiser step (4 steps per update at the defaults)
-    lr: float = 1e-4  # AdamW learning rate of the online updates
-    epochs: int = 2  # passes over each rollout batch
-    temperature: float = 1.0  # rollout sampling temperature (also the headline evaluation's)
-    alpha: float = 0.8  # SRPO's failure-reward scale (paper's best)
-    kl_rollout_coef: float = 0.0  # weight of the exact full-distribution KL to the rollout policy in the update
-    negative_scale: float = 1.0  # multiplies negative advantages in the update (1 = GRPO as written)
-    entropy_coef: float = 0.0  # entropy bonus per action token in the update
+    seeds: int = 5  # seeds per arm (each seed has its own BC warm start, shared by the arms)
+    env_steps: int = 40_000  # training env-step budget of every run
+    algo: Algorithm = field(default_factory=lambda: BENCH_ALGORITHM)  # the online algorithm (--algo.lr, ...)
     eval_every: int = 2  # updates between evaluations
     eval_episodes: int = 32  # held-out initial states per task in each evaluation
     eval_samples: int = 4  # sampled rollouts per held-out state (at the rollout temperature)
@@ -75,12 +70,10 @@ class OnlineBenchConfig:
     n_bins: int = 256  # action bins per dimension of the MLP policy (OpenVLA* keeps 256)
     num_envs: int = 8  # envs per run (in the run's own process)
     workers: int = 2  # runs executed at once, one process each
-    reduced: bool = False  # the CI size: one task, tiny budget (overrides the sizes above)
+
+    PRESETS: ClassVar[dict[str, OnlineBenchConfig]]  # name -> whole config (filled below the class)
 
     def __post_init__(self):
-        if self.reduced:
-            for key, value in REDUCED.items():
-                object.__setattr__(self, key, value)
         from srpo_online_sim.rewards import REWARDS
 
         bad = [r for r in self.reward_list if r.split(":")[0] not in REWARDS or (":" in r and not r.startswith("srpo:"))]
@@ -88,8 +81,8 @@ class OnlineBenchConfig:
             raise UserFacingError(f"unknown arms {bad}: choose from {', '.join(REWARDS)} or srpo:<encoder>")
         if self.seeds < 1 or self.env_steps < 1 or self.eval_samples < 1 or self.eval_episodes < 1:
             raise UserFacingError("--seeds, --env-steps, --eval-samples and --eval-episodes must be positive")
-        if self.temperature <= 0:
-            raise UserFacingError("--temperature must be > 0: rollouts and the headline evaluation sample at it")
+        if self.algo.temperature <= 0:
+            raise UserFacingError("--algo.temperature must be > 0: rollouts and the headline evaluation sample at it")
 
     @property
     def reward_list(self) -> list[str]:
@@ -99,6 +92,14 @@ class OnlineBenchConfig:
     def task_list(self) -> tuple[str, ...]:
         return tuple(t.strip() for t in self.tasks.split(",") if t.strip())
 
+
+OnlineBenchConfig.PRESETS = {
+    "full": OnlineBenchConfig(),
+    "reduced": OnlineBenchConfig(  # the CI size: about a minute on 2 cores; 16 bins so that BC succeeds sometimes
+        preset="reduced", tasks="lift", seeds=2, env_steps=600, eval_every=1, eval_episodes=4, eval_samples=2,
+        demos_per_task=4, bc_epochs=30, hidden=128, n_bins=16,
+        algo=dataclasses.replace(BENCH_ALGORITHM, groups_per_step=2, n_rollouts=4, mini_batch=8)),
+}
 
 def arm_setup(config: OnlineBenchConfig, arm: str) -> tuple[str, str | None, str, str]:
     """(reward, encoder or None, reward camera, note) of an arm: `srpo` uses --encoder, `srpo:<name>` names one
@@ -132,7 +133,7 @@ def evaluation(config: OnlineBenchConfig, policy, pool, requests, step: int, gre
     seed at the same update in every arm), the binary signal and all-failed fractions, greedy success if asked."""
     from srpo_online_sim.warm_start import regime_probe, success_rate
 
-    probe = regime_probe(policy, pool, requests, config.eval_samples, config.temperature, seed=10_000 + step)
+    probe = regime_probe(policy, pool, requests, config.eval_samples, config.algo.temperature, seed=10_000 + step)
     record = {"success_rate": probe.pop("sampled_success"), **{k: v for k, v in probe.items() if k != "env_steps"}}
     if greedy and config.eval_greedy:
         record["greedy_success"] = success_rate(policy, pool, requests, 0.0)[0]
@@ -150,17 +151,6 @@ def _start_evaluation(config: OnlineBenchConfig, spec, policy, seed: int, folder
             record = evaluation(config, policy, pool, eval_requests(spec, pool, config.eval_episodes), 0, True)
         path.write_text(json.dumps(record))
     return json.loads(path.read_text())
-
-
-def algorithm(config: OnlineBenchConfig, reward: str, seed: int):
-    """The online algorithm of every arm (only `reward` differs between arms)."""
-    from srpo_online_sim.online import Algorithm
-
-    return Algorithm(reward=reward, groups_per_step=config.groups_per_step, n_rollouts=config.n_rollouts,
-                     keep_mixed_only=False, temperature=config.temperature, alpha=config.alpha, lr=config.lr,
-                     mini_batch=config.mini_batch, micro_batch=4096, epochs=config.epochs, seed=seed,
-                     kl_rollout_coef=config.kl_rollout_coef, negative_scale=config.negative_scale,
-                     entropy_coef=config.entropy_coef)
 
 
 def run_one(config: OnlineBenchConfig, arm: str, seed: int) -> dict:
@@ -187,7 +177,7 @@ def run_one(config: OnlineBenchConfig, arm: str, seed: int) -> dict:
         from srpo_offline.encoders import build_encoder
 
         encoder = build_encoder(encoder_name, config.model)
-    algo = algorithm(config, reward, seed)
+    algo = dataclasses.replace(config.algo, reward=reward, seed=seed)
     run_dir = out / "runs" / f"{arm.replace(':', '-')}_seed{seed}"
     trainer = OnlineTrainer(spec, policy, algo, run_dir, encoder=encoder, num_envs=config.num_envs,
                             subprocess=False, diagnostics=True,
@@ -345,7 +335,7 @@ def plot_curves(results: list[dict], config: OnlineBenchConfig, out: Path) -> li
         for th in LEVELS:
             ax.axhline(th, color="grey", lw=0.6, ls=":")
         ax.set(xlabel=label, ylim=(-0.02, 1.02), ylabel=("greedy" if key == "greedy_success" else
-               f"sampled (T = {config.temperature:g})") + " success, held-out states",
+               f"sampled (T = {config.algo.temperature:g})") + " success, held-out states",
                title=f"sim xArm {config.tasks}: mean and 95 % CI across seeds")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
@@ -387,15 +377,15 @@ def _fmt(value, pattern: str = "{:.2f}") -> str:
 
 
 def markdown_report(summary: dict, config: OnlineBenchConfig, encoder_note: str, wall_minutes: float) -> str:
-    any_row = next(iter(summary.values()))
+    any_row, a = next(iter(summary.values())), config.algo
     levels = " | ".join(f"env steps to {int(100 * th)} %" for th in LEVELS)
     lines = [
         f"# Online SRPO vs GRPO on the simulated xArm ({config.tasks})", "",
         f"Budget {config.env_steps:,} training env steps per run, {config.seeds} seeds per arm, groups of "
-        f"{config.n_rollouts} rollouts x {config.groups_per_step} per update, lr {config.lr}, {config.epochs} epochs, "
-        f"{config.n_bins} bins, KL-to-rollout {config.kl_rollout_coef}, negative-advantage scale "
-        f"{config.negative_scale}, entropy bonus {config.entropy_coef}, temperature {config.temperature}. "
-        f"Headline: **sampled success** at T = {config.temperature:g} on {config.eval_episodes} held-out states per "
+        f"{a.n_rollouts} rollouts x {a.groups_per_step} per update, lr {a.lr}, {a.epochs} epochs, "
+        f"{config.n_bins} bins, KL-to-rollout {a.kl_rollout_coef}, negative-advantage scale "
+        f"{a.negative_scale}, entropy bonus {a.entropy_coef}, temperature {a.temperature}. "
+        f"Headline: **sampled success** at T = {config.algo.temperature:g} on {config.eval_episodes} held-out states per "
         f"task x {config.eval_samples} samples, evaluated every {config.eval_every} updates (final = mean of the last "
         f"two evaluations). SRPO encoders: {encoder_note or 'none'}. Wall time {wall_minutes:.1f} min.", "",
         f"**Warm start (the regime)**: sampled success {_fmt_ci(any_row['start'])}, binary signal in "

@@ -12,9 +12,9 @@ One training step:
 5. PPO mini-batches (``srpo_online_sim.update``): one optimiser step per ``mini_batch`` trajectories, token-mean
    within a trajectory then mean over trajectories, unexecuted actions masked; AdamW, grad clip.
 
-Presets: ``srpo`` (this project's defaults) and ``siirl`` (the authors' released settings,
-sii-research/siiRL examples/embodied_srpo_trainer/run_openvla_oft_libero_*.sh and the paper); a field left at
-None takes its preset's value (`TrainConfig.resolved`). docs/libero.md lists the differences.
+Presets are named whole configs (`PRESETS`, openpi's style): ``srpo`` (this project's defaults) and ``siirl``
+(the authors' released settings, sii-research/siiRL examples/embodied_srpo_trainer/run_openvla_oft_libero_*.sh);
+flags given with ``--preset`` override its fields. docs/libero.md lists the differences.
 
 Several GPUs: launch with ``torchrun --nproc_per_node K``; each rank rolls out its share of the groups,
 rewards are computed from the gathered embeddings of all ranks, and gradients are all-reduced before
@@ -25,37 +25,28 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import ClassVar
 
 import numpy as np
 import torch
 
 from srpo.errors import UserFacingError
+from srpo_online_sim.algorithm import Algorithm
 from srpo_online_sim.envs import EnvConfig, check_suite, official_init_states, parse_task_ids
-from srpo_online_sim.online import TRAIN_SEED_OFFSET, Algorithm, OnlineTrainer, distributed
+from srpo_online_sim.online import TRAIN_SEED_OFFSET, OnlineTrainer, distributed
 from srpo_online_sim.openvla.loading import default_policy
 
-__all__ = ["PRESETS", "TRAIN_SEED_OFFSET", "TrainConfig", "Trainer"]
-
-# Values of the fields a preset decides (those left at None). siiRL: run_openvla_oft_libero_*.sh
-# (TRAIN_BATCH_SIZE 64 x ROLLOUT_N_SAMPLES 8, MAX_EPISODE_STEPS 512, filter_accuracy before compute_reward,
-# reward_score/embodied.py) and the paper's mini-batch of 128 trajectories out of 512.
-PRESETS: dict[str, dict] = {
-    "srpo": {"groups_per_step": 8, "mini_batch": 16, "max_steps": None, "filter_before_reward": False,
-             "reward_variant": "paper"},
-    "siirl": {"groups_per_step": 64, "mini_batch": 128, "max_steps": 512, "filter_before_reward": True,
-              "reward_variant": "siirl"},
-}
-
+__all__ = ["PRESETS", "TRAIN_SEED_OFFSET", "TrainConfig", "Trainer", "preset"]
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Online SRPO (or GRPO with --alpha 0) on LIBERO rollouts: roll OpenVLA* out, reward failures by world-model
-    progress towards the task's successes, and update with the clipped objective in PPO mini-batches.
-    --preset siirl takes the authors' released settings for every option left unset (docs/libero.md)."""
+    """Online SRPO (or GRPO with --algo.alpha 0) on LIBERO rollouts: roll OpenVLA* out, reward failures by
+    world-model progress towards the task's successes, and update with the clipped objective in PPO mini-batches.
+    --preset names a whole config (srpo: this project's defaults; siirl: the authors' released settings); every
+    other flag overrides a field of it (docs/libero.md)."""
 
-    preset: str = "srpo"  # srpo (this project's defaults) | siirl (the authors' settings) for options left unset
+    preset: str = "srpo"  # the named config to start from: srpo | siirl (PRESETS); other flags override it
     suite: str = "spatial"  # LIBERO suite: spatial, object, goal, 10 (LIBERO-Long) or 90
     policy: str | None = None  # checkpoint folder, hub id, or "tiny" (tests); None = the suite's published one
     unnorm_key: str | None = None  # action statistics key of the checkpoint (falls back to <key>_no_noops)
@@ -63,58 +54,51 @@ class TrainConfig:
     resume: bool = False  # continue from the newest checkpoint in output_dir
     steps: int = 100  # training steps
     tasks: str | tuple[int, ...] | None = None  # task ids (comma-separated on the command line); None = all
-    groups_per_step: int | None = None  # (task, initial state) groups per step; None = preset (srpo 8, siirl 64)
-    n_rollouts: int = 8  # rollouts per group
-    keep_mixed_only: bool = True  # train only on groups whose success rate lies in accuracy_bounds
-    accuracy_bounds: tuple[float, float] = (0.1, 0.9)  # kept group success rates, inclusive (siiRL's)
-    filter_before_reward: bool | None = None  # filter groups before computing rewards; None = preset (siirl)
-    temperature: float = 1.6  # sampling temperature for rollouts (and for the log-probs)
-    reward_variant: str | None = None  # paper | siirl | nearest; None = preset (srpo paper, siirl siirl)
-    alpha: float = 0.8  # failure reward scale; 0 = plain GRPO (binary rewards, every variant)
+    algo: Algorithm = field(default_factory=Algorithm)  # the online algorithm (--algo.lr, --algo.alpha, ...: srpo_online_sim.algorithm)
     encoder: str = "vjepa2"  # world-model encoder for rollout videos: vjepa2 | image | pixel
     encoder_model: str | None = None  # encoder hub id or folder; None = the encoder's default
-    clip_low: float = 0.2  # ratio clip below 1
-    clip_high: float = 0.28  # ratio clip above 1
-    kl_coef: float = 0.0  # weight of KL(pi || pi_ref); 0 = no reference policy kept (siiRL)
-    lr: float = 5e-6  # AdamW learning rate
-    weight_decay: float = 0.0  # AdamW weight decay
-    grad_clip: float = 1.0  # max gradient norm per optimiser step
-    mini_batch: int | None = None  # trajectories per optimiser step; None = preset (srpo 16, siirl 128)
-    micro_batch: int = 8  # decisions per forward/backward in the update
     num_envs: int = 8  # LIBERO environments (one subprocess each unless subprocess=False)
     subprocess: bool = True  # run envs in worker processes (false: in this process, for debugging)
-    max_steps: int | None = None  # env steps per episode; None = preset (srpo: OFT's per suite, siirl: 512)
+    max_steps: int | None = None  # env steps per episode; None = OFT's per-suite limits
     save_every: int = 10  # checkpoint every k steps (and at the end)
-    seed: int = 0  # torch / sampling seed
     device: str = "cuda" if torch.cuda.is_available() else "cpu"  # policy device
     autocast: bool = True  # bf16 autocast of forward passes on CUDA, fp32 weights and optimiser (siiRL)
     bf16: bool = False  # keep the weights in bfloat16 (half the memory; lr-5e-6 steps mostly round away)
 
-    CLI_ALIASES: ClassVar[dict[str, str]] = {"output": "output_dir", "variant": "reward_variant"}
+    CLI_ALIASES: ClassVar[dict[str, str]] = {"output": "output_dir", "variant": "algo.reward_variant"}
+    PRESETS: ClassVar[dict[str, TrainConfig]]  # name -> whole config (filled below the class)
 
     def __post_init__(self):
-        if self.preset not in PRESETS:
-            raise UserFacingError(f"unknown --preset {self.preset!r}: choose one of {', '.join(PRESETS)}")
         check_suite(self.suite)
         object.__setattr__(self, "tasks", parse_task_ids(self.tasks))
         if self.policy is None:
-            object.__setattr__(self, "policy", default_policy(self.suite))
+            default_policy(self.suite)  # a suite without a published checkpoint: say so now
+        if self.algo.reward == "oracle":
+            raise UserFacingError("LIBERO has no oracle reward (no privileged progress): use --algo.reward srpo or grpo")
 
-    def resolved(self) -> TrainConfig:
-        """Every field left at None set from the preset."""
-        unset = {k: v for k, v in PRESETS[self.preset].items() if getattr(self, k) is None}
-        return dataclasses.replace(self, **unset)
+    @property
+    def checkpoint(self) -> str:
+        """The policy to load: --policy, or the suite's published checkpoint."""
+        return self.policy if self.policy is not None else default_policy(self.suite)
 
-    def algorithm(self) -> Algorithm:
-        """The world-independent settings (of the resolved config)."""
-        c = self.resolved()
-        return Algorithm(reward="srpo" if c.alpha > 0 else "grpo", groups_per_step=c.groups_per_step,
-                         n_rollouts=c.n_rollouts, keep_mixed_only=c.keep_mixed_only,
-                         accuracy_bounds=tuple(c.accuracy_bounds), filter_before_reward=c.filter_before_reward,
-                         temperature=c.temperature, reward_variant=c.reward_variant, alpha=c.alpha,
-                         clip_low=c.clip_low, clip_high=c.clip_high, kl_coef=c.kl_coef, lr=c.lr,
-                         weight_decay=c.weight_decay, grad_clip=c.grad_clip, mini_batch=c.mini_batch,
-                         micro_batch=c.micro_batch, seed=c.seed)
+
+# The named whole configs (openpi's style). siiRL: examples/embodied_srpo_trainer/run_openvla_oft_libero_*.sh
+# (TRAIN_BATCH_SIZE 64 x ROLLOUT_N_SAMPLES 8, MAX_EPISODE_STEPS 512, filter_accuracy before compute_reward,
+# reward_score/embodied.py) and the paper's mini-batch of 128 trajectories out of 512.
+PRESETS: dict[str, TrainConfig] = {
+    "srpo": TrainConfig(),
+    "siirl": TrainConfig(preset="siirl", max_steps=512,
+                         algo=Algorithm(groups_per_step=64, mini_batch=128, filter_before_reward=True,
+                                        reward_variant="siirl")),
+}
+TrainConfig.PRESETS = PRESETS
+
+
+def preset(name: str, **changes) -> TrainConfig:
+    """The named config `name` (PRESETS), with top-level fields replaced by `changes`."""
+    if name not in PRESETS:
+        raise UserFacingError(f"unknown --preset {name!r}: choose one of {', '.join(PRESETS)}")
+    return dataclasses.replace(PRESETS[name], **changes)
 
 
 def build_policy(name: str, unnorm_key: str | None, device: str, dtype: torch.dtype, autocast: bool = False):
@@ -134,19 +118,18 @@ class Trainer(OnlineTrainer):
     """The online trainer (`srpo_online_sim.online.OnlineTrainer`) on LIBERO with OpenVLA*, from a TrainConfig."""
 
     def __init__(self, config: TrainConfig, encoder=None):
-        config = config.resolved()
         self.config = config
         rank, world = distributed()
         if world > 1 and config.device.startswith("cuda"):
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", rank)))
         self.env_config = EnvConfig(suite=config.suite, max_steps=config.max_steps)
         dtype = torch.bfloat16 if config.bf16 else torch.float32
-        policy = build_policy(config.policy, config.unnorm_key, config.device, dtype, config.autocast)
-        if encoder is None and config.alpha > 0:
+        policy = build_policy(config.checkpoint, config.unnorm_key, config.device, dtype, config.autocast)
+        if encoder is None and config.algo.reward == "srpo" and config.algo.alpha > 0:
             from srpo_offline.encoders import build_encoder
 
             encoder = build_encoder(config.encoder, config.encoder_model, device=config.device)
-        super().__init__(self.env_config, policy, config.algorithm(), config.output_dir, tasks=config.tasks,
+        super().__init__(self.env_config, policy, config.algo, config.output_dir, tasks=config.tasks,
                          encoder=encoder, num_envs=config.num_envs, subprocess=config.subprocess,
                          resume_log=config.resume, header={"config": asdict(config)},
                          progress_desc="srpo libero train")

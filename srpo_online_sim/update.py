@@ -18,30 +18,13 @@ from __future__ import annotations
 import copy
 import math
 from collections import defaultdict
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from srpo_online_sim.algorithm import Algorithm
 from srpo_online_sim.objective import clipped_loss, entropy, exact_kl, kl_to_reference
 from srpo_online_sim.rollout import Trajectory
-
-
-@dataclass(frozen=True)
-class UpdateSettings:
-    """The knobs of `ppo_update` (taken from TrainConfig)."""
-
-    mini_batch: int  # trajectories per optimiser step
-    micro_batch: int  # decisions per forward/backward
-    temperature: float  # sampling temperature (log-probs are taken at it)
-    clip_low: float  # ratio clip below 1
-    clip_high: float  # ratio clip above 1
-    grad_clip: float  # max gradient norm per optimiser step
-    kl_coef: float = 0.0  # weight of KL(pi || pi_ref)
-    epochs: int = 1  # passes over the rollout batch (siiRL: 1; small policies learn faster with a few)
-    kl_rollout_coef: float = 0.0  # weight of the exact full-distribution KL(rollout policy || pi) per token
-    negative_scale: float = 1.0  # multiplies negative advantages (1 = GRPO; 0 = learn from the better half only)
-    entropy_coef: float = 0.0  # weight of an entropy bonus per token (negative: an entropy penalty)
 
 
 def token_mask(executed: int, chunk: int, action_dim: int) -> torch.Tensor:
@@ -72,22 +55,22 @@ def _all_reduce(x: torch.Tensor, world: int) -> torch.Tensor:
 
 
 def ppo_update(policy, optimizer: torch.optim.Optimizer, trajs: list[Trajectory], advantages: np.ndarray,
-               settings: UpdateSettings, reference: torch.nn.Module | None = None, world: int = 1
+               algo: Algorithm, reference: torch.nn.Module | None = None, world: int = 1
                ) -> tuple[dict, list[dict]]:
     """Update on the trajectories whose advantage is not NaN; returns (batch metrics, metrics per step)."""
     model = policy.model
     device = policy.device
-    scale = settings.negative_scale
+    scale = algo.negative_scale
     kept = [(t, float(a) * (scale if a < 0 else 1.0)) for t, a in zip(trajs, advantages) if not np.isnan(a)]
     # the policy that sampled the batch, frozen, for the full-distribution KL penalty
-    rollout_model = copy.deepcopy(model).eval().requires_grad_(False) if settings.kl_rollout_coef else None
+    rollout_model = copy.deepcopy(model).eval().requires_grad_(False) if algo.kl_rollout_coef else None
     n_global = int(_all_reduce(torch.tensor(float(len(kept))), world).item())
-    n_steps = math.ceil(n_global / settings.mini_batch)
+    n_steps = math.ceil(n_global / algo.mini_batch)
     parts = np.array_split(np.arange(len(kept)), n_steps) if n_steps else []
     model.train()
     per_step = []
-    for part in [p for _ in range(settings.epochs) for p in parts]:
-        per_step.append(_step(policy, optimizer, [kept[i] for i in part], settings, reference, rollout_model,
+    for part in [p for _ in range(algo.epochs) for p in parts]:
+        per_step.append(_step(policy, optimizer, [kept[i] for i in part], algo, reference, rollout_model,
                               world, device))
     model.eval()
     totals = defaultdict(float)
@@ -103,38 +86,38 @@ def ppo_update(policy, optimizer: torch.optim.Optimizer, trajs: list[Trajectory]
     return metrics, per_step
 
 
-def _step(policy, optimizer, batch: list[tuple[Trajectory, float]], settings: UpdateSettings, reference,
-          rollout_model, world, device) -> dict:
+def _step(policy, optimizer, batch: list[tuple[Trajectory, float]], algo: Algorithm, reference, rollout_model,
+          world, device) -> dict:
     """One optimiser step on one mini-batch (this rank's share of it)."""
     n_traj = _all_reduce(torch.tensor(float(len(batch))), world).item()
     rows = decision_rows(batch, n_traj, policy.chunk, policy.action_dim)
     optimizer.zero_grad(set_to_none=True)
     sums = defaultdict(float)
-    for start in range(0, len(rows), settings.micro_batch):
-        part = rows[start : start + settings.micro_batch]
+    for start in range(0, len(rows), algo.micro_batch):
+        part = rows[start : start + algo.micro_batch]
         inputs = policy.prepare([t.observations[i] for t, i, _, _ in part], [t.request.instruction for t, *_ in part])
         tokens = torch.stack([t.tokens[i] for t, i, _, _ in part]).to(device)
         old = torch.stack([t.old_log_probs[i] for t, i, _, _ in part]).to(device)
         adv = torch.tensor([a for _, _, a, _ in part], device=device)
         weights = torch.stack([w for *_, w in part]).to(device)
-        logp = torch.log_softmax(policy.logits(inputs) / settings.temperature, dim=-1)  # every bin
+        logp = torch.log_softmax(policy.logits(inputs) / algo.temperature, dim=-1)  # every bin
         new = logp.gather(-1, tokens.unsqueeze(-1)).squeeze(-1)
-        loss, stats = clipped_loss(new, old, adv, settings.clip_low, settings.clip_high, weights)
+        loss, stats = clipped_loss(new, old, adv, algo.clip_low, algo.clip_high, weights)
         if rollout_model is not None:
             with torch.no_grad():
-                before = torch.log_softmax(policy.logits(inputs, rollout_model) / settings.temperature, dim=-1)
+                before = torch.log_softmax(policy.logits(inputs, rollout_model) / algo.temperature, dim=-1)
             kl = (exact_kl(before.float(), logp.float()) * weights).sum()
-            loss = loss + settings.kl_rollout_coef * kl
+            loss = loss + algo.kl_rollout_coef * kl
             sums["kl_rollout"] += float(kl.detach())
-        if settings.entropy_coef:
+        if algo.entropy_coef:
             bonus = (entropy(logp.float()) * weights).sum()
-            loss = loss - settings.entropy_coef * bonus
+            loss = loss - algo.entropy_coef * bonus
             sums["entropy_bonus"] += float(bonus.detach())
         if reference is not None:
             with torch.no_grad():
-                ref = policy.log_probs(inputs, tokens, settings.temperature, model=reference).float()
+                ref = policy.log_probs(inputs, tokens, algo.temperature, model=reference).float()
             kl = (kl_to_reference(new, ref) * weights).sum()
-            loss = loss + settings.kl_coef * kl
+            loss = loss + algo.kl_coef * kl
             sums["kl_ref"] += float(kl.detach())
         loss.backward()
         sums["loss"] += float(loss.detach())
@@ -148,7 +131,7 @@ def _step(policy, optimizer, batch: list[tuple[Trajectory, float]], settings: Up
                 if p.grad is None:  # a rank with no trajectory in this step still joins every all-reduce
                     p.grad = torch.zeros_like(p)
                 dist.all_reduce(p.grad)
-    grad_norm = torch.nn.utils.clip_grad_norm_(policy.model.parameters(), settings.grad_clip)
+    grad_norm = torch.nn.utils.clip_grad_norm_(policy.model.parameters(), algo.grad_clip)
     optimizer.step()
     keys = ("loss", "kl_ref", "kl_rollout", "entropy_bonus", "clipped_tokens", "kl_old_sum", "tokens")
     reduced = dict(zip(keys, _all_reduce(torch.tensor([sums[k] for k in keys], dtype=torch.float64), world).tolist()))

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import torch
@@ -26,7 +26,7 @@ import torch
 from srpo.errors import UserFacingError
 from srpo_online_sim.openvla.action_tokenizer import ActionStats
 from srpo_online_sim.openvla.model import OpenVLAStar, OpenVLAStarConfig, VisionSpec
-from srpo_online_sim.openvla.policy import OpenVLAStarPolicy
+from srpo_online_sim.openvla.policy import OWN_CONFIG, OpenVLAStarPolicy
 
 SUITE_CHECKPOINTS = {
     "spatial": "Sylvest/OpenVLA-AC-PD-1traj-libero-spatial",
@@ -43,7 +43,6 @@ def default_policy(suite: str) -> str:
     return SUITE_CHECKPOINTS[suite]
 
 
-OWN_CONFIG = "srpo_openvla_star.json"  # written by save_policy
 LLAMA_EMPTY_TOKEN = 29871  # OpenVLA appends it after "Out:" for Llama 2 tokenizers
 HF_LAYER_SCALE = re.compile(r"\.ls(\d+)\.scale_factor$")  # HF-format name of timm's LayerScale `lsN.gamma`
 
@@ -55,7 +54,7 @@ class LoadReport:
     """What `load_policy` mapped, for the log and for tests."""
 
     folder: str  # the checkpoint folder read
-    layout: str  # "published" (HF OpenVLA-OFT) or "own" (saved by save_policy)
+    layout: str  # "published" (HF OpenVLA-OFT) or "own" (saved by OpenVLAStarPolicy.save)
     tensors: int  # tensors loaded
     renamed: int  # HF `lsN.scale_factor` -> timm `lsN.gamma`
     ignored: tuple[str, ...]  # checkpoint tensors of heads the model does not use (SigLIP attention pool)
@@ -209,23 +208,6 @@ def load_policy(
     result.load_report = LoadReport(str(folder), layout, tensors, renamed, ignored, source, key, config.vocab_size)
     log.info("%s", result.load_report)
     return result
-
-
-def save_policy(policy: OpenVLAStarPolicy, folder: Path) -> None:
-    """Weights (safetensors), tokenizer and an OWN_CONFIG file that `load_policy` reads back."""
-    from safetensors.torch import save_file
-
-    folder.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu().contiguous() for k, v in policy.model.state_dict().items()}
-    save_file(state, str(folder / "model.safetensors"))
-    policy.tokenizer.save_pretrained(str(folder))
-    stats = policy.stats
-    meta = {
-        "config": asdict(policy.model.config),
-        "action_stats": {"q01": stats.q01.tolist(), "q99": stats.q99.tolist(), "mask": stats.mask.tolist()},
-        "append_token_id": policy.append_token_id,
-    }
-    (folder / OWN_CONFIG).write_text(json.dumps(meta, indent=1))
 
 
 def tiny_tokenizer(vocab_size: int = 512):

@@ -12,7 +12,9 @@ left: OFT round-trips the frame through JPEG before its TensorFlow lanczos3 resi
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -22,6 +24,7 @@ from srpo_online_sim.openvla.action_tokenizer import ActionStats, ActionTokenize
 from srpo_online_sim.openvla.model import OpenVLAStar, action_log_probs, sample_action_tokens
 
 PROMPT = "In: What action should the robot take to {instruction}?\nOut:"
+OWN_CONFIG = "srpo_openvla_star.json"  # this project's checkpoint metadata (written by save, read by load_policy)
 CROP_AREA = 0.9  # OFT / siiRL center_crop_image: crop_scale 0.9 of the image area
 
 
@@ -91,17 +94,27 @@ class OpenVLAStarPolicy:
         return self.model.config.action_dim
 
     def save(self, folder) -> None:
-        from pathlib import Path
+        """Weights (safetensors), tokenizer and an OWN_CONFIG file that `loading.load_policy` reads back."""
+        from safetensors.torch import save_file
 
-        from srpo_online_sim.openvla.loading import save_policy
-
-        save_policy(self, Path(folder))
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        state = {k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()}
+        save_file(state, str(folder / "model.safetensors"))
+        self.tokenizer.save_pretrained(str(folder))
+        meta = {
+            "config": asdict(self.model.config),
+            "action_stats": {"q01": self.stats.q01.tolist(), "q99": self.stats.q99.tolist(),
+                             "mask": self.stats.mask.tolist()},
+            "append_token_id": self.append_token_id,
+        }
+        (folder / OWN_CONFIG).write_text(json.dumps(meta, indent=1))
 
     def load_weights(self, folder) -> None:
-        from srpo_online_sim.openvla.loading import load_policy
+        """Load the weights `save` wrote into this policy's model (same structure)."""
+        from safetensors.torch import load_file
 
-        loaded = load_policy(str(folder), device=str(self.device))
-        self.model.load_state_dict(loaded.model.state_dict())
+        self.model.load_state_dict(load_file(str(Path(folder) / "model.safetensors"), device=str(self.device)))
 
     def prepare(self, images: list[np.ndarray], instructions: list[str]) -> dict[str, torch.Tensor]:
         """uint8 HxWx3 images and task instructions -> model inputs (left-padded prompts)."""

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from srpo_online_sim.openvla.action_tokenizer import ActionTokenizer, unnormalize
-from srpo_online_sim.openvla.loading import load_policy, save_policy, tiny_policy
+from srpo_online_sim.openvla.loading import load_policy, tiny_policy
 from srpo_online_sim.openvla.model import action_log_probs
 
 INSTRUCTIONS = ["pick up the black bowl and place it on the plate", "open the top drawer", "turn on the stove"]
@@ -91,7 +91,7 @@ def test_action_token_order_and_round_trip():
 
 
 def test_save_and_load_round_trip(policy, inputs, tmp_path):
-    save_policy(policy, tmp_path / "ck")
+    policy.save(tmp_path / "ck")
     loaded = load_policy(str(tmp_path / "ck"))
     torch.testing.assert_close(loaded.logits(inputs[1]), policy.logits(inputs[1]))
 

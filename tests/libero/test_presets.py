@@ -1,45 +1,58 @@
 """`--preset srpo|siirl`, the CLI parsing of TrainConfig/EvalConfig, and the trainer's reward/filter order."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from srpo.configs import parse_config
 from srpo.errors import UserFacingError
+from srpo_online_sim.algorithm import Algorithm
 from srpo_online_sim.evaluate import EvalConfig
-from srpo_online_sim.trainer import TrainConfig
+from srpo_online_sim.trainer import PRESETS, TrainConfig, preset
 
 
-def test_siirl_preset_is_the_authors_settings_and_explicit_flags_win():
-    siirl = parse_config(TrainConfig, ["--preset", "siirl"]).resolved()
+def test_presets_are_whole_configs_and_explicit_flags_override_their_fields():
+    siirl = parse_config(TrainConfig, ["--preset", "siirl"])
+    assert siirl == PRESETS["siirl"] and siirl.preset == "siirl"
+    a = siirl.algo
     # siiRL run_openvla_oft_libero_*.sh: 64 prompts x 8 samples, T 1.6, lr 5e-6, 512 env steps, clip 0.2/0.28;
-    # the paper: mini-batches of 128 trajectories; filter before reward; their reward code
-    assert (siirl.groups_per_step, siirl.n_rollouts, siirl.temperature, siirl.lr) == (64, 8, 1.6, 5e-6)
-    assert (siirl.max_steps, siirl.mini_batch, siirl.filter_before_reward, siirl.reward_variant) == (
-        512, 128, True, "siirl")
-    assert (siirl.clip_low, siirl.clip_high, siirl.accuracy_bounds, siirl.autocast) == (0.2, 0.28, (0.1, 0.9), True)
-    assert siirl.groups_per_step * siirl.n_rollouts // siirl.mini_batch == 4  # optimiser steps per full batch
-    own = TrainConfig().resolved()
-    assert (own.groups_per_step, own.mini_batch, own.max_steps, own.filter_before_reward, own.reward_variant) == (
-        8, 16, None, False, "paper")
-    mixed = parse_config(TrainConfig, ["--preset", "siirl", "--max-steps", "300", "--filter-before-reward",
-                                       "false", "--output", "runs/x", "--variant", "paper"]).resolved()
-    assert (mixed.max_steps, mixed.filter_before_reward, mixed.groups_per_step) == (300, False, 64)
-    assert (mixed.output_dir, mixed.reward_variant) == ("runs/x", "paper")
+    # filter before reward; their reward code
+    assert (a.groups_per_step, a.n_rollouts, a.temperature, a.lr) == (64, 8, 1.6, 5e-6)
+    assert (siirl.max_steps, a.filter_before_reward, a.reward_variant) == (512, True, "siirl")
+    assert (a.clip_low, a.clip_high, a.accuracy_bounds, siirl.autocast) == (0.2, 0.28, (0.1, 0.9), True)
+    own = parse_config(TrainConfig, [])
+    assert own == TrainConfig() == PRESETS["srpo"]
+    assert (own.algo.groups_per_step, own.algo.mini_batch, own.max_steps, own.algo.filter_before_reward,
+            own.algo.reward_variant) == (8, 16, None, False, "paper")
+    mixed = parse_config(TrainConfig, ["--preset", "siirl", "--max-steps", "300", "--algo.filter-before-reward",
+                                       "false", "--output", "runs/x", "--variant", "paper", "--algo.lr", "1e-5"])
+    assert (mixed.max_steps, mixed.algo.filter_before_reward, mixed.algo.groups_per_step) == (300, False, 64)
+    assert (mixed.output_dir, mixed.algo.reward_variant, mixed.algo.lr) == ("runs/x", "paper", 1e-5)
+    assert mixed.algo.mini_batch == siirl.algo.mini_batch and mixed.encoder_model == siirl.encoder_model
+    assert preset("siirl", steps=3) == dataclasses.replace(siirl, steps=3)
+    with pytest.raises(UserFacingError, match="--preset"):
+        parse_config(TrainConfig, ["--preset", "openvla"])
+    with pytest.raises(UserFacingError, match="--preset"):
+        preset("openvla")
 
 
 def test_config_values_and_errors():
-    cfg = parse_config(TrainConfig, ["--suite", "goal", "--tasks", "0,3,7", "--accuracy-bounds", "0.2", "0.8"])
-    assert cfg.tasks == (0, 3, 7) and cfg.policy == "Sylvest/OpenVLA-AC-PD-1traj-libero-goal"
-    assert cfg.accuracy_bounds == (0.2, 0.8)
+    cfg = parse_config(TrainConfig, ["--suite", "goal", "--tasks", "0,3,7", "--algo.accuracy-bounds", "0.2", "0.8"])
+    assert cfg.tasks == (0, 3, 7) and cfg.checkpoint == "Sylvest/OpenVLA-AC-PD-1traj-libero-goal"
+    assert cfg.algo.accuracy_bounds == (0.2, 0.8)
+    assert parse_config(TrainConfig, ["--preset", "siirl", "--suite", "goal"]).checkpoint.endswith("libero-goal")
     assert TrainConfig(tasks=(1, 2)).tasks == (1, 2)
     assert EvalConfig(suite="10").policy == "Sylvest/OpenVLA-AC-PD-1traj-libero-long"
-    with pytest.raises(UserFacingError, match="--preset"):
-        TrainConfig(preset="openvla")
     with pytest.raises(UserFacingError, match="unknown LIBERO suite"):
         EvalConfig(suite="long")
     with pytest.raises(UserFacingError, match="pass --policy"):
         TrainConfig(suite="90")
-    assert TrainConfig(suite="90", policy="ckpt").policy == "ckpt"
+    with pytest.raises(UserFacingError, match="oracle"):
+        parse_config(TrainConfig, ["--algo.reward", "oracle"])
+    with pytest.raises(UserFacingError, match="unknown option --lr; did you mean --algo.lr"):
+        parse_config(TrainConfig, ["--lr", "1e-5"])
+    assert TrainConfig(suite="90", policy="ckpt").checkpoint == "ckpt"
 
 
 def _sig(x):
@@ -54,8 +67,9 @@ def test_filter_before_reward_in_the_trainer(tmp_path):
     from srpo_online_sim.trainer import Trainer
 
     def advantages(first: bool):
+        algo = Algorithm(filter_before_reward=first, reward_variant="nearest")
         trainer = Trainer(TrainConfig(policy="tiny", encoder="pixel", device="cpu", output_dir=str(tmp_path),
-                                      tasks=(0,), filter_before_reward=first, reward_variant="nearest"))
+                                      tasks=(0,), algo=algo))
         success, groups = [False, False, True, False, False], [0, 0, 1, 1, 1]
         trajs = [Trajectory(Request(0, "x", np.zeros(1), g), success=s) for s, g in zip(success, groups)]
         emb = np.array([[10.0, 0.0], [12.0, 0.0], [0.0, 0.0], [3.0, 0.0], [5.0, 0.0]])

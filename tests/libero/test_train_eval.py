@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from srpo_online_sim.algorithm import Algorithm
 from srpo_online_sim.envs import official_init_states
 from srpo_online_sim.evaluate import EvalConfig, evaluate
 from srpo_online_sim.rollout import Request
@@ -18,8 +19,8 @@ pytestmark = pytest.mark.slow
 
 def test_one_train_step_runs_end_to_end_and_changes_parameters(tmp_path, env_pool, solved_state):
     config = TrainConfig(suite=SUITE, policy="tiny", output_dir=str(tmp_path / "run"), steps=1, tasks=(TASK,),
-                         n_rollouts=2, keep_mixed_only=False, temperature=1.6, encoder="pixel", lr=1e-3,
-                         num_envs=2, subprocess=False, device="cpu")
+                         algo=Algorithm(n_rollouts=2, keep_mixed_only=False, temperature=1.6, lr=1e-3),
+                         encoder="pixel", num_envs=2, subprocess=False, device="cpu")
     trainer = Trainer(config)
     instruction = trainer.instructions[TASK]
     official = official_init_states(SUITE, TASK)[3]
@@ -29,7 +30,7 @@ def test_one_train_step_runs_end_to_end_and_changes_parameters(tmp_path, env_poo
     before = [p.detach().clone() for p in trainer.policy.model.parameters()]
     metrics = trainer.train(progress=False, pool=env_pool)[0]
     assert metrics["success_rate"] == 0.5
-    assert 0 < metrics["failure_reward_mean"] < config.alpha
+    assert 0 < metrics["failure_reward_mean"] < config.algo.alpha
     assert metrics["decisions"] == 2 * 1 + 2 * 3  # solved: 1 chunk each; failures: 24 steps = 3 chunks each
     assert metrics["grad_norm"] > 0
     changed = sum(not torch.equal(a, b) for a, b in zip(before, trainer.policy.model.parameters()))

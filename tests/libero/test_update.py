@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 import torch
 
+from srpo_online_sim.algorithm import Algorithm
 from srpo_online_sim.openvla.loading import tiny_policy
 from srpo_online_sim.rollout import Request, Trajectory
-from srpo_online_sim.update import UpdateSettings, decision_rows, ppo_update, token_mask
+from srpo_online_sim.update import decision_rows, ppo_update, token_mask
 
 INSTRUCTION = "pick up the black bowl and place it on the plate"
 
@@ -51,8 +52,7 @@ def test_second_minibatch_step_moves_the_ratio_and_the_clip_acts():
     trajs = make_trajectories(policy, [[8], [8, 5], [8, 8, 2], [3]])
     advantages = np.array([1.0, -1.0, 0.5, 0.5])
     optimizer = torch.optim.AdamW(policy.model.parameters(), lr=1e-2)
-    settings = UpdateSettings(mini_batch=2, micro_batch=3, temperature=1.6, clip_low=0.2, clip_high=0.28,
-                              grad_clip=1.0)
+    settings = Algorithm(mini_batch=2, micro_batch=3, temperature=1.6, clip_low=0.2, clip_high=0.28, grad_clip=1.0)
     metrics, steps = ppo_update(policy, optimizer, trajs, advantages, settings)
     assert metrics["optimizer_steps"] == len(steps) == 2 and metrics["decisions"] == 1 + 2 + 3 + 1
     # step 1: the sampling policy itself, ratio 1: loss = -mean over trajectories of the advantage
@@ -67,8 +67,7 @@ def test_one_step_loss_is_the_mean_over_trajectories_not_over_tokens():
     policy = tiny_policy(seed=2)
     trajs = make_trajectories(policy, [[8], [8, 8, 8]])  # 56 and 168 valid tokens
     optimizer = torch.optim.SGD(policy.model.parameters(), lr=0.0)
-    settings = UpdateSettings(mini_batch=8, micro_batch=8, temperature=1.6, clip_low=0.2, clip_high=0.28,
-                              grad_clip=1.0)
+    settings = Algorithm(mini_batch=8, micro_batch=8, temperature=1.6, clip_low=0.2, clip_high=0.28, grad_clip=1.0)
     metrics, steps = ppo_update(policy, optimizer, trajs, np.array([1.0, 0.0]), settings)
     assert len(steps) == 1
     # ratio 1: per-trajectory token means are 1 and 0 -> loss -0.5 (a batch token-mean would give -56/224)

@@ -1,4 +1,4 @@
-"""`srpo bench online --reduced`: every (arm, seed) run, the report, its plots and diagnostics, at CI size."""
+"""`srpo bench online --preset reduced`: every (arm, seed) run, the report, its plots and diagnostics, at CI size."""
 
 import json
 import math
@@ -25,7 +25,7 @@ def numbers(value):
 @pytest.mark.timeout(600)
 def test_reduced_bench_writes_a_consistent_report(tmp_path, capsys):
     out = tmp_path / "bench"
-    assert main(["bench", "online", "--reduced", "--output-dir", str(out)]) == 0
+    assert main(["bench", "online", "--preset", "reduced", "--output-dir", str(out)]) == 0
     assert "report.md" in capsys.readouterr().out
     report = json.loads((out / "report.json").read_text())
     runs, summary = report["runs"], report["summary"]

@@ -6,8 +6,9 @@ import pytest
 import torch
 
 import srpo_online_sim.warm_start as warm_start
+from srpo_online_sim.algorithm import Algorithm
 from srpo_online_sim.mlp_policy import MLPPolicy, MLPPolicyConfig
-from srpo_online_sim.online import Algorithm, OnlineTrainer
+from srpo_online_sim.online import OnlineTrainer
 from srpo_online_sim.pool import EnvPool
 from srpo_online_sim.rollout import Request, Trajectory
 from srpo_online_sim.xarm_sim import SimXArmSpec

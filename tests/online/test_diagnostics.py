@@ -9,10 +9,11 @@ import torch
 from scipy.special import softmax
 from scipy.stats import entropy as scipy_entropy
 
+from srpo_online_sim.algorithm import Algorithm
 from srpo_online_sim.diagnostics import UpdateProbe, flag_run
 from srpo_online_sim.mlp_policy import MLPPolicy, MLPPolicyConfig
 from srpo_online_sim.rollout import Request, Trajectory
-from srpo_online_sim.update import UpdateSettings, ppo_update
+from srpo_online_sim.update import ppo_update
 
 CHUNK, DIM, BINS, T = 2, 4, 5, 0.7
 
@@ -102,9 +103,9 @@ def test_flag_run_names_falling_success_tokens_and_rising_entropy():
     assert flag_run([dict(r, entropy_change=0.001) for r in steady]) == []  # below ENTROPY_RISE: noise
 
 
-def _settings(**kw) -> UpdateSettings:
-    return UpdateSettings(mini_batch=1, micro_batch=64, temperature=T, clip_low=0.2, clip_high=0.28, grad_clip=10.0,
-                          epochs=4, **kw)
+def _settings(**kw) -> Algorithm:
+    return Algorithm(mini_batch=1, micro_batch=64, temperature=T, clip_low=0.2, clip_high=0.28, grad_clip=10.0,
+                     epochs=4, **kw)
 
 
 def test_negative_scale_zero_learns_nothing_from_failures():

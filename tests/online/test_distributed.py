@@ -19,7 +19,8 @@ rank, world, folder = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 torch.set_num_threads(1)
 dist.init_process_group("gloo", init_method=f"file://{folder}/rendezvous", rank=rank, world_size=world)
 from srpo_online_sim.mlp_policy import MLPPolicy, MLPPolicyConfig
-from srpo_online_sim.online import Algorithm, OnlineTrainer
+from srpo_online_sim.algorithm import Algorithm
+from srpo_online_sim.online import OnlineTrainer
 from srpo_online_sim.pool import EnvPool
 from srpo_online_sim.xarm_sim import SimXArmSpec
 

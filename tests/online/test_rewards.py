@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from srpo_online_sim.online import Algorithm
+from srpo_online_sim.algorithm import Algorithm
 from srpo_online_sim.rewards import oracle_agreement, signal_fraction, trajectory_rewards
 
 SUCCESS = np.array([True, False, False, False, False, False])
@@ -15,7 +15,7 @@ ORACLE = np.array([1.0, 0.6, 0.4, 0.5, 0.3, 0.1])
 
 
 def test_grpo_is_binary_and_leaves_an_all_failed_group_without_signal():
-    r, _ = trajectory_rewards("grpo", SUCCESS, TASKS, EMB, ORACLE)
+    r, _ = trajectory_rewards("grpo", SUCCESS, TASKS, EMB, ORACLE, alpha=0.8)
     assert r.tolist() == [1, 0, 0, 0, 0, 0]
     assert signal_fraction(r, GROUPS) == 0.5
 
@@ -31,7 +31,7 @@ def test_srpo_shapes_failures_by_distance_to_the_batch_successes_so_every_group_
 
 
 def test_oracle_reward_is_one_on_success_and_the_progress_otherwise():
-    r, _ = trajectory_rewards("oracle", SUCCESS, TASKS, EMB, ORACLE, keep=GROUPS == 1)
+    r, _ = trajectory_rewards("oracle", SUCCESS, TASKS, EMB, ORACLE, alpha=0.8, keep=GROUPS == 1)
     assert np.isnan(r[:3]).all() and r[3:].tolist() == [0.5, 0.3, 0.1]
     assert signal_fraction(r, GROUPS) == 0.5  # group 0 was filtered out: no signal
 

@@ -4,7 +4,8 @@ success on held-out initial states above the warm start's (a check that fails if
 import pytest
 import torch
 
-from srpo_online_sim.online import Algorithm, OnlineTrainer
+from srpo_online_sim.algorithm import Algorithm
+from srpo_online_sim.online import OnlineTrainer
 from srpo_online_sim.pool import EnvPool
 from srpo_online_sim.warm_start import WarmStartConfig, behaviour_clone, eval_requests, success_rate
 from srpo_online_sim.xarm_sim import SimXArmSpec
