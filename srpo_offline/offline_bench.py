@@ -16,12 +16,13 @@ data reaches 80 % of the expert's own success rate).
 
 Methods (`METHODS`): uniform, filtered (BC on successes), awr_srpo, awr_oracle, awr_success. A method may name
 its estimator, e.g. `awr_srpo@paper` (the paper's one-step increment) or `awr_oracle@gae`; without one it uses
-`--estimator`. Results are appended to OUT/results.jsonl as each cell finishes; a rerun skips finished cells.
+`--estimator`; `awr_srpo:ENCODER` takes its progress from another encoder than `--encoder` (e.g. `awr_srpo:state`,
+the control on privileged state, or `awr_srpo:pixel`), so one run compares encoders on the same data. Results are appended to OUT/results.jsonl as each cell finishes; a rerun skips finished cells.
 """
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from srpo.errors import UserFacingError
@@ -40,6 +41,7 @@ class Method:
     success_only: bool = False  # train on successful episodes only (filtered BC)
     reward: str | None = None  # which progress the AWR weights come from: srpo, oracle or success
     estimator: str | None = None  # this method's own default estimator (None: --estimator)
+    encoder: str | None = None  # awr_srpo:ENCODER: the encoder of its progress (None: --encoder)
 
 
 METHODS = {
@@ -52,11 +54,20 @@ METHODS = {
 
 
 def parse_method(spec: str, default_estimator: str) -> tuple[Method, str | None]:
-    """"awr_srpo@paper" -> (METHODS["awr_srpo"], "paper"); BC methods have no estimator (None)."""
-    name, _, estimator = spec.partition("@")
+    """"awr_srpo@paper" -> (METHODS["awr_srpo"], "paper"); BC methods have no estimator (None).
+    "awr_srpo:state@gae": AWR-SRPO with progress from the named encoder (reward run srpo-state) instead of --encoder."""
+    head, _, estimator = spec.partition("@")
+    name, _, encoder = head.partition(":")
     if name not in METHODS:
         raise UserFacingError(f"unknown method {spec!r}; use {', '.join(METHODS)} (AWR ones may add @ESTIMATOR)")
     method = METHODS[name]
+    if encoder:
+        from srpo_offline.encoders import ENCODERS
+
+        if method.reward != "srpo" or encoder not in ENCODERS:
+            raise UserFacingError(f"{spec!r}: only awr_srpo takes an encoder, one of {', '.join(ENCODERS)} "
+                                  "(e.g. awr_srpo:state)")
+        method = replace(method, reward=f"srpo-{encoder}", encoder=encoder)
     if method.reward is None:
         if estimator:
             raise UserFacingError(f"{name} has no advantages: drop @{estimator}")
@@ -74,7 +85,7 @@ class OfflineBenchConfig:
     same initial states; writes OUT/report.md (tables, paired tests, sanity checks, reward fidelity, plots)."""
 
     out: str = "outputs/bench_offline"  # run directory: stores, checkpoints, results.jsonl, report.md, figures
-    task: str = "lift"  # simulated xArm task: lift or place
+    task: str = "place"  # simulated xArm task: place (AWR-oracle measurably above filtered BC: dense progress can matter) or lift
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)  # each seed records its own data, trains every method, evaluates
     episodes: int = 60  # recorded episodes per seed
     operator: str = DEFAULT_MIX  # operator mix of the recordings (srpo robot record --operator)
@@ -87,6 +98,7 @@ class OfflineBenchConfig:
     model: str | None = None  # encoder weights: hub id or local directory
     reward_camera: str = "auto"  # camera scored by SRPO: auto (the encoder's own), front / wrist, or a store camera
     stride: int = 2  # encode every stride-th prefix (interpolate between)
+    fit_steps: int = 400  # updates of a fitted encoder (learned, state), fitted on each seed's own training store
     train_steps: int = 1000  # optimiser updates per training run
     batch_size: int = 64  # samples per update
     policy_options: tuple[str, ...] = ("chunk_size=10", "n_action_steps=10")  # chunk_mlp config overrides KEY=VALUE
@@ -103,7 +115,7 @@ def bench_encoder(config: OfflineBenchConfig):
     """The benchmark's `srpo_offline.encoders.choose_encoder` pick, with the camera named as the store names it."""
     from srpo_offline.encoders import choose_encoder, store_camera
 
-    choice = choose_encoder(config.encoder, config.model, config.reward_camera)
+    choice = choose_encoder(config.encoder, config.model, config.reward_camera, can_fit=True)
     return choice._replace(camera=store_camera(choice.camera))
 
 
@@ -169,19 +181,24 @@ def success_progress_run(store_path, name: str, estimator: str, beta: float, w_m
 
 
 def reward_runs(cfg: OfflineBenchConfig, store_path: Path, needed: set[tuple[str, str]]) -> None:
-    """Compute (once) the derived runs the methods need, named <reward>_<estimator>."""
+    """Compute (once) the derived runs the methods need: srpo (--encoder), srpo-<encoder> (awr_srpo:ENCODER), oracle,
+    and <reward>_<estimator> for each. A fitted encoder is fitted on this seed's store only: its training data."""
     from srpo.store import EpisodeStore
     from srpo_offline.advantages import AdvantageConfig
     from srpo_offline.oracle import compute_oracle_run
     from srpo_offline.reward_run import RewardConfig, compute_reward_run, reestimate_run
 
     runs = set(EpisodeStore.open(store_path).derived_runs())
-    if "srpo" not in runs:
-        encoder, camera, why = bench_encoder(cfg)
-        print(f"SRPO progress: {encoder} on {camera} ({why})", flush=True)
-        compute_reward_run(RewardConfig(store=str(store_path), encoder=encoder, model=cfg.model, camera=camera,
-                                        stride=cfg.stride, beta=cfg.beta, w_max=cfg.w_max, device=cfg.device,
-                                        run_name="srpo"))
+    progress_runs = {"srpo": bench_encoder(cfg)} | {
+        r: bench_encoder(replace(cfg, encoder=r.split("-", 1)[1], model=None, reward_camera="auto"))
+        for r, _ in needed if r.startswith("srpo-")}
+    for run, (encoder, camera, why) in sorted(progress_runs.items()):
+        if run not in runs:
+            print(f"SRPO progress ({run}): {encoder} on {camera} ({why})", flush=True)
+            compute_reward_run(RewardConfig(store=str(store_path), encoder=encoder,
+                                            model=cfg.model if run == "srpo" else None, camera=camera,
+                                            stride=cfg.stride, fit_steps=cfg.fit_steps, beta=cfg.beta,
+                                            w_max=cfg.w_max, device=cfg.device, run_name=run))
     if "oracle" not in runs:
         compute_oracle_run(store_path, name="oracle", beta=cfg.beta, w_max=cfg.w_max)
     for reward, estimator in sorted(needed | {("srpo", cfg.estimator), ("oracle", cfg.estimator)}):
@@ -305,7 +322,14 @@ def run_offline_bench(cfg: OfflineBenchConfig) -> Path:
 
 def verdict_lines(summary: dict) -> list[str]:
     """What a person reads at the end: the headline, the sanity checks, the clean-data bar."""
+    from srpo_offline.bench_report import label
+    from srpo_offline.bench_stats import verdict
+
     lines = [f"headline: {summary['headline']}"] if "headline" in summary else []
+    for key in ("awr_srpo vs filtered", "awr_oracle vs filtered"):  # the label-only baseline dense progress must beat
+        if key in summary["comparisons"]:
+            a, b = key.split(" vs ")
+            lines.append(f"{label(a)} vs {label(b)}: {verdict(label(a), label(b), summary['comparisons'][key])}")
     lines += [f"sanity {name}: {state}" for name, state in summary["checks"].items()]
     lines += [f"clean-data bar, {r['task']}: uniform BC {r['bc_rate']:.2f} vs expert {r['expert_rate']:.2f} "
               f"({'passed' if r['passed'] else 'FAILED'})" for r in summary["clean_bar"]]

@@ -73,9 +73,9 @@ def run_reward_bench(cfg: BenchConfig) -> BenchReport:
     models = parse_models(cfg.models, cfg.encoders)
     curves, report = {}, {}
     for name in cfg.encoders:
-        choice = choose_encoder(name, models.get(name), cfg.camera)
+        choice = choose_encoder(name, models.get(name), cfg.camera, can_fit=True)
         options = replace(cfg, camera=store_camera(choice.camera))
-        encoder = make_encoder(options, name, models.get(name))
+        encoder = make_encoder(options, name, models.get(name), store)
         result, config, _ = store_progress(store, options, encoder)
         curves[name] = result.progress
         report[name] = {"source": "computed", "model": encoder.model_id, "camera": options.camera, "stride": config.stride,

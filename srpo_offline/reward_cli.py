@@ -1,10 +1,12 @@
 """`srpo reward ...`: per-step world-progress rewards, advantages and AWR weights; the reward benchmark.
 
-Thin over `srpo_offline.reward_run.compute_reward_run` and `srpo_offline.reward_bench.run_reward_bench`;
+Thin over `srpo_offline.reward_run.compute_reward_run`, `srpo_offline.encoders.fitting.fit_encoder` and
+`srpo_offline.reward_bench.run_reward_bench`;
 torch and transformers load inside the commands.
 """
 
 from srpo_offline.benchmark import METRICS
+from srpo_offline.encoders.fitting import FitConfig
 from srpo_offline.reward_bench import BenchConfig
 from srpo_offline.reward_run import RewardConfig
 
@@ -16,6 +18,16 @@ def compute(cfg: RewardConfig) -> int:
     run = compute_reward_run(cfg)
     print("\n".join(summary_lines(run)))
     print(f"train on it: srpo train awr {cfg.store} --reward-run {run.name} --out DIR")
+    return 0
+
+
+def fit(cfg: FitConfig) -> int:
+    """fit the learned (camera) or state encoder on a store's labelled episodes; prints the cached file"""
+    from srpo_offline.encoders.fitting import fit_encoder
+
+    path = fit_encoder(cfg)
+    print(f"fitted {cfg.encoder} encoder: {path}")
+    print(f"score with it: srpo reward compute {cfg.store} --encoder {cfg.encoder} --model {path}")
     return 0
 
 
@@ -32,4 +44,4 @@ def bench(cfg: BenchConfig) -> int:
     return 0
 
 
-COMMANDS = {"compute": compute, "bench": bench}
+COMMANDS = {"compute": compute, "fit": fit, "bench": bench}

@@ -24,6 +24,7 @@ class EncodeOptions:
     num_frames: int | None = None  # frames sampled per video; None: the encoder's own (vjepa2: 64, image: 8)
     camera: str = "auto"  # which camera's video to encode: auto (the encoder's own: srpo_offline.encoders.choose_encoder) or a store camera such as camera0
     stride: int = 1  # encode every K-th prefix and interpolate between (cost / K; see docs/reward.md)
+    fit_steps: int = 400  # updates of a fitted encoder (learned, state) fitted here on the scored store when no --model is given
     normalise: str = "task"  # task: progress comparable across a task's episodes (training); trajectory: min-max per episode (the paper's plots)
 
 
@@ -61,12 +62,16 @@ class RewardRun:
 
 
 class StoreVideos:
-    """The episodes of one camera of a store as a lazily loaded sequence of uint8 T x H x W x 3 videos."""
+    """The episodes of one camera of a store as a lazily loaded sequence of uint8 T x H x W x 3 videos; camera
+    "state": the state encoder's T x D features (`srpo_offline.encoders.fitting.state_features`) instead."""
 
     def __init__(self, store, camera: str):
+        from srpo_offline.encoders.fitting import state_keys
+
         self.store = store
-        self.key = f"{camera}_rgb"
-        if self.key not in store.keys:
+        self.state = camera == "state"
+        self.keys = list(state_keys(store)) if self.state else [f"{camera}_rgb"]
+        if not self.state and self.keys[0] not in store.keys:
             cams = [c.name for c in store.config.cameras]
             raise UserFacingError(f"{store.path} has no camera {camera!r}; choose --camera from {', '.join(cams)}")
 
@@ -74,12 +79,23 @@ class StoreVideos:
         return self.store.num_episodes
 
     def __getitem__(self, i: int):
-        return self.store.episode(i, keys=[self.key])[self.key]
+        from srpo_offline.encoders.fitting import state_features
+
+        arrays = self.store.episode(i, keys=self.keys)
+        return state_features(arrays, tuple(self.keys)) if self.state else arrays[self.keys[0]]
 
 
-def make_encoder(options: EncodeOptions, name: str, model: str | None):
-    from srpo_offline.encoders import build_encoder
+def make_encoder(options: EncodeOptions, name: str, model: str | None, store=None):
+    """The named encoder; a fitted one (learned, state) without a model is fitted on `store` first (cached)."""
+    from srpo_offline.encoders import ENCODERS, build_encoder
 
+    if getattr(ENCODERS.get(name), "fitted", False) and model is None:
+        from srpo_offline.encoders.fitting import FitConfig, fit_encoder
+
+        if store is None:
+            raise UserFacingError(f"the {name} encoder is fitted on a store: pass --model FILE (srpo reward fit)")
+        camera = options.camera if name == "learned" else FitConfig.camera
+        model = str(fit_encoder(FitConfig(store=str(store.path), encoder=name, camera=camera, steps=options.fit_steps)))
     return build_encoder(name, model=model, device=options.device, batch_size=options.batch_size,
                          num_frames=options.num_frames)
 
@@ -120,7 +136,7 @@ def compute_reward_run(cfg: RewardConfig) -> RewardRun:
     from srpo_offline.encoders import choose_encoder, store_camera
 
     store = EpisodeStore.open(cfg.store, mode="a")
-    choice = choose_encoder(cfg.encoder, cfg.model, cfg.camera)
+    choice = choose_encoder(cfg.encoder, cfg.model, cfg.camera, can_fit=True)
     cfg = replace(cfg, encoder=choice.name, camera=store_camera(choice.camera))
     run = cfg.run_name or f"srpo_{cfg.encoder}"
     if run in store.derived_runs() and not cfg.overwrite:
@@ -131,7 +147,7 @@ def compute_reward_run(cfg: RewardConfig) -> RewardRun:
             "or --overwrite to replace it"
         )
     check_advantage_config(cfg.advantage())
-    encoder = make_encoder(cfg, cfg.encoder, cfg.model)
+    encoder = make_encoder(cfg, cfg.encoder, cfg.model, store)
     result, config, labels = store_progress(store, cfg, encoder, cfg.beta, cfg.w_max, cfg.advantage())
     provenance = {
         "encoder": encoder.name, "model": encoder.model_id, "camera": cfg.camera, "why": choice.why,
@@ -141,6 +157,8 @@ def compute_reward_run(cfg: RewardConfig) -> RewardRun:
         "unreferenced": result.unreferenced, "encoded_prefixes": result.encoded_prefixes,
         "version": REWARD_VERSION, "srpo_version": srpo.__version__,
     }
+    if hasattr(encoder, "fit_provenance"):
+        provenance["fit"] = encoder.fit_provenance
     store.write_derived(run, {k: result.concat(k) for k in DERIVED_ARRAYS}, provenance, overwrite=cfg.overwrite)
     return RewardRun(name=run, store=Path(cfg.store), result=result, provenance=provenance, labels=labels)
 

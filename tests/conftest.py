@@ -4,11 +4,13 @@ Helpers reach tests as fixtures: `from tests.conftest import ...` is unreliable 
 """
 
 import os
+import tempfile
 
 os.environ.setdefault("MUJOCO_GL", "egl")
 os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("SRPO_ENCODER_CACHE", tempfile.mkdtemp(prefix="srpo-test-encoders-"))  # fitted encoders of this run
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

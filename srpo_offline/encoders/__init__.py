@@ -5,6 +5,8 @@ The registry `ENCODERS` names them (the `--encoder` choices of `srpo reward` and
   vjepa2  V-JEPA 2, the paper's world model (vjepa2.py)
   image   a transformers image encoder averaged over time, the ImageBind stand-in (image.py)
   pixel   the paper's pixel-level baseline (pixel.py)
+  learned a small CNN fitted on the store's own camera frames and success labels (networks.py, fitting.py)
+  state   the same fitted metric on proprioception + object pose: the control for the camera encoder's quality
 `choose_encoder` is the one place that picks an encoder and the camera it scores, for every caller (`srpo
 reward compute`, `srpo bench offline`, `srpo bench online`, `srpo demo`).
 Adding an encoder: one module with a class that has `name`, `default_model`, `camera` (the camera it scores
@@ -18,11 +20,14 @@ from typing import NamedTuple
 from srpo.errors import UserFacingError
 from srpo_offline.encoders.common import check_videos, sample_frame_indices
 from srpo_offline.encoders.image import ImageEncoder
+from srpo_offline.encoders.networks import LearnedEncoder, StateEncoder
 from srpo_offline.encoders.pixel import PixelEncoder
 from srpo_offline.encoders.vjepa2 import VJEPA2Encoder
 
-ENCODERS: dict[str, type] = {cls.name: cls for cls in (VJEPA2Encoder, ImageEncoder, PixelEncoder)}
-FALLBACK = "pixel"  # the encoder `auto` picks when V-JEPA 2's weights are absent
+ENCODERS: dict[str, type] = {cls.name: cls for cls in (VJEPA2Encoder, ImageEncoder, PixelEncoder, LearnedEncoder,
+                                                        StateEncoder)}
+FALLBACK = "learned"  # the encoder `auto` picks when V-JEPA 2's weights are absent and a store to fit on is at hand (docs/reward.md)
+FALLBACK_UNFITTED = "pixel"  # ... and when there is no store to fit on (the online benchmark's rollouts)
 DEFAULT_MODELS: dict[str, str] = {name: cls.default_model for name, cls in ENCODERS.items() if cls.default_model}
 
 SIM_CAMERAS = ("front", "wrist")  # the simulated xArm's cameras, recorded as camera0, camera1 (srpo.robot.backends.sim)
@@ -39,12 +44,14 @@ class EncoderChoice(NamedTuple):
     why: str  # one sentence for logs and reports: why this encoder
 
 
-def choose_encoder(encoder: str = "auto", model: str | None = None, camera: str = "auto") -> EncoderChoice:
+def choose_encoder(encoder: str = "auto", model: str | None = None, camera: str = "auto", *,
+                   can_fit: bool = False) -> EncoderChoice:
     """The encoder and camera SRPO progress is computed with, said plainly when the world model is replaced.
 
-    encoder: a name in ENCODERS, or auto (vjepa2 when its weights are on this machine, else the fallback
-    below); model: its weights (hub id or local directory); camera: auto (the encoder's own `camera`) or a
-    camera name, passed through.
+    encoder: a name in ENCODERS, or auto (vjepa2 when its weights are on this machine, else FALLBACK when the
+    caller has a store to fit it on, `can_fit`, else FALLBACK_UNFITTED); model: its weights (hub id or local
+    directory); camera: auto (the encoder's own `camera`) or a
+    camera name, passed through (the state encoder reads the store's state keys, camera "state", whatever is given).
     """
     if encoder not in ("auto", *ENCODERS):
         raise UserFacingError(f"unknown encoder {encoder!r}; use auto or one of {', '.join(ENCODERS)}")
@@ -53,11 +60,12 @@ def choose_encoder(encoder: str = "auto", model: str | None = None, camera: str 
     elif vjepa2_available(model):
         name, why = "vjepa2", "V-JEPA 2 weights found locally"
     else:
-        name = FALLBACK
+        name = FALLBACK if can_fit else FALLBACK_UNFITTED
         why = (f"V-JEPA 2 weights are not on this machine (download {DEFAULT_MODELS['vjepa2']} or pass --model "
                f"PATH), so the {name} encoder is used on the {ENCODERS[name].camera} camera instead: "
                f"{ENCODERS[name].fallback_note}")
-    return EncoderChoice(name, ENCODERS[name].camera if camera == "auto" else camera, why)
+    own = ENCODERS[name].camera
+    return EncoderChoice(name, own if camera == "auto" or own == "state" else camera, why)  # state reads no camera
 
 
 def store_camera(camera: str) -> str:

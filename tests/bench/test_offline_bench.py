@@ -12,7 +12,8 @@ from srpo.store import EpisodeStore
 from srpo_offline.bench_report import SECTIONS
 from srpo_offline.offline_bench import METHODS, OfflineBenchConfig, parse_method, run_offline_bench
 
-METHOD_SPECS = ("uniform", "filtered", "awr_srpo", "awr_oracle", "awr_success", "awr_srpo@paper")
+METHOD_SPECS = ("uniform", "filtered", "awr_srpo", "awr_oracle", "awr_success", "awr_srpo@paper", "awr_srpo:pixel",
+                "awr_srpo:state")  # the default encoder (learned: no V-JEPA 2 weights here), pixel, the control
 
 
 def test_method_specs():
@@ -20,7 +21,9 @@ def test_method_specs():
     assert parse_method("awr_oracle", "gae") == (METHODS["awr_oracle"], "gae")
     assert parse_method("filtered", "to_go") == (METHODS["filtered"], None)
     assert parse_method("awr_success", "to_go") == (METHODS["awr_success"], "final")  # a label has no increments
-    for bad in ("nope", "uniform@paper", "awr_srpo@bogus"):
+    method, estimator = parse_method("awr_srpo:state@paper", "gae")
+    assert (method.reward, method.encoder, estimator) == ("srpo-state", "state", "paper")
+    for bad in ("nope", "uniform@paper", "awr_srpo@bogus", "awr_srpo:nope", "filtered:state"):
         with pytest.raises(UserFacingError):
             parse_method(bad, "to_go")
 
@@ -29,9 +32,9 @@ def test_method_specs():
 def bench(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench") / "offline"
     # a clean expert and an operator that always lets go too early: both labels occur in 8 episodes
-    cfg = OfflineBenchConfig(out=str(out), seeds=(0,), episodes=8, operator="expert:0.5,early_release:0.5",
+    cfg = OfflineBenchConfig(out=str(out), task="lift", seeds=(0,), episodes=8, operator="expert:0.5,early_release:0.5",
                              expert_noise=0.3, methods=METHOD_SPECS, train_steps=20, batch_size=16, eval_episodes=2,
-                             clean_tasks=("lift",), clean_episodes=4, stride=4)
+                             clean_tasks=("lift",), clean_episodes=4, stride=4, fit_steps=20)
     return cfg, run_offline_bench(cfg)
 
 
@@ -51,9 +54,11 @@ def test_report_has_every_section_with_finite_numbers(bench):
         assert c["ci95"][0] <= c["difference"] <= c["ci95"][1]
     assert set(summary["checks"].values()) <= {"holds", "not established", "fails"}
     assert summary["headline"].startswith("inconclusive") or " beat " in summary["headline"]
-    fidelity = summary["fidelity"][0]
-    assert -1 <= fidelity["spearman"]["success"]["mean"] <= 1
-    assert 0 <= fidelity["abs_error"]["success"]["mean"] <= 1
+    assert {r["encoder"] for r in summary["fidelity"]} == {"pixel", "learned", "state"}  # side by side
+    assert "state (control: privileged state)" in text
+    for fidelity in summary["fidelity"]:
+        assert -1 <= fidelity["spearman"]["success"]["mean"] <= 1
+        assert 0 <= fidelity["abs_error"]["success"]["mean"] <= 1
     bar = summary["clean_bar"][0]
     assert bar["task"] == "lift" and 0 < bar["expert_rate"] <= 1 and 0 <= bar["bc_rate"] <= 1
     for png in ("success_by_method.png", "progress_vs_oracle.png"):
@@ -78,6 +83,25 @@ def test_every_method_trained_on_the_same_store_with_its_own_weights(bench):
     assert logs["awr_oracle"]["reward_run"] == "oracle_gae"
     assert all(c["environment_state_keys"] == ["object0_pos", "object0_quat"] and not c["images"]
                for c in logs.values())
+
+
+def test_fitted_encoders_saw_only_the_seeds_training_episodes(bench):
+    """The leakage guard: each fitted encoder was fitted on this seed's recorded store, on exactly its episodes
+    (the hash of their frames / state and labels); evaluation rollouts are never stored there."""
+    from srpo_offline.encoders.fitting import FitConfig, data_hash, read_fit_data
+
+    cfg, report = bench
+    path = report.parent / "seed0" / "store.zarr"
+    store = EpisodeStore.open(path, mode="r")
+    assert store.num_episodes == cfg.episodes  # nothing from deployment was appended
+    for run, encoder in (("srpo", "learned"), ("srpo-state", "state")):
+        prov = store.read_derived(run)[1]["provenance"]
+        fit = prov["fit"]
+        assert prov["encoder"] == encoder and fit["store"] == str(path)
+        assert fit["episodes"] == list(range(cfg.episodes))
+        seen = read_fit_data(FitConfig(store=str(path), encoder=encoder, camera=fit["settings"]["camera"]))
+        assert fit["data_hash"] == data_hash(seen)
+    assert "fit" not in store.read_derived("srpo-pixel")[1]["provenance"]  # pixel is not fitted
 
 
 def test_a_rerun_resumes_without_training_again(bench):

@@ -15,9 +15,9 @@ def test_demo_defaults_are_the_reduced_benchmark():
 
 def test_demo_through_the_cli_states_a_verdict(tmp_path, capsys):
     out = tmp_path / "demo"
-    code = main(["demo", "--out", str(out), "--seeds", "0", "--episodes", "6", "--operator",
+    code = main(["demo", "--out", str(out), "--task", "lift", "--seeds", "0", "--episodes", "6", "--operator",
                  "expert:0.5,early_release:0.5", "--expert-noise", "0.3", "--methods", "uniform", "awr_srpo",
-                 "--train-steps", "10", "--batch-size", "8", "--eval-episodes", "2", "--stride", "4"])
+                 "--train-steps", "10", "--batch-size", "8", "--eval-episodes", "2", "--stride", "4", "--fit-steps", "20"])
     assert code == 0
     printed = capsys.readouterr().out
     summary = json.loads((out / "summary.json").read_text())
