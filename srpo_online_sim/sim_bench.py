@@ -57,7 +57,7 @@ class OnlineBenchConfig:
     seeds: int = 5  # seeds per arm (each seed has its own BC warm start, shared by the arms)
     env_steps: int = 40_000  # training env-step budget of every run
     algo: Algorithm = field(default_factory=lambda: BENCH_ALGORITHM)  # the online algorithm (--algo.lr, ...)
-    eval_every: int = 2  # updates between evaluations
+    eval_every: int = 5  # updates between evaluations (and one at the end of the budget)
     eval_episodes: int = 32  # held-out initial states per task in each evaluation
     eval_samples: int = 4  # sampled rollouts per held-out state (at the rollout temperature)
     eval_greedy: bool = True  # also evaluate greedy (argmax) success on the same states (secondary)
@@ -386,8 +386,8 @@ def markdown_report(summary: dict, config: OnlineBenchConfig, encoder_note: str,
         f"{config.n_bins} bins, KL-to-rollout {a.kl_rollout_coef}, negative-advantage scale "
         f"{a.negative_scale}, entropy bonus {a.entropy_coef}, temperature {a.temperature}. "
         f"Headline: **sampled success** at T = {config.algo.temperature:g} on {config.eval_episodes} held-out states per "
-        f"task x {config.eval_samples} samples, evaluated every {config.eval_every} updates (final = mean of the last "
-        f"two evaluations). SRPO encoders: {encoder_note or 'none'}. Wall time {wall_minutes:.1f} min.", "",
+        f"task x {config.eval_samples} samples, evaluated every {config.eval_every} updates and at the end "
+        f"of the budget (final = the last; greedy at the warm start and the end). SRPO encoders: {encoder_note or 'none'}. Wall time {wall_minutes:.1f} min.", "",
         f"**Warm start (the regime)**: sampled success {_fmt_ci(any_row['start'])}, binary signal in "
         f"{100 * any_row['start_binary_signal']:.0f} % of held-out states ({config.eval_samples} samples each), all "
         f"samples failed on {100 * any_row['start_all_failed']:.0f} %.", "",
