@@ -110,6 +110,9 @@ def arm_setup(config: OnlineBenchConfig, arm: str) -> tuple[str, str | None, str
     if reward != "srpo":
         return reward, None, "front", ""
     encoder, camera, why = choose_encoder(name or config.encoder, config.model, config.reward_camera)
+    if camera == "state":
+        raise UserFacingError(f"{arm}: the online trainer gives encoders the reward camera's video; the state "
+                              "encoder reads state sequences, so it cannot score rollouts here yet")
     return reward, encoder, camera, f"{arm}: {encoder} on the {camera} camera ({why})"
 
 
