@@ -73,7 +73,7 @@ def run_reward_bench(cfg: BenchConfig) -> BenchReport:
     models = parse_models(cfg.models, cfg.encoders)
     curves, report = {}, {}
     for name in cfg.encoders:
-        choice = choose_encoder(name, models.get(name), cfg.camera, can_fit=True)
+        choice = choose_encoder(name, models.get(name), cfg.camera)
         options = replace(cfg, camera=store_camera(choice.camera))
         encoder = make_encoder(options, name, models.get(name), store)
         result, config, _ = store_progress(store, options, encoder)

@@ -136,7 +136,7 @@ def compute_reward_run(cfg: RewardConfig) -> RewardRun:
     from srpo_offline.encoders import choose_encoder, store_camera
 
     store = EpisodeStore.open(cfg.store, mode="a")
-    choice = choose_encoder(cfg.encoder, cfg.model, cfg.camera, can_fit=True)
+    choice = choose_encoder(cfg.encoder, cfg.model, cfg.camera)
     cfg = replace(cfg, encoder=choice.name, camera=store_camera(choice.camera))
     run = cfg.run_name or f"srpo_{cfg.encoder}"
     if run in store.derived_runs() and not cfg.overwrite:

@@ -1,8 +1,8 @@
-"""`srpo demo`: the offline benchmark at a size that runs in about 15 minutes on 2 CPU cores.
+"""`srpo demo`: the offline benchmark at a size that runs in about 10 minutes on 2 CPU cores.
 
-Three seeds, each recording its own mixed-quality data on the simulated xArm (`place`, where oracle progress
-measurably beats a success label), scoring it with SRPO world progress (V-JEPA 2 when its weights are here,
-else the `learned` encoder fitted on each seed's own recording) and oracle progress, training uniform BC, filtered BC, AWR-SRPO and AWR-oracle on it, and
+Three seeds, each recording its own mixed-quality data on the simulated xArm (`lift`), scoring it with SRPO
+world progress (`--encoder`: auto, or learned / state / pixel / ...) and oracle progress, training uniform BC,
+filtered BC, AWR-SRPO and AWR-oracle on it, and
 deploying all four on the same initial states; it ends by saying which method won and by how much, or that
 the evidence is inconclusive (`srpo_offline.offline_bench`; the full comparison: `srpo bench offline`).
 """

@@ -26,8 +26,7 @@ from srpo_offline.encoders.vjepa2 import VJEPA2Encoder
 
 ENCODERS: dict[str, type] = {cls.name: cls for cls in (VJEPA2Encoder, ImageEncoder, PixelEncoder, LearnedEncoder,
                                                         StateEncoder)}
-FALLBACK = "learned"  # the encoder `auto` picks when V-JEPA 2's weights are absent and a store to fit on is at hand (docs/reward.md)
-FALLBACK_UNFITTED = "pixel"  # ... and when there is no store to fit on (the online benchmark's rollouts)
+FALLBACK = "pixel"  # the encoder `auto` picks without V-JEPA 2's weights: `learned` tracks the oracle better but its AWR policies lost on place (docs/offline_bench.md)
 DEFAULT_MODELS: dict[str, str] = {name: cls.default_model for name, cls in ENCODERS.items() if cls.default_model}
 
 SIM_CAMERAS = ("front", "wrist")  # the simulated xArm's cameras, recorded as camera0, camera1 (srpo.robot.backends.sim)
@@ -44,13 +43,11 @@ class EncoderChoice(NamedTuple):
     why: str  # one sentence for logs and reports: why this encoder
 
 
-def choose_encoder(encoder: str = "auto", model: str | None = None, camera: str = "auto", *,
-                   can_fit: bool = False) -> EncoderChoice:
+def choose_encoder(encoder: str = "auto", model: str | None = None, camera: str = "auto") -> EncoderChoice:
     """The encoder and camera SRPO progress is computed with, said plainly when the world model is replaced.
 
-    encoder: a name in ENCODERS, or auto (vjepa2 when its weights are on this machine, else FALLBACK when the
-    caller has a store to fit it on, `can_fit`, else FALLBACK_UNFITTED); model: its weights (hub id or local
-    directory); camera: auto (the encoder's own `camera`) or a
+    encoder: a name in ENCODERS, or auto (vjepa2 when its weights are on this machine, else FALLBACK); model: its
+    weights (hub id or local directory); camera: auto (the encoder's own `camera`) or a
     camera name, passed through (the state encoder reads the store's state keys, camera "state", whatever is given).
     """
     if encoder not in ("auto", *ENCODERS):
@@ -60,7 +57,7 @@ def choose_encoder(encoder: str = "auto", model: str | None = None, camera: str 
     elif vjepa2_available(model):
         name, why = "vjepa2", "V-JEPA 2 weights found locally"
     else:
-        name = FALLBACK if can_fit else FALLBACK_UNFITTED
+        name = FALLBACK
         why = (f"V-JEPA 2 weights are not on this machine (download {DEFAULT_MODELS['vjepa2']} or pass --model "
                f"PATH), so the {name} encoder is used on the {ENCODERS[name].camera} camera instead: "
                f"{ENCODERS[name].fallback_note}")

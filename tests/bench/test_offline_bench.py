@@ -12,8 +12,8 @@ from srpo.store import EpisodeStore
 from srpo_offline.bench_report import SECTIONS
 from srpo_offline.offline_bench import METHODS, OfflineBenchConfig, parse_method, run_offline_bench
 
-METHOD_SPECS = ("uniform", "filtered", "awr_srpo", "awr_oracle", "awr_success", "awr_srpo@paper", "awr_srpo:pixel",
-                "awr_srpo:state")  # the default encoder (learned: no V-JEPA 2 weights here), pixel, the control
+METHOD_SPECS = ("uniform", "filtered", "awr_srpo", "awr_oracle", "awr_success", "awr_srpo@paper", "awr_srpo:learned",
+                "awr_srpo:state")  # the default encoder (pixel: no V-JEPA 2 weights here), the fitted ones
 
 
 def test_method_specs():
@@ -94,14 +94,14 @@ def test_fitted_encoders_saw_only_the_seeds_training_episodes(bench):
     path = report.parent / "seed0" / "store.zarr"
     store = EpisodeStore.open(path, mode="r")
     assert store.num_episodes == cfg.episodes  # nothing from deployment was appended
-    for run, encoder in (("srpo", "learned"), ("srpo-state", "state")):
+    for run, encoder in (("srpo-learned", "learned"), ("srpo-state", "state")):
         prov = store.read_derived(run)[1]["provenance"]
         fit = prov["fit"]
         assert prov["encoder"] == encoder and fit["store"] == str(path)
         assert fit["episodes"] == list(range(cfg.episodes))
         seen = read_fit_data(FitConfig(store=str(path), encoder=encoder, camera=fit["settings"]["camera"]))
         assert fit["data_hash"] == data_hash(seen)
-    assert "fit" not in store.read_derived("srpo-pixel")[1]["provenance"]  # pixel is not fitted
+    assert "fit" not in store.read_derived("srpo")[1]["provenance"]  # pixel is not fitted
 
 
 def test_a_rerun_resumes_without_training_again(bench):

@@ -93,9 +93,9 @@ def test_one_chooser_picks_encoder_and_camera_for_every_caller(tiny_vjepa2, monk
     assert encoders.choose_encoder("vjepa2", camera="camera1").camera == "camera1"  # an explicit camera passes
     assert encoders.choose_encoder("auto", model=tiny_vjepa2)[:2] == ("vjepa2", "front")  # weights present
     monkeypatch.setattr(encoders, "vjepa2_available", lambda model=None: False)
-    name, camera, why = encoders.choose_encoder("auto", can_fit=True)  # a store to fit on: the learned encoder
-    assert (name, camera) == ("learned", "front") and "not on this machine" in why
-    assert encoders.choose_encoder("auto")[:2] == ("pixel", "wrist")  # nothing to fit on (online rollouts)
+    name, camera, why = encoders.choose_encoder("auto")
+    assert (name, camera) == (encoders.FALLBACK, encoders.ENCODERS[name].camera) and "not on this machine" in why
+    assert encoders.choose_encoder("learned")[1] == "front"
     assert [encoders.store_camera(c) for c in ("front", "wrist", "camera3")] == ["camera0", "camera1", "camera3"]
     with pytest.raises(UserFacingError, match="unknown encoder 'nope'"):
         encoders.choose_encoder("nope")
