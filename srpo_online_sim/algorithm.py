@@ -18,6 +18,7 @@ class Algorithm:
     """Online SRPO / GRPO: rollout groups, their filter and rewards, and the PPO mini-batch update."""
 
     reward: str = "srpo"  # srpo (world-progress shaping) | grpo (binary success) | oracle (world's dense progress)
+    #   | shuffled (grpo's advantages dealt to the batch at random: the no-information control)
     groups_per_step: int = 8  # (task, initial state) groups per step
     n_rollouts: int = 8  # rollouts per group
     keep_mixed_only: bool = True  # train only on groups whose success rate lies in accuracy_bounds
@@ -41,12 +42,17 @@ class Algorithm:
     recompute_old_log_probs: bool = False  # old log-probs from the policy just before the update (siiRL), not
     #                                        the rollout's (these differ by numerical noise under bf16)
     seed: int = 0  # sampling seed (each rank adds its rank)
+    kl_rollout_coef: float = 0.0  # weight of the exact full-distribution KL(rollout policy || pi) per action token
+    negative_scale: float = 1.0  # multiplies negative advantages in the update (1 = GRPO; 0 = the better half only)
+    entropy_coef: float = 0.0  # weight of an entropy bonus per action token (negative: a penalty)
 
     def __post_init__(self):
         if self.reward not in REWARDS:
             raise UserFacingError(f"unknown reward {self.reward!r}: choose one of {', '.join(REWARDS)}")
         if self.reward_variant not in VARIANTS or self.reward_variant == "fixed-reference":
             raise UserFacingError(f"unknown --algo.reward-variant {self.reward_variant!r}: paper | siirl | nearest")
+        if not 0.0 <= self.negative_scale <= 1.0 or self.kl_rollout_coef < 0:
+            raise UserFacingError("negative_scale must lie in [0, 1] and kl_rollout_coef be >= 0")
         if min(self.groups_per_step, self.n_rollouts, self.mini_batch, self.micro_batch, self.epochs,
                self.max_rounds) < 1:
             raise UserFacingError("groups_per_step, n_rollouts, mini_batch, micro_batch, epochs and max_rounds "

@@ -118,9 +118,13 @@ class MLPPolicy:
         log_probs = action_log_probs(logits, tokens, temperature or 1.0)
         return SimpleNamespace(slice_tokens=tokens, log_probs=log_probs, actions=self.detokenize(tokens))
 
+    def logits(self, inputs: dict[str, torch.Tensor], model: nn.Module | None = None) -> torch.Tensor:
+        """[B, chunk * action_dim, n_bins] raw logits (under `model`, default the policy's own)."""
+        return (model or self.model)(inputs["x"])
+
     def log_probs(self, inputs: dict[str, torch.Tensor], slice_tokens: torch.Tensor, temperature: float,
                   model: nn.Module | None = None) -> torch.Tensor:
-        return action_log_probs((model or self.model)(inputs["x"]), slice_tokens, temperature)
+        return action_log_probs(self.logits(inputs, model), slice_tokens, temperature)
 
     def save(self, folder) -> None:
         folder = Path(folder)

@@ -73,3 +73,22 @@ def kl_to_reference(new_logp: torch.Tensor, ref_logp: torch.Tensor) -> torch.Ten
     """k3 estimator of KL(pi || pi_ref) per token: exp(ref - new) - (ref - new) - 1 (>= 0)."""
     d = ref_logp - new_logp
     return torch.exp(d) - d - 1
+
+
+def exact_kl(old_logp: torch.Tensor, new_logp: torch.Tensor) -> torch.Tensor:
+    """KL(old || new) over the last axis (the bins), exactly: sum_b p_old(b) (log p_old(b) - log p_new(b))."""
+    return (old_logp.exp() * (old_logp - new_logp)).sum(-1)
+
+
+def entropy(logp: torch.Tensor) -> torch.Tensor:
+    """Entropy (nats) of the categorical over the last axis."""
+    return -(logp.exp() * logp).sum(-1)
+
+
+def shuffle_advantages(advantages: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The no-information control: the batch's advantages (NaN = not trained on) dealt to its trajectories in a
+    random order. Same distribution of advantages, no relation to what each trajectory did."""
+    out = advantages.copy()
+    trained = np.flatnonzero(~np.isnan(advantages))
+    out[trained] = advantages[rng.permutation(trained)]
+    return out

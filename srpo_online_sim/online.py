@@ -38,7 +38,8 @@ import torch
 from srpo.errors import UserFacingError
 from srpo.run_log import RunLog
 from srpo_online_sim.algorithm import Algorithm
-from srpo_online_sim.objective import accuracy_filter, group_advantages
+from srpo_online_sim.diagnostics import UpdateProbe
+from srpo_online_sim.objective import accuracy_filter, group_advantages, shuffle_advantages
 from srpo_online_sim.pool import EnvPool
 from srpo_online_sim.rewards import oracle_agreement, signal_fraction, trajectory_rewards
 from srpo_online_sim.rollout import Request, Trajectory, rollout
@@ -63,12 +64,16 @@ class OnlineTrainer:
     """Online policy optimisation of `policy` in the world `spec` (an EnvSpec), logging to `output_dir`.
 
     `encoder` (encode(videos) -> [N, D]) is needed for reward "srpo"; the world's `trajectory_oracle(task_id,
-    states)` (when the spec has one) gives the oracle reward and the agreement metrics.
+    states)` (when the spec has one) gives the oracle reward and the agreement metrics. `diagnostics` logs what
+    each update did to the policy (`srpo_online_sim.diagnostics`: exact KL over the full distributions, entropy
+    per action dimension, success tokens' log-prob change) at the states of this rank's trained trajectories;
+    it costs two extra forward passes over the batch.
     """
 
     def __init__(self, spec, policy, algo: Algorithm, output_dir: str | Path, tasks: list[int] | None = None,
                  encoder=None, num_envs: int = 8, subprocess: bool = True, resume_log: bool = False,
-                 header: dict | None = None, progress_desc: str = "online train", shard=None):
+                 header: dict | None = None, progress_desc: str = "online train", shard=None,
+                 diagnostics: bool = False):
         self.spec = spec
         self.policy = policy
         self.algo = algo
@@ -105,6 +110,7 @@ class OnlineTrainer:
         self.log = RunLog(self.out, header=header or {"algorithm": asdict(algo)}, resume=resume_log,
                           enabled=self.rank == 0, tensorboard="tb")
         self.progress_desc = progress_desc
+        self.diagnostics = diagnostics
 
     # ------------------------------------------------------------------ checkpoints
     def save(self) -> Path:
@@ -197,6 +203,8 @@ class OnlineTrainer:
         adv = np.full(len(groups), np.nan)
         if keep.any():
             adv[keep] = group_advantages(rewards[keep], groups[keep], ddof=1)  # siiRL: torch.std (unbiased)
+        if a.reward == "shuffled":  # the no-information control: the same rows on every rank draw the same permutation
+            adv = shuffle_advantages(adv, np.random.default_rng([a.seed, self.step]))
         return rewards, keep, adv, list(results.values())
 
     def _rewards(self, trajs: list[Trajectory], embeddings: np.ndarray | None = None,
@@ -248,8 +256,12 @@ class OnlineTrainer:
         return mine_adv, metrics
 
     def _update(self, trajs: list[Trajectory], advantages: np.ndarray) -> dict:
+        trained = [t for t, a in zip(trajs, advantages) if not np.isnan(a)]
+        probe = UpdateProbe(self.policy, trained, self.algo.temperature) if self.diagnostics else None
         metrics, _ = ppo_update(self.policy, self.optimizer, trajs, advantages, self.algo, self.reference,
                                 self.world)
+        if probe is not None:
+            metrics.update(probe.after())
         return metrics
 
     def train_step(self, pool: EnvPool) -> dict:

@@ -90,6 +90,10 @@ class Policy(Protocol):
         """Sample a chunk per row: an object with slice_tokens [B, chunk*dim], log_probs [B, chunk*dim] and
         actions [B, chunk, dim] (the policy's action space; EnvSpec.env_action maps it to the env's)."""
 
+    def logits(self, inputs: dict[str, torch.Tensor], model: torch.nn.Module | None = None) -> torch.Tensor:
+        """Differentiable [B, chunk*dim, n_bins] logits of every action token (under `model`, default the policy's):
+        the full distributions, for the exact KL and entropy of the update's diagnostics and penalties."""
+
     def log_probs(self, inputs: dict[str, torch.Tensor], slice_tokens: torch.Tensor, temperature: float,
                   model: torch.nn.Module | None = None) -> torch.Tensor:
         """Differentiable [B, chunk*dim] log-probs of the given tokens (under `model`, default the policy's)."""

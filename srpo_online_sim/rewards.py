@@ -4,6 +4,8 @@
   srpo    successes 1; failures shaped by the world-model distance of their video to the task's successes in
           the same batch (`srpo_offline.progress.grouped_trajectory_rewards`, the shared reward code)
   oracle  successes 1; failures get the world's dense progress from privileged simulator state (in [0, 1))
+  shuffled  the no-information control: grpo's binary rewards, whose advantages the trainer then deals to the
+          batch's trajectories in a random order (`objective.shuffle_advantages`)
 
 The mechanism the paper claims is that shaped failures give a group of rollouts non-zero reward variance even
 when none of its rollouts succeeded: `signal_fraction` measures it (groups whose advantages are not all zero).
@@ -15,7 +17,7 @@ import numpy as np
 
 from srpo_offline.progress import grouped_trajectory_rewards
 
-REWARDS = ("srpo", "grpo", "oracle")
+REWARDS = ("srpo", "grpo", "oracle", "shuffled")
 VARIANCE_FLOOR = 1e-12  # a group whose reward variance is at or below this carries no signal
 
 
@@ -29,7 +31,7 @@ def trajectory_rewards(kind: str, success: np.ndarray, tasks: np.ndarray, embedd
         if keep is not None:
             rewards = np.where(keep, rewards, np.nan)
         return rewards, {}
-    if kind == "grpo":
+    if kind in ("grpo", "shuffled"):
         alpha = 0.0
     return grouped_trajectory_rewards(embeddings, success, tasks, keep=keep, variant=variant, alpha=alpha)
 

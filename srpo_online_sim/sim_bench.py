@@ -1,16 +1,21 @@
-"""`srpo bench online`: online SRPO against GRPO (and an oracle upper bound) on the simulated xArm, at one budget
-of environment steps, across seeds, with a small MLP warm-started by BC (`srpo_online_sim.warm_start`).
+"""`srpo bench online`: online SRPO against GRPO, an oracle reward and a no-information control on the simulated
+xArm, at one budget of environment steps, across seeds, with a small MLP warm-started by BC
+(`srpo_online_sim.warm_start`).
 
-Every (reward, seed) run starts from the same BC policy of its seed and trains with the same algorithm
+Every (arm, seed) run starts from the same BC policy of its seed and trains with the same algorithm
 (`srpo_online_sim.online`), differing only in the trajectory reward: grpo (binary), srpo (world-progress shaped
-failures from the reward camera's frames), oracle (the simulator's dense progress). Every `eval_every` updates,
-the policy is evaluated on fixed held-out initial states (sampled at the rollout temperature; these env steps
-do not count against the budget). Runs execute in `workers` processes (one core each).
+failures; `srpo:<encoder>` picks the encoder), oracle (the simulator's dense progress) and shuffled (grpo's
+advantages dealt to the batch's trajectories at random: the control every result has to beat). Every
+`eval_every` updates the policy is evaluated on fixed held-out initial states, `eval_samples` rollouts per state
+at the ROLLOUT temperature (sampled success: what the policy does and what GRPO's objective raises; the greedy
+success of the same states is a secondary column). Evaluation env steps do not count against the budget. Each
+update logs its diagnostics (`srpo_online_sim.diagnostics`); runs execute in `workers` processes (one core each).
 
-The report (report.md, report.json, curves_env_steps.png, curves_updates.png): success against env steps and
-against updates with 95 % t-intervals across seeds, env steps to 50 % and 80 % success, the fraction of groups
-that carry signal (non-zero reward variance) under each reward, and each reward's Spearman agreement with the
-oracle progress of the same trajectories.
+The report (report.md, report.json, curves_env_steps.png, curves_updates.png, curves_greedy.png,
+diagnostics.png): the warm start's regime (sampled success, binary signal fraction), sampled success against
+env steps with 95 % t-intervals across seeds, each arm against the shuffled control, env steps to fixed success
+levels, signal fractions (shaped and binary on the same rollouts), oracle agreement, update diagnostics and the
+runs they flag.
 """
 
 from __future__ import annotations
@@ -29,34 +34,40 @@ import numpy as np
 from srpo.errors import UserFacingError
 from srpo_online_sim.algorithm import Algorithm
 
-THRESHOLDS = (0.5, 0.8)  # success rates whose first crossing the report gives (env steps)
-# The bench's algorithm: every group trained on, 2 epochs, lr 1e-4 (1e-3 collapsed sampled success:
-# docs/online.md), temperature 1.0, whole rollout batch per forward pass. The reward is set per run.
-BENCH_ALGORITHM = Algorithm(keep_mixed_only=False, temperature=1.0, lr=1e-4, mini_batch=16, micro_batch=4096,
-                            epochs=2)
+LEVELS = (0.3, 0.5)  # sampled success levels whose first crossing the report gives (env steps)
+CONTROL = "shuffled"  # the no-information arm every other arm is compared with
+# The bench's algorithm (the reward is set per arm): every group trained on, 2 epochs of mini-batches of 16
+# trajectories, temperature 1.0, the whole rollout batch per forward pass, and the update that learned on GRPO's
+# own sampled success (docs/online.md): AdamW lr 1e-3 on the positive advantages only (lr 1e-4 barely moves the
+# policy; 1e-3 with the negative half spreads mass onto unsampled bins and collapses sampled success).
+BENCH_ALGORITHM = Algorithm(keep_mixed_only=False, temperature=1.0, lr=1e-3, negative_scale=0.0, mini_batch=16,
+                            micro_batch=4096, epochs=2)
 
 
 @dataclass(frozen=True)
 class OnlineBenchConfig:
-    """Online SRPO vs GRPO vs an oracle reward on the simulated xArm: one env-step budget, several seeds; writes
-    report.md / report.json and learning-curve plots to --output-dir (--preset reduced: the CI size)."""
+    """Online SRPO vs GRPO vs an oracle reward vs a shuffled-advantage control on the simulated xArm: one env-step
+    budget, several seeds, sampled success on held-out states as the headline; writes report.md / report.json and
+    plots to --output-dir (--preset reduced: the CI size)."""
 
     preset: str = "full"  # the named config to start from: full | reduced (the CI size, about a minute)
     output_dir: str = "outputs/bench_online"  # report, plots and one folder per run
     tasks: str = "lift"  # sim tasks, comma-separated (the policy is multi-task; place needs a larger budget)
-    rewards: str = "grpo,srpo,oracle"  # rewards compared, comma-separated: grpo | srpo | oracle
-    seeds: int = 3  # seeds per reward (each seed has its own BC warm start, shared by the rewards)
-    env_steps: int = 200_000  # training env-step budget of every run (the default comparison: ~40 min on 2 cores)
+    rewards: str = "grpo,srpo,oracle,shuffled"  # arms: grpo | srpo | srpo:<encoder> | oracle | shuffled (control)
+    seeds: int = 5  # seeds per arm (each seed has its own BC warm start, shared by the arms)
+    env_steps: int = 40_000  # training env-step budget of every run
     algo: Algorithm = field(default_factory=lambda: BENCH_ALGORITHM)  # the online algorithm (--algo.lr, ...)
-    eval_temperature: float = 0.0  # evaluation temperature: 0 = greedy (siiRL's and OFT's protocol)
-    eval_every: int = 2  # updates between evaluations
-    eval_episodes: int = 24  # held-out initial states per task in each evaluation
+    eval_every: int = 5  # updates between evaluations (and one at the end of the budget)
+    eval_episodes: int = 32  # held-out initial states per task in each evaluation
+    eval_samples: int = 4  # sampled rollouts per held-out state (at the rollout temperature)
+    eval_greedy: bool = True  # also evaluate greedy (argmax) success on the same states (secondary)
     encoder: str = "auto"  # srpo's encoder: auto or a name (srpo_offline.encoders.choose_encoder)
     model: str | None = None  # encoder weights (hub id or folder); None = the encoder's default
     reward_camera: str = "auto"  # camera the encoder sees: auto (the encoder's own) | front | wrist
     demos_per_task: int = 4  # clean scripted demonstrations per task for the BC warm start
-    bc_epochs: int = 60  # BC epochs (sets how often the warm start succeeds; the target is 5-30 percent)
+    bc_epochs: int = 60  # BC epochs (with demos_per_task, sets the warm start's success)
     hidden: int = 256  # MLP width
+    n_bins: int = 256  # action bins per dimension of the MLP policy (OpenVLA* keeps 256)
     num_envs: int = 8  # envs per run (in the run's own process)
     workers: int = 2  # runs executed at once, one process each
 
@@ -65,11 +76,13 @@ class OnlineBenchConfig:
     def __post_init__(self):
         from srpo_online_sim.rewards import REWARDS
 
-        bad = [r for r in self.reward_list if r not in REWARDS]
+        bad = [r for r in self.reward_list if r.split(":")[0] not in REWARDS or (":" in r and not r.startswith("srpo:"))]
         if bad:
-            raise UserFacingError(f"unknown rewards {bad}: choose from {', '.join(REWARDS)}")
-        if self.seeds < 1 or self.env_steps < 1:
-            raise UserFacingError("--seeds and --env-steps must be positive")
+            raise UserFacingError(f"unknown arms {bad}: choose from {', '.join(REWARDS)} or srpo:<encoder>")
+        if self.seeds < 1 or self.env_steps < 1 or self.eval_samples < 1 or self.eval_episodes < 1:
+            raise UserFacingError("--seeds, --env-steps, --eval-samples and --eval-episodes must be positive")
+        if self.algo.temperature <= 0:
+            raise UserFacingError("--algo.temperature must be > 0: rollouts and the headline evaluation sample at it")
 
     @property
     def reward_list(self) -> list[str]:
@@ -82,29 +95,70 @@ class OnlineBenchConfig:
 
 OnlineBenchConfig.PRESETS = {
     "full": OnlineBenchConfig(),
-    "reduced": OnlineBenchConfig(  # the CI size: about a minute on 2 cores
-        preset="reduced", tasks="lift", seeds=2, env_steps=600, eval_every=1, eval_episodes=3, demos_per_task=2,
-        bc_epochs=20, hidden=64,
+    "reduced": OnlineBenchConfig(  # the CI size: about a minute on 2 cores; 16 bins so that sampled BC succeeds
+        preset="reduced", tasks="lift", seeds=2, env_steps=600, eval_every=1, eval_episodes=4, eval_samples=2,
+        n_bins=16,
         algo=dataclasses.replace(BENCH_ALGORITHM, groups_per_step=2, n_rollouts=4, mini_batch=8)),
 }
 
 
+def arm_setup(config: OnlineBenchConfig, arm: str) -> tuple[str, str | None, str, str]:
+    """(reward, encoder or None, reward camera, note) of an arm: `srpo` uses --encoder, `srpo:<name>` names one
+    (`srpo_offline.encoders.choose_encoder`)."""
+    from srpo_offline.encoders import choose_encoder
+
+    reward, _, name = arm.partition(":")
+    if reward != "srpo":
+        return reward, None, "front", ""
+    encoder, camera, why = choose_encoder(name or config.encoder, config.model, config.reward_camera)
+    if camera == "state":
+        raise UserFacingError(f"{arm}: the online trainer gives encoders the reward camera's video; the state "
+                              "encoder reads state sequences, so it cannot score rollouts here yet")
+    return reward, encoder, camera, f"{arm}: {encoder} on the {camera} camera ({why})"
+
+
+# ---------------------------------------------------------------------------------------------- one run
 def _warm_start(config: OnlineBenchConfig, spec, seed: int, folder: Path):
-    """The seed's BC policy, trained once and cached in `folder` (every reward starts from it)."""
+    """The seed's BC policy, trained once and cached in `folder` (every arm starts from it)."""
     from srpo_online_sim.mlp_policy import MLPPolicy
     from srpo_online_sim.warm_start import WarmStartConfig, behaviour_clone
 
     if (folder / "model.pt").exists():
         return MLPPolicy.load(folder), json.loads((folder / "bc.json").read_text())
-    policy, info = behaviour_clone(spec, WarmStartConfig(demos_per_task=config.demos_per_task,
+    policy, info = behaviour_clone(spec, WarmStartConfig(demos_per_task=config.demos_per_task, n_bins=config.n_bins,
                                                          epochs=config.bc_epochs, hidden=config.hidden, seed=seed))
     policy.save(folder)
     (folder / "bc.json").write_text(json.dumps(info))
     return policy, info
 
 
-def run_one(config: OnlineBenchConfig, reward: str, seed: int, encoder_name: str, camera: str) -> dict:
-    """Train one (reward, seed) run to the env-step budget; returns its eval curve and training statistics."""
+def evaluation(config: OnlineBenchConfig, policy, pool, requests, step: int, greedy: bool) -> dict:
+    """One evaluation record: sampled success (eval_samples per state at the rollout temperature; the same sampling
+    seed at the same update in every arm), the binary signal and all-failed fractions, greedy success if asked."""
+    from srpo_online_sim.warm_start import regime_probe, success_rate
+
+    probe = regime_probe(policy, pool, requests, config.eval_samples, config.algo.temperature, seed=10_000 + step)
+    record = {"success_rate": probe.pop("sampled_success"), **{k: v for k, v in probe.items() if k != "env_steps"}}
+    if greedy and config.eval_greedy:
+        record["greedy_success"] = success_rate(policy, pool, requests, 0.0)[0]
+    return record
+
+
+def _start_evaluation(config: OnlineBenchConfig, spec, policy, seed: int, folder: Path) -> dict:
+    """The warm start's evaluation (the regime), computed once per seed and cached: every arm starts from it."""
+    from srpo_online_sim.pool import EnvPool
+    from srpo_online_sim.warm_start import eval_requests
+
+    path = folder / "start_eval.json"
+    if not path.exists():
+        with EnvPool(spec, max(config.num_envs, 32), subprocess=False) as pool:
+            record = evaluation(config, policy, pool, eval_requests(spec, pool, config.eval_episodes), 0, True)
+        path.write_text(json.dumps(record))
+    return json.loads(path.read_text())
+
+
+def run_one(config: OnlineBenchConfig, arm: str, seed: int) -> dict:
+    """Train one (arm, seed) run to the env-step budget; returns its eval curve and per-update statistics."""
     import logging
 
     import torch
@@ -113,41 +167,41 @@ def run_one(config: OnlineBenchConfig, reward: str, seed: int, encoder_name: str
     logging.getLogger("srpo_offline.progress").setLevel(logging.ERROR)  # "no successful reference" is expected
     from srpo_online_sim.online import OnlineTrainer
     from srpo_online_sim.pool import EnvPool
-    from srpo_online_sim.warm_start import eval_requests, success_rate
+    from srpo_online_sim.warm_start import eval_requests
     from srpo_online_sim.xarm_sim import SimXArmSpec
 
     out = Path(config.output_dir)
-    spec = SimXArmSpec(tasks=config.task_list, reward_camera=camera, render=reward == "srpo")
-    policy, bc = _warm_start(config, spec, seed, out / "warm_start" / f"seed_{seed}")
+    reward, encoder_name, camera, _ = arm_setup(config, arm)
+    spec = SimXArmSpec(tasks=config.task_list, reward_camera=camera, render=encoder_name is not None)
+    folder = out / "warm_start" / f"seed_{seed}"
+    policy, bc = _warm_start(config, spec, seed, folder)
+    start = _start_evaluation(config, SimXArmSpec(tasks=config.task_list, render=False), policy, seed, folder)
     encoder = None
-    if reward == "srpo":
+    if encoder_name is not None:
         from srpo_offline.encoders import build_encoder
 
         encoder = build_encoder(encoder_name, config.model)
     algo = dataclasses.replace(config.algo, reward=reward, seed=seed)
-    run_dir = out / "runs" / f"{reward}_seed{seed}"
+    run_dir = out / "runs" / f"{arm.replace(':', '-')}_seed{seed}"
     trainer = OnlineTrainer(spec, policy, algo, run_dir, encoder=encoder, num_envs=config.num_envs,
-                            subprocess=False, header={"bench": asdict(config), "algorithm": asdict(algo),
-                                                      "reward": reward, "seed": seed, "bc": bc})
+                            subprocess=False, diagnostics=True,
+                            header={"bench": asdict(config), "algorithm": asdict(algo), "arm": arm, "seed": seed,
+                                    "bc": bc})
     t0 = time.perf_counter()
-    with EnvPool(spec, config.num_envs, subprocess=False) as pool:
+    with EnvPool(spec, max(config.num_envs, 32), subprocess=False) as pool:
         requests = eval_requests(spec, pool, config.eval_episodes)
 
-        def evaluate() -> None:
-            rate, per_task, _ = success_rate(policy, pool, requests, config.eval_temperature,
-                                             seed=10_000 + trainer.step)
-            trainer.log.add("eval", trainer.step, {"env_steps": trainer.env_steps, "success_rate": rate,
-                                                   **{f"success_{spec.tasks[k]}": v for k, v in per_task.items()}})
-            trainer.log.flush()
-
-        evaluate()
+        trainer.log.add("eval", 0, {"env_steps": 0, **start})
         while trainer.env_steps < config.env_steps:
             trainer.train_step(pool)
-            if trainer.step % config.eval_every == 0 or trainer.env_steps >= config.env_steps:
-                evaluate()
+            last = trainer.env_steps >= config.env_steps
+            if trainer.step % config.eval_every == 0 or last:  # greedy (secondary) at the end only
+                record = evaluation(config, policy, pool, requests, trainer.step, greedy=last)
+                trainer.log.add("eval", trainer.step, {"env_steps": trainer.env_steps, **record})
+                trainer.log.flush()
     trainer.log.add("time", trainer.step, {"seconds": time.perf_counter() - t0})
     trainer.log.close()
-    return {"reward": reward, "seed": seed, "bc": bc, "eval": trainer.log.records("eval"),
+    return {"reward": arm, "seed": seed, "bc": bc, "eval": trainer.log.records("eval"),
             "train": trainer.log.records("train"), "seconds": time.perf_counter() - t0}
 
 
@@ -162,12 +216,13 @@ def _warm_start_star(args) -> None:
     from srpo_online_sim.xarm_sim import SimXArmSpec
 
     config, seed = args
-    _warm_start(config, SimXArmSpec(tasks=config.task_list, render=False), seed,
-                Path(config.output_dir) / "warm_start" / f"seed_{seed}")
+    spec, folder = SimXArmSpec(tasks=config.task_list, render=False), Path(config.output_dir) / "warm_start" / f"seed_{seed}"
+    policy, _ = _warm_start(config, spec, seed, folder)
+    _start_evaluation(config, spec, policy, seed, folder)
 
 
 # ---------------------------------------------------------------------------------------------- statistics
-def t_interval(values: np.ndarray) -> tuple[float, float, float]:
+def t_interval(values) -> tuple[float, float, float]:
     """(mean, low, high) of a 95 % Student-t interval across seeds (the mean alone for one seed)."""
     from scipy.stats import t
 
@@ -192,82 +247,127 @@ def first_crossing(xs, ys, threshold: float) -> float | None:
     return None
 
 
+def _mean_of(runs: list[dict], key: str, part: slice = slice(None)) -> float | None:
+    values = [m[key] for r in runs for m in r["train"][part] if m.get(key) is not None and np.isfinite(m[key])]
+    return float(np.mean(values)) if values else None
+
+
+def final_eval(run: dict, key: str = "success_rate") -> float:
+    """A run's end point: its last evaluation that measured `key`."""
+    return float([e[key] for e in run["eval"] if key in e][-1])
+
+
 def summarise(results: list[dict], config: OnlineBenchConfig) -> dict:
-    """Per reward: final success (mean, CI), steps to the thresholds, signal fraction, oracle agreement."""
+    """Per arm: warm start and final sampled success (mean, CI), the gain, the difference to the shuffled control,
+    greedy success, steps to the levels, signal fractions, oracle agreement, update diagnostics and flags."""
+    from srpo_online_sim.diagnostics import flag_run
+
     summary = {}
-    for reward in config.reward_list:
-        runs = [r for r in results if r["reward"] == reward]
+    control = {r["seed"]: final_eval(r) for r in results if r["reward"] == CONTROL}
+    control_ci = t_interval(list(control.values())) if control else None
+    for arm in config.reward_list:
+        runs = sorted((r for r in results if r["reward"] == arm), key=lambda r: r["seed"])
         if not runs:
             continue
-        finals = np.array([r["eval"][-1]["success_rate"] for r in runs])
+        finals = np.array([final_eval(r) for r in runs])
         starts = np.array([r["eval"][0]["success_rate"] for r in runs])
         row = {"seeds": len(runs), "start": t_interval(starts), "final": t_interval(finals),
-               "final_per_seed": finals.tolist(), "updates": float(np.mean([len(r["train"]) for r in runs])),
+               "final_per_seed": finals.tolist(), "gain": t_interval(finals - starts),
+               "updates": float(np.mean([len(r["train"]) for r in runs])),
                "env_steps": float(np.mean([r["train"][-1]["env_steps"] for r in runs if r["train"]] or [0])),
-               "minutes": float(np.mean([r["seconds"] for r in runs]) / 60)}
-        for th in THRESHOLDS:
+               "minutes": float(np.mean([r["seconds"] for r in runs]) / 60),
+               "start_binary_signal": float(np.mean([r["eval"][0]["binary_signal_fraction"] for r in runs])),
+               "start_all_failed": float(np.mean([r["eval"][0]["all_failed_fraction"] for r in runs]))}
+        if config.eval_greedy:
+            row["greedy_start"] = t_interval([r["eval"][0]["greedy_success"] for r in runs])
+            row["greedy_final"] = t_interval([final_eval(r, "greedy_success") for r in runs])
+        paired = [final_eval(r) - control[r["seed"]] for r in runs if r["seed"] in control]
+        if arm != CONTROL and paired:
+            row["minus_control"] = t_interval(paired)
+            row["beats_control"] = bool(row["final"][1] > control_ci[2])  # 95 % CIs apart
+        for th in LEVELS:
             hits = [first_crossing([e["env_steps"] for e in r["eval"]], [e["success_rate"] for e in r["eval"]], th)
                     for r in runs]
             reached = [h for h in hits if h is not None]
             row[f"steps_to_{int(th * 100)}"] = {"reached": len(reached), "of": len(runs),
                                                 "mean": float(np.mean(reached)) if reached else None,
                                                 "per_seed": hits}
-        for key in ("signal_fraction", "signal_fraction_binary", "groups_all_failed", "oracle_spearman", "oracle_spearman_failures", "failure_reward_mean",
-                    "success_rate"):
-            values = [m[key] for r in runs for m in r["train"] if key in m]
-            row[key] = float(np.mean(values)) if values else None
-        third = [max(1, len(r["train"]) // 3) for r in runs]
-        row["rollout_success_first_third"] = float(np.mean(
-            [m["success_rate"] for r, k in zip(runs, third) for m in r["train"][:k]] or [0]))
-        row["rollout_success_last_third"] = float(np.mean(
-            [m["success_rate"] for r, k in zip(runs, third) for m in r["train"][-k:]] or [0]))
-        early = [m["signal_fraction"] for r in runs for m in r["train"][: max(1, len(r["train"]) // 3)]]
-        row["signal_fraction_first_third"] = float(np.mean(early)) if early else None
-        summary[reward] = row
+        for key in ("signal_fraction", "signal_fraction_binary", "groups_all_failed", "oracle_spearman",
+                    "oracle_spearman_failures", "failure_reward_mean", "success_rate", "kl_full", "kl_old",
+                    "clip_fraction", "grad_norm", "success_logp_change", "tail_mass", "entropy_change"):
+            row[key] = _mean_of(runs, key)
+        third = max(1, int(row["updates"]) // 3)
+        for d in range(4):
+            row[f"entropy_dim{d}_first"] = _mean_of(runs, f"entropy_dim{d}", slice(0, 1))
+            row[f"entropy_dim{d}_last"] = _mean_of(runs, f"entropy_dim{d}", slice(-1, None))
+        row["signal_fraction_first_third"] = _mean_of(runs, "signal_fraction", slice(0, third))
+        row["flags"] = {str(r["seed"]): flag_run(r["train"]) for r in runs if flag_run(r["train"])}
+        summary[arm] = row
     return summary
 
 
 # ---------------------------------------------------------------------------------------------- report
+def _band(ax, results: list[dict], arms: list[str], key: str, x: str, source: str = "eval") -> None:
+    """Mean and 95 % t-interval across seeds of `key` against `x`, one line per arm."""
+    for arm in arms:
+        runs = [r for r in results if r["reward"] == arm and any(key in e for e in r[source])]
+        if not runs:
+            continue
+        curves = [(np.array([e[x] for e in r[source] if key in e], float),
+                   np.array([e[key] for e in r[source] if key in e], float)) for r in runs]
+        end = min(xs.max() for xs, _ in curves)
+        grid = np.linspace(min(xs.min() for xs, _ in curves), end, 60) if end > 0 else np.zeros(1)
+        ys = np.stack([curve_on_grid(xs, v, grid) for xs, v in curves])
+        stats = np.array([t_interval(ys[:, i]) for i in range(len(grid))])
+        ax.plot(grid, stats[:, 0], label=f"{arm} ({len(runs)} seeds)", ls="--" if arm == CONTROL else "-")
+        ax.fill_between(grid, stats[:, 1], stats[:, 2], alpha=0.2)
+
+
 def plot_curves(results: list[dict], config: OnlineBenchConfig, out: Path) -> list[Path]:
-    """Mean success with 95 % t-intervals across seeds, against env steps and against updates."""
+    """Sampled success (headline) against env steps and updates, greedy success, and the update diagnostics."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    paths = []
-    for axis, key, label in (("env_steps", "env_steps", "training env steps"), ("updates", "step", "updates")):
+    arms, paths = config.reward_list, []
+    for name, key, x, label in (("env_steps", "success_rate", "env_steps", "training env steps"),
+                                ("updates", "success_rate", "step", "updates"),
+                                ("greedy", "greedy_success", "env_steps", "training env steps")):
         fig, ax = plt.subplots(figsize=(6.4, 4.0))
-        for reward in config.reward_list:
-            runs = [r for r in results if r["reward"] == reward]
-            if not runs:
-                continue
-            end = min(max(e[key] for e in r["eval"]) for r in runs)
-            grid = np.linspace(0, end, 60) if end > 0 else np.zeros(1)
-            ys = np.stack([curve_on_grid(np.array([e[key] for e in r["eval"]], float),
-                                         np.array([e["success_rate"] for e in r["eval"]]), grid) for r in runs])
-            stats = np.array([t_interval(ys[:, i]) for i in range(len(grid))])
-            ax.plot(grid, stats[:, 0], label=f"{reward} ({len(runs)} seeds)")
-            ax.fill_between(grid, np.clip(stats[:, 1], 0, 1), np.clip(stats[:, 2], 0, 1), alpha=0.2)
-        for th in THRESHOLDS:
+        _band(ax, results, arms, key, x)
+        for th in LEVELS:
             ax.axhline(th, color="grey", lw=0.6, ls=":")
-        ax.set_xlabel(label)
-        ax.set_ylabel("success rate (held-out states)")
-        ax.set_ylim(-0.02, 1.02)
+        ax.set(xlabel=label, ylim=(-0.02, 1.02), ylabel=("greedy" if key == "greedy_success" else
+               f"sampled (T = {config.algo.temperature:g})") + " success, held-out states",
+               title=f"sim xArm {config.tasks}: mean and 95 % CI across seeds")
         ax.grid(alpha=0.3)
-        ax.legend()
-        ax.set_title(f"sim xArm {config.tasks}: mean and 95 % CI across seeds")
-        path = out / f"curves_{axis}.png"
+        ax.legend(fontsize=8)
         fig.tight_layout()
-        fig.savefig(path, dpi=110)
+        paths.append(out / f"curves_{name}.png")
+        fig.savefig(paths[-1], dpi=110)
         plt.close(fig)
-        paths.append(path)
+    panels = (("kl_full", "exact KL(old || new) per token"), ("entropy_mean", "entropy per token (nats)"),
+              ("entropy_dim3", "gripper entropy (nats)"), ("success_logp_change", "success tokens' Δ log-prob"),
+              ("clip_fraction", "clip fraction"), ("grad_norm", "grad norm (before clipping)"))
+    fig, axes = plt.subplots(2, 3, figsize=(13, 6.5))
+    for ax, (key, title) in zip(axes.flat, panels):
+        _band(ax, results, arms, key, "step", source="train")
+        ax.set(title=title, xlabel="update")
+        ax.grid(alpha=0.3)
+    axes.flat[0].legend(fontsize=7)
+    fig.tight_layout()
+    paths.append(out / "diagnostics.png")
+    fig.savefig(paths[-1], dpi=100)
+    plt.close(fig)
     return paths
 
 
-def _fmt_ci(ci) -> str:
+def _fmt_ci(ci, scale: float = 100, unit: str = " %") -> str:
+    if ci is None:
+        return "–"
     mean, low, high = ci
-    return f"{100 * mean:.1f} % [{100 * low:.1f}, {100 * high:.1f}]"
+    return f"{scale * mean:.1f}{unit} [{scale * low:.1f}, {scale * high:.1f}]"
 
 
 def _fmt_steps(entry: dict) -> str:
@@ -281,31 +381,54 @@ def _fmt(value, pattern: str = "{:.2f}") -> str:
 
 
 def markdown_report(summary: dict, config: OnlineBenchConfig, encoder_note: str, wall_minutes: float) -> str:
+    any_row, a = next(iter(summary.values())), config.algo
+    levels = " | ".join(f"env steps to {int(100 * th)} %" for th in LEVELS)
     lines = [
         f"# Online SRPO vs GRPO on the simulated xArm ({config.tasks})", "",
-        f"Budget {config.env_steps:,} training env steps per run, {config.seeds} seeds per reward, groups of "
-        f"{config.algo.n_rollouts} rollouts x {config.algo.groups_per_step} per update, lr {config.algo.lr}, "
-        f"temperature {config.algo.temperature}; evaluation every {config.eval_every} updates on {config.eval_episodes} held-out "
-        f"states per task at temperature {config.eval_temperature} (0 = greedy). SRPO encoder: {encoder_note}. Wall time {wall_minutes:.1f} min.", "",
-        "| reward | warm start | final success (95 % CI) | env steps to 50 % | env steps to 80 % | signal fraction "
-        "(all / first third) | binary signal, same rollouts | groups all failed | Spearman with oracle (all / "
-        "failures) | rollout success (first / last third) | updates |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        f"Budget {config.env_steps:,} training env steps per run, {config.seeds} seeds per arm, groups of "
+        f"{a.n_rollouts} rollouts x {a.groups_per_step} per update, lr {a.lr}, {a.epochs} epochs, "
+        f"{config.n_bins} bins, KL-to-rollout {a.kl_rollout_coef}, negative-advantage scale "
+        f"{a.negative_scale}, entropy bonus {a.entropy_coef}, temperature {a.temperature}. "
+        f"Headline: **sampled success** at T = {config.algo.temperature:g} on {config.eval_episodes} held-out states per "
+        f"task x {config.eval_samples} samples, evaluated every {config.eval_every} updates and at the end "
+        f"of the budget (final = the last; greedy at the warm start and the end). SRPO encoders: {encoder_note or 'none'}. Wall time {wall_minutes:.1f} min.", "",
+        f"**Warm start (the regime)**: sampled success {_fmt_ci(any_row['start'])}, binary signal in "
+        f"{100 * any_row['start_binary_signal']:.0f} % of held-out states ({config.eval_samples} samples each), all "
+        f"samples failed on {100 * any_row['start_all_failed']:.0f} %.", "",
+        f"| arm | final sampled success (95 % CI) | gain over warm start | minus {CONTROL} (paired) | beats control "
+        f"(CIs apart) | {levels} | greedy warm start → final | signal fraction (all / first third) | binary signal, "
+        "same rollouts | groups all failed | Spearman with oracle (all / failures) | updates |",
+        "|---|---|---|---|---|" + "---|" * len(LEVELS) + "---|---|---|---|---|---|",
     ]
-    for reward, row in summary.items():
+    for arm, row in summary.items():
+        greedy = (f"{_fmt_ci(row['greedy_start'])} → {_fmt_ci(row['greedy_final'])}" if "greedy_final" in row
+                  else "–")
+        beats = "control" if arm == CONTROL else ("**yes**" if row.get("beats_control") else "no")
         lines.append(
-            f"| {reward} | {100 * row['start'][0]:.1f} % | {_fmt_ci(row['final'])} | {_fmt_steps(row['steps_to_50'])} | "
-            f"{_fmt_steps(row['steps_to_80'])} | {_fmt(row['signal_fraction'])} / "
-            f"{_fmt(row['signal_fraction_first_third'])} | {_fmt(row['signal_fraction_binary'])} | "
-            f"{_fmt(row['groups_all_failed'])} | {_fmt(row['oracle_spearman'])} / "
-            f"{_fmt(row['oracle_spearman_failures'])} | {100 * row['rollout_success_first_third']:.1f} % / "
-            f"{100 * row['rollout_success_last_third']:.1f} % | {row['updates']:.0f} |")
-    lines += ["", "Signal fraction: share of rollout groups whose rewards vary (their advantages are not all zero); "
-              "binary signal: the share binary success rewards would give the same rollouts (groups with mixed "
-              "outcomes). "
-              "Spearman: rank agreement of the run's trajectory rewards with the oracle progress of the same "
-              "trajectories (grpo's binary reward agrees only through success).", "",
-              "![success vs env steps](curves_env_steps.png)", "![success vs updates](curves_updates.png)", ""]
+            f"| {arm} | {_fmt_ci(row['final'])} | {_fmt_ci(row['gain'], unit=' pts')} | "
+            f"{_fmt_ci(row.get('minus_control'), unit=' pts')} | {beats} | "
+            + " | ".join(_fmt_steps(row[f"steps_to_{int(100 * th)}"]) for th in LEVELS)
+            + f" | {greedy} | {_fmt(row['signal_fraction'])} / {_fmt(row['signal_fraction_first_third'])} | "
+            f"{_fmt(row['signal_fraction_binary'])} | {_fmt(row['groups_all_failed'])} | "
+            f"{_fmt(row['oracle_spearman'])} / {_fmt(row['oracle_spearman_failures'])} | {row['updates']:.0f} |")
+    lines += ["", "## Update diagnostics (mean over updates and seeds)", "",
+              "| arm | exact KL(old ‖ new) | k3 KL, taken tokens | entropy x/y/z/gripper, first → last update | "
+              "success tokens' Δ log-prob | tail mass | clip fraction | grad norm | flagged runs |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    for arm, row in summary.items():
+        ent = " / ".join(f"{_fmt(row[f'entropy_dim{d}_first'])}→{_fmt(row[f'entropy_dim{d}_last'])}"
+                         for d in range(4))
+        flags = "; ".join(f"seed {s}: {', '.join(v)}" for s, v in row["flags"].items()) or "none"
+        lines.append(f"| {arm} | {_fmt(row['kl_full'], '{:.4f}')} | {_fmt(row['kl_old'], '{:.4f}')} | {ent} | "
+                     f"{_fmt(row['success_logp_change'], '{:+.4f}')} | {_fmt(row['tail_mass'])} | "
+                     f"{_fmt(row['clip_fraction'], '{:.3f}')} | {_fmt(row['grad_norm'])} | {flags} |")
+    lines += ["", f"A result counts only where the arm's 95 % CI lies above the {CONTROL} control's (same warm starts, "
+              "budget and seeds; its advantages carry no information about the trajectories). Signal fraction: share "
+              "of rollout groups whose rewards vary; binary signal: what binary success would give the same rollouts. "
+              "A run is flagged when its successful trajectories' tokens lose log-prob, or its entropy rises, in "
+              "several consecutive updates (`srpo_online_sim.diagnostics.flag_run`).", "",
+              "![sampled success vs env steps](curves_env_steps.png)", "![sampled success vs updates](curves_updates.png)",
+              "![greedy success vs env steps](curves_greedy.png)", "![update diagnostics](diagnostics.png)", ""]
     return "\n".join(lines)
 
 
@@ -322,26 +445,23 @@ def write_report(out: Path, config: OnlineBenchConfig, results: list[dict], enco
 
 
 def run_bench(config: OnlineBenchConfig, progress: bool = True) -> dict:
-    """Every (reward, seed) run, then the report; returns the summary (also in report.json)."""
+    """Every (arm, seed) run, then the report; returns the summary (also in report.json)."""
     out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    from srpo_offline.encoders import choose_encoder
-
-    encoder, camera, why = choose_encoder(config.encoder, config.model, config.reward_camera)
-    encoder_note = f"{encoder} on the {camera} camera ({why})"
-    if progress:
+    encoder_note = "; ".join(n for n in (arm_setup(config, a)[3] for a in config.reward_list) if n)
+    if progress and encoder_note:
         print(f"srpo bench online: {encoder_note}", flush=True)
     t0 = time.perf_counter()
     seeds = list(range(config.seeds))
-    jobs = [(config, r, s, encoder, camera) for s in seeds for r in config.reward_list]
+    jobs = [(config, arm, s) for s in seeds for arm in config.reward_list]
     results = []
     workers = max(1, min(config.workers, len(jobs)))
     with mp.get_context("spawn").Pool(workers) as pool:
-        # the BC warm starts first (one per seed, cached), so that every reward of a seed starts from it
+        # the BC warm starts first (one per seed, cached), so that every arm of a seed starts from it
         list(pool.imap_unordered(_warm_start_star, [(config, s) for s in seeds]))
         for r in pool.imap_unordered(_run_one_star, jobs):
             results.append(r)
             if progress:
-                print(f"  {r['reward']} seed {r['seed']}: success {r['eval'][0]['success_rate']:.2f} -> "
-                      f"{r['eval'][-1]['success_rate']:.2f} in {r['seconds'] / 60:.1f} min", flush=True)
+                print(f"  {r['reward']} seed {r['seed']}: sampled success {r['eval'][0]['success_rate']:.2f} -> "
+                      f"{final_eval(r):.2f} in {r['seconds'] / 60:.1f} min", flush=True)
     return write_report(out, config, results, encoder_note, (time.perf_counter() - t0) / 60)

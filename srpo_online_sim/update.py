@@ -15,6 +15,7 @@ across ranks before each step, which gives the global mean.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections import defaultdict
 
@@ -22,7 +23,7 @@ import numpy as np
 import torch
 
 from srpo_online_sim.algorithm import Algorithm
-from srpo_online_sim.objective import clipped_loss, kl_to_reference
+from srpo_online_sim.objective import clipped_loss, entropy, exact_kl, kl_to_reference
 from srpo_online_sim.rollout import Trajectory
 from srpo_online_sim.sharding import is_sharded
 
@@ -70,17 +71,21 @@ def ppo_update(policy, optimizer: torch.optim.Optimizer, trajs: list[Trajectory]
     """Update on the trajectories whose advantage is not NaN; returns (batch metrics, metrics per step)."""
     model = policy.model
     device = policy.device
-    kept = [(t, float(a)) for t, a in zip(trajs, advantages) if not np.isnan(a)]
+    scale = algo.negative_scale
+    kept = [(t, float(a) * (scale if a < 0 else 1.0)) for t, a in zip(trajs, advantages) if not np.isnan(a)]
     filler = (trajs[0], 0, 0.0, None) if trajs else None  # a zero-weight decision for a sharded rank's idle pass
     if algo.recompute_old_log_probs:
         recompute_old_log_probs(policy, [t for t, _ in kept], algo, world, filler)
+    # the policy that sampled the batch, frozen, for the full-distribution KL penalty
+    rollout_model = copy.deepcopy(model).eval().requires_grad_(False) if algo.kl_rollout_coef else None
     n_global = int(_all_reduce(torch.tensor(float(len(kept))), world).item())
     n_steps = math.ceil(n_global / algo.mini_batch)
     parts = np.array_split(np.arange(len(kept)), n_steps) if n_steps else []
     model.train()
     per_step = []
     for part in [p for _ in range(algo.epochs) for p in parts]:
-        per_step.append(_step(policy, optimizer, [kept[i] for i in part], algo, reference, world, device, filler))
+        per_step.append(_step(policy, optimizer, [kept[i] for i in part], algo, reference, rollout_model,
+                              world, device, filler))
     model.eval()
     totals = defaultdict(float)
     for m in per_step:
@@ -90,7 +95,7 @@ def ppo_update(policy, optimizer: torch.optim.Optimizer, trajs: list[Trajectory]
     metrics = {k: v / n for k, v in totals.items() if k not in ("tokens", "decisions")}
     metrics.update({"decisions": int(totals["decisions"]), "optimizer_steps": len(per_step),
                     "trained_trajectories": n_global})
-    for key in ("loss", "clip_fraction", "kl_old", "kl_ref", "grad_norm"):
+    for key in ("loss", "clip_fraction", "kl_old", "kl_ref", "kl_rollout", "entropy_bonus", "grad_norm"):
         metrics.setdefault(key, 0.0)
     return metrics, per_step
 
@@ -114,8 +119,8 @@ def recompute_old_log_probs(policy, trajs: list[Trajectory], algo: Algorithm, wo
             t.old_log_probs[i] = row
 
 
-def _step(policy, optimizer, batch: list[tuple[Trajectory, float]], algo: Algorithm, reference, world,
-          device, filler=None) -> dict:
+def _step(policy, optimizer, batch: list[tuple[Trajectory, float]], algo: Algorithm, reference, rollout_model,
+          world, device, filler=None) -> dict:
     """One optimiser step on one mini-batch (this rank's share of it)."""
     n_traj = _all_reduce(torch.tensor(float(len(batch))), world).item()
     rows = decision_rows(batch, n_traj, policy.chunk, policy.action_dim)
@@ -131,8 +136,19 @@ def _step(policy, optimizer, batch: list[tuple[Trajectory, float]], algo: Algori
         old = torch.stack([t.old_log_probs[i] for t, i, _, _ in part]).to(device)
         adv = torch.tensor([a for _, _, a, _ in part], device=device)
         weights = torch.stack([w for *_, w in part]).to(device)
-        new = policy.log_probs(inputs, tokens, algo.temperature)
+        logp = torch.log_softmax(policy.logits(inputs) / algo.temperature, dim=-1)  # every bin
+        new = logp.gather(-1, tokens.unsqueeze(-1)).squeeze(-1)
         loss, stats = clipped_loss(new, old, adv, algo.clip_low, algo.clip_high, weights)
+        if rollout_model is not None:
+            with torch.no_grad():
+                before = torch.log_softmax(policy.logits(inputs, rollout_model) / algo.temperature, dim=-1)
+            kl = (exact_kl(before.float(), logp.float()) * weights).sum()
+            loss = loss + algo.kl_rollout_coef * kl
+            sums["kl_rollout"] += float(kl.detach())
+        if algo.entropy_coef:
+            bonus = (entropy(logp.float()) * weights).sum()
+            loss = loss - algo.entropy_coef * bonus
+            sums["entropy_bonus"] += float(bonus.detach())
         if reference is not None:
             with torch.no_grad():
                 ref = policy.log_probs(inputs, tokens, algo.temperature, model=reference).float()
@@ -155,9 +171,10 @@ def _step(policy, optimizer, batch: list[tuple[Trajectory, float]], algo: Algori
     if hasattr(grad_norm, "full_tensor"):  # a DTensor when sharded
         grad_norm = grad_norm.full_tensor()
     optimizer.step()
-    reduced = _all_reduce(torch.tensor([sums["loss"], sums["kl_ref"], sums["clipped_tokens"], sums["kl_old_sum"],
-                                        sums["tokens"]], dtype=torch.float64), world).tolist()
-    tokens = max(reduced[4], 1.0)
-    return {"loss": reduced[0], "kl_ref": reduced[1], "clip_fraction": reduced[2] / tokens,
-            "kl_old": reduced[3] / tokens, "grad_norm": float(grad_norm), "tokens": reduced[4],
+    keys = ("loss", "kl_ref", "kl_rollout", "entropy_bonus", "clipped_tokens", "kl_old_sum", "tokens")
+    reduced = dict(zip(keys, _all_reduce(torch.tensor([sums[k] for k in keys], dtype=torch.float64), world).tolist()))
+    tokens = max(reduced["tokens"], 1.0)
+    return {"loss": reduced["loss"], "kl_ref": reduced["kl_ref"], "kl_rollout": reduced["kl_rollout"],
+            "entropy_bonus": reduced["entropy_bonus"], "clip_fraction": reduced["clipped_tokens"] / tokens,
+            "kl_old": reduced["kl_old_sum"] / tokens, "grad_norm": float(grad_norm), "tokens": reduced["tokens"],
             "decisions": float(len(rows))}

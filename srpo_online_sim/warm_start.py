@@ -4,7 +4,8 @@ the paper's one-demonstration SFT (OpenVLA*-One), a policy that succeeds sometim
 Demonstrations: the scripted expert with noise 0 (`srpo.robot.teleop.ScriptedExpert`), on initial states with
 seeds of their own (DEMO_SEED_OFFSET), disjoint from training (online.TRAIN_SEED_OFFSET) and evaluation
 (EVAL_SEED_OFFSET). Targets: the expert's next `chunk` actions from each tick (the last one repeated past the end),
-as bin indices; loss: cross-entropy per token. `success_rate` measures a policy on fixed evaluation states.
+as bin indices; loss: cross-entropy per token. `success_rate` measures a policy on fixed evaluation states;
+`regime_probe` samples it several times per state: its sampled success and how often binary rewards carry signal.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class WarmStartConfig:
     hidden: int = 256  # MLP width
     layers: int = 2  # MLP hidden layers
     chunk: int = 4  # actions per decision
+    n_bins: int = 256  # bins per action dimension (OpenVLA*'s 256; fewer make BC and the update easier)
     seed: int = 0  # demonstration and initialisation seed
 
 
@@ -77,7 +79,8 @@ def behaviour_clone(spec: SimXArmSpec, config: WarmStartConfig = WarmStartConfig
     """A fresh MLP trained by BC on clean demonstrations; returns (policy, {demos, ticks, final_loss})."""
     instructions = spec.instructions()
     policy = MLPPolicy(MLPPolicyConfig(n_tasks=len(instructions), hidden=config.hidden, layers=config.layers,
-                                       chunk=config.chunk), instructions, seed=config.seed, device=device)
+                                       chunk=config.chunk, n_bins=config.n_bins), instructions, seed=config.seed,
+                    device=device)
     demos = collect_demos(spec, config.demos_per_task, config.seed)
     if not demos:
         raise RuntimeError("no clean expert demonstration succeeded; the sim tasks or the expert are broken")
@@ -123,3 +126,26 @@ def success_rate(policy, pool: EnvPool, requests: list[Request], temperature: fl
     tasks = np.array([t.request.task_id for t in trajs])
     per_task = {int(k): float(ok[tasks == k].mean()) for k in np.unique(tasks)}
     return float(ok.mean()), per_task, int(sum(sum(t.executed) for t in trajs))
+
+
+def regime_probe(policy, pool: EnvPool, requests: list[Request], samples: int, temperature: float, seed: int = 0
+                 ) -> dict[str, float]:
+    """`samples` rollouts of `policy` at `temperature` from each request's state (one group per state):
+
+      sampled_success          mean success of every rollout (the quantity GRPO's objective raises)
+      binary_signal_fraction   share of states whose rollouts both succeed and fail (binary rewards give a
+                               gradient only there)
+      all_failed_fraction      share of states where every rollout failed (SRPO's regime: no success to refer to)
+      success_<task id>        sampled success per task
+    """
+    if samples < 1 or temperature <= 0:
+        raise ValueError("regime_probe samples (>= 1 per state) at a temperature > 0")
+    gen = torch.Generator(device=policy.device).manual_seed(seed)
+    trajs = rollout(policy, pool, [r for r in requests for _ in range(samples)], temperature, gen, keep_video=False)
+    ok = np.array([t.success for t in trajs], dtype=float).reshape(len(requests), samples)
+    wins = ok.sum(1)
+    tasks = np.array([r.task_id for r in requests])
+    out = {"sampled_success": float(ok.mean()), "binary_signal_fraction": float(np.mean((wins > 0) & (wins < samples))),
+           "all_failed_fraction": float(np.mean(wins == 0)), "env_steps": float(sum(sum(t.executed) for t in trajs))}
+    out.update({f"success_{int(k)}": float(ok[tasks == k].mean()) for k in np.unique(tasks)})
+    return out

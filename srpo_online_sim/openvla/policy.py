@@ -116,9 +116,11 @@ class OpenVLAStarPolicy:
             return torch.autocast("cuda", dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
-    def logits(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+    def logits(self, inputs: dict[str, torch.Tensor], model: OpenVLAStar | None = None) -> torch.Tensor:
+        """[B, chunk * action_dim, n_bins] action logits (under `model`, e.g. a frozen copy, default the policy's)."""
         with self.autocast_context():
-            return self.model.action_logits(inputs["pixel_values"], inputs["input_ids"], inputs["attention_mask"])
+            return (model or self.model).action_logits(inputs["pixel_values"], inputs["input_ids"],
+                                                       inputs["attention_mask"])
 
     @torch.no_grad()
     def act(self, inputs: dict[str, torch.Tensor], temperature: float, generator=None) -> ActOutput:
@@ -132,11 +134,7 @@ class OpenVLAStarPolicy:
                   model: OpenVLAStar | None = None):
         """Differentiable log-probs of given action tokens (for the policy-gradient update); `model` (e.g. a frozen
         reference copy) replaces the policy's own."""
-        if model is None:
-            return action_log_probs(self.logits(inputs), slice_tokens, temperature)
-        with self.autocast_context():
-            logits = model.action_logits(inputs["pixel_values"], inputs["input_ids"], inputs["attention_mask"])
-        return action_log_probs(logits, slice_tokens, temperature)
+        return action_log_probs(self.logits(inputs, model), slice_tokens, temperature)
 
     def detokenize(self, slice_tokens: torch.Tensor) -> np.ndarray:
         cfg = self.model.config

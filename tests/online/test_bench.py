@@ -1,10 +1,25 @@
-"""`srpo bench online --preset reduced`: every (reward, seed) run, the report and its plots, at CI size."""
+"""`srpo bench online --preset reduced`: every (arm, seed) run, the report, its plots and diagnostics, at CI size."""
 
 import json
+import math
 
 import pytest
 
 from srpo.cli import main
+
+ARMS = ("grpo", "oracle", "shuffled", "srpo")
+
+
+def numbers(value):
+    """Every number inside a nested summary row."""
+    if isinstance(value, dict):
+        for v in value.values():
+            yield from numbers(v)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            yield from numbers(v)
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        yield value
 
 
 @pytest.mark.timeout(600)
@@ -14,25 +29,35 @@ def test_reduced_bench_writes_a_consistent_report(tmp_path, capsys):
     assert "report.md" in capsys.readouterr().out
     report = json.loads((out / "report.json").read_text())
     runs, summary = report["runs"], report["summary"]
-    assert sorted((r["reward"], r["seed"]) for r in runs) == [(w, s) for w in ("grpo", "oracle", "srpo")
-                                                                 for s in (0, 1)]
+    assert sorted((r["reward"], r["seed"]) for r in runs) == [(w, s) for w in ARMS for s in (0, 1)]
     budget = report["config"]["env_steps"]
     for r in runs:
         steps = [m["env_steps"] for m in r["train"]]
         assert steps[-1] >= budget and all(s < budget for s in steps[:-1])  # trained until the budget was spent
         for m in r["train"]:
-            if r["reward"] == "grpo":  # binary rewards: signal only in groups with mixed outcomes
+            if r["reward"] in ("grpo", "shuffled"):  # binary rewards: signal only in groups with mixed outcomes
                 assert m["signal_fraction"] == m["signal_fraction_binary"]
             if r["reward"] == "srpo":  # shaping can only add signal to the same trajectories
                 assert m["signal_fraction"] >= m["signal_fraction_binary"]
             if r["reward"] == "oracle" and "oracle_spearman_failures" in m:
                 assert m["oracle_spearman_failures"] == pytest.approx(1.0)
-    # every reward of a seed starts from the same cached BC policy: identical greedy warm-start evaluation
-    for seed in (0, 1):
-        starts = {r["eval"][0]["success_rate"] for r in runs if r["seed"] == seed}
+            for key in ("kl_full", "entropy_dim0", "entropy_dim3", "clip_fraction", "grad_norm", "tail_mass"):
+                assert math.isfinite(m[key])  # the update's diagnostics, every update
+            assert 0 < m["entropy_dim0"] <= math.log(16) + 1e-6 and m["kl_full"] >= 0
+        # the headline evaluation: 4 states x 2 samples at the rollout temperature; greedy at the start and end
+        assert all(0 <= e["success_rate"] <= 1 and "binary_signal_fraction" in e for e in r["eval"])
+        assert "greedy_success" in r["eval"][0] and "greedy_success" in r["eval"][-1]
+    for seed in (0, 1):  # every arm of a seed starts from the same cached BC policy and its one evaluation
+        starts = {json.dumps(r["eval"][0], sort_keys=True) for r in runs if r["seed"] == seed}
         assert len(starts) == 1
-    assert set(summary) == {"grpo", "srpo", "oracle"} and summary["oracle"]["signal_fraction"] > 0
+    assert set(summary) == set(ARMS) and summary["oracle"]["signal_fraction"] > 0
+    for arm in ("grpo", "oracle", "srpo"):  # every arm against the control, paired by seed
+        assert summary[arm]["minus_control"][0] == pytest.approx(
+            summary[arm]["final"][0] - summary["shuffled"]["final"][0])
+    for arm, row in summary.items():
+        assert all(math.isfinite(x) for x in numbers(row)), arm
     table = (out / "report.md").read_text()
-    assert all(f"| {w} |" in table for w in ("grpo", "srpo", "oracle"))
-    for name in ("curves_env_steps.png", "curves_updates.png"):
+    assert all(f"| {w} |" in table for w in ARMS) and "Warm start (the regime)" in table
+    assert "Update diagnostics" in table
+    for name in ("curves_env_steps.png", "curves_updates.png", "curves_greedy.png", "diagnostics.png"):
         assert (out / name).stat().st_size > 5000
