@@ -73,10 +73,14 @@ def replay_frames(size: tuple[int, int], n: int = 6) -> list[list[np.ndarray]]:
 FAKE_HOST, FAKE_PORT = "127.0.77.77", 5020
 
 
+FAKE_FIFO = 45  # the fake's SCHED_FIFO priority: a controller of its own (see serve_fake_xarm); 0 with --no-fifo
+
+
 def start_fake_xarm() -> subprocess.Popen:
     """`srpo robot fake-xarm` in a process of its own."""
     proc = subprocess.Popen([sys.executable, "-W", "ignore", "-m", "srpo.robot.fake_xarm.server", "--host", FAKE_HOST,
-                             "--control-port", str(FAKE_PORT), "--max-lifetime-s", "600"],
+                             "--control-port", str(FAKE_PORT), "--max-lifetime-s", "600",
+                             "--fifo-priority", str(FAKE_FIFO)],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     proc.stdout.readline()  # the banner: listening
     return proc
@@ -233,6 +237,8 @@ def main() -> None:
         from srpo.robot import realtime
 
         realtime.realtime_section = functools.partial(realtime.realtime_section, fifo_priority=0)
+        global FAKE_FIFO
+        FAKE_FIFO = 0
     if args.cores and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[: args.cores]))
     from srpo.robot.realtime import realtime_section

@@ -7,7 +7,9 @@ the server stops itself after `max_lifetime_s`. `FakeXArm` is the Python handle 
 
 import contextlib
 import ipaddress
+import os
 import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -29,6 +31,7 @@ class FakeXArmConfig:
     # ^ the SDK parses reports only on these numbers; run a second fake on another 127.x address instead
     report_hz: tuple[float, float, float] = (5.0, 5.0, 100.0)  # packets per second on each report port
     max_lifetime_s: float = 3600.0  # the server stops by itself after this long
+    fifo_priority: int = 0  # >0: serve under SCHED_FIFO at this priority (root / CAP_SYS_NICE), see serve_fake_xarm
     controller: ControllerModel = field(default_factory=ControllerModel)  # controller behaviour and firmware
 
     def __post_init__(self):
@@ -203,7 +206,18 @@ class FakeXArm:
 
 
 def serve_fake_xarm(config: FakeXArmConfig = FakeXArmConfig()) -> int:
-    """Run a fake xArm 7 controller (MuJoCo) on 127.0.0.1 for dry runs without the arm; Ctrl-C stops it."""
+    """Run a fake xArm 7 controller (MuJoCo) on 127.0.0.1 for dry runs without the arm; Ctrl-C stops it.
+
+    A real controller answers on hardware of its own. On the recorder's machine the fake shares the cores with a
+    loop whose threads run SCHED_FIFO (realtime_section, as root), and a normal-scheduler process waits until
+    every FIFO thread sleeps: the servo reply then comes 30-50 ms late. `fifo_priority` (e.g. 45: above the
+    recorder's helper threads at 40, below its control thread at 50) gives the fake's threads, which inherit it
+    from this one, the same footing a controller of its own has."""
+    if config.fifo_priority > 0:
+        try:
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(config.fifo_priority))
+        except (OSError, AttributeError) as err:
+            print(f"fake xArm: no SCHED_FIFO ({err}); serving on the normal scheduler", flush=True, file=sys.stderr)
     with FakeXArm(config) as server:
         p = server.ports
         host = config.host
@@ -219,8 +233,6 @@ def serve_fake_xarm(config: FakeXArmConfig = FakeXArmConfig()) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m srpo.robot.fake_xarm.server [--control-port 5020 ...]` without the srpo CLI."""
-    import sys
-
     from srpo.configs import parse_config
 
     return serve_fake_xarm(parse_config(FakeXArmConfig, sys.argv[1:] if argv is None else argv))
