@@ -213,6 +213,35 @@ def test_entry_point_serves_then_stops_by_itself(capsys):
         main(["--host", "10.1.2.3"])
 
 
+def test_fifo_priority_puts_the_served_process_on_sched_fifo():
+    """--fifo-priority: the fake's process (a subprocess here, so the test runner keeps its own scheduler) runs
+    SCHED_FIFO at that priority where the OS allows it, and says so plainly where it does not."""
+    import os
+    import subprocess
+    import sys
+
+    host = f"127.0.{random.randint(1, 250)}.{random.randint(1, 250)}"
+    proc = subprocess.Popen([sys.executable, "-W", "ignore", "-m", "srpo.robot.fake_xarm.server", "--host", host,
+                             "--control-port", "0", "--max-lifetime-s", "20", "--fifo-priority", "7"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert "--xarm-ip" in proc.stdout.readline()  # serving
+        policy, priority = os.sched_getscheduler(proc.pid), os.sched_getparam(proc.pid).sched_priority
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=20)
+    try:  # can this user ask for SCHED_FIFO at all?
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
+        os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+        allowed = True
+    except PermissionError:
+        allowed = False
+    if allowed:
+        assert (policy, priority) == (os.SCHED_FIFO, 7)
+    else:
+        assert policy == os.SCHED_OTHER and "no SCHED_FIFO" in err
+
+
 def test_state_comes_from_the_real_time_report_and_the_gripper_off_the_control_thread(arm, fake):
     """Through the SDK's real-time report (100 Hz from the fake): a tick's observation costs no round trip and
     agrees with what the controller answers when asked; the gripper width comes from the gripper thread."""
