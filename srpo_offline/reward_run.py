@@ -146,11 +146,15 @@ def compute_reward_run(cfg: RewardConfig) -> RewardRun:
 
     if not cfg.store:
         raise UserFacingError("name the episode store to score (STORE)")
-    from srpo_offline.encoders import choose_encoder
+    from srpo_offline.encoders import choose_encoder, store_camera
 
     store = EpisodeStore.open(cfg.store, mode="a")
     choice = choose_encoder(cfg.encoder, cfg.model, cfg.camera)
     cfg = replace(cfg, encoder=choice.name, camera=camera_of(store, choice.camera, cfg.camera))
+    why = choice.why
+    if cfg.camera != store_camera(choice.camera):  # said, not silent: the store names its cameras otherwise
+        why += (f"; the store has no {store_camera(choice.camera)} camera, so its first camera, {cfg.camera}, is "
+                "scored (choose another with --camera)")
     run = cfg.run_name or f"srpo_{cfg.encoder}"
     if run in store.derived_runs() and not cfg.overwrite:
         prov = store.root["derived"][run].attrs.get("provenance", {})
@@ -163,7 +167,7 @@ def compute_reward_run(cfg: RewardConfig) -> RewardRun:
     encoder = make_encoder(cfg, cfg.encoder, cfg.model, store)
     result, config, labels = store_progress(store, cfg, encoder, cfg.beta, cfg.w_max, cfg.advantage())
     provenance = {
-        "encoder": encoder.name, "model": encoder.model_id, "camera": cfg.camera, "why": choice.why,
+        "encoder": encoder.name, "model": encoder.model_id, "camera": cfg.camera, "why": why,
         "stride": config.stride, "beta": config.beta, "w_max": config.w_max, "normalise": config.normalise,
         "cluster": asdict(config.cluster), "advantage": config.advantage.provenance(), "mu": result.mu, "sigma": result.sigma,
         "references": references_summary(result), "unlabelled": result.unlabelled,
@@ -181,7 +185,8 @@ def summary_lines(run: RewardRun) -> list[str]:
     result, prov, labels = run.result, run.provenance, run.labels
     lines = [f"scored {len(labels)} episodes ({sum(s is True for s in labels)} successful references, "
              f"{len(result.unlabelled)} unlabelled, {len(result.unreferenced)} without a task reference) "
-             f"with {prov['encoder']} ({prov['model']}), {result.encoded_prefixes} prefixes encoded"]
+             f"with {prov['encoder']} ({prov['model']}) on camera {prov['camera']}, {result.encoded_prefixes} "
+             f"prefixes encoded", f"  why: {prov['why']}"]
     for task, r in result.references.items():
         how = "mean (no DBSCAN cluster)" if r.fell_back_to_mean else f"{r.n_clusters} clusters, {r.n_noise} noise"
         lines.append(f"  task {task!r}: {len(r.episodes)} references -> {how}")

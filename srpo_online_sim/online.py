@@ -97,9 +97,10 @@ class OnlineTrainer:
                 dist.broadcast(p.data, 0)
         self.sharded = shard is not None  # shard(model): FSDP2 over the ranks (srpo_online_sim.sharding.shard)
         if self.sharded:
-            if algo.groups_per_step % self.world or algo.kl_coef:
+            if algo.groups_per_step % self.world or algo.kl_coef or algo.kl_rollout_coef:
                 raise UserFacingError("sharded training needs groups_per_step divisible by the number of ranks "
-                                      "(every rank makes the same forward passes) and kl_coef 0")
+                                      "(every rank makes the same forward passes), and --algo.kl-coef 0 and "
+                                      "--algo.kl-rollout-coef 0 (a frozen copy of a sharded model is not kept)")
             shard(policy.model)
         self.reference = copy.deepcopy(policy.model).eval().requires_grad_(False) if algo.kl_coef else None
         self.optimizer = torch.optim.AdamW(policy.model.parameters(), lr=algo.lr, weight_decay=algo.weight_decay)

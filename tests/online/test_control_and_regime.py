@@ -1,11 +1,13 @@
 """The shuffled-advantage control is wired as a control (grpo's advantages, dealt at random, reproducibly), and the
-regime probe counts sampled success and binary signal as defined, on hand-made outcomes and on the real sim."""
+regime probe counts sampled success and binary signal as defined, on hand-made outcomes and on the real sim; the
+update options that keep a frozen model copy are refused under sharding."""
 
 import numpy as np
 import pytest
 import torch
 
 import srpo_online_sim.warm_start as warm_start
+from srpo.errors import UserFacingError
 from srpo_online_sim.algorithm import Algorithm
 from srpo_online_sim.mlp_policy import MLPPolicy, MLPPolicyConfig
 from srpo_online_sim.online import OnlineTrainer
@@ -85,3 +87,16 @@ def test_regime_probe_on_the_sim_a_policy_that_never_grasps_never_succeeds():
         got = warm_start.regime_probe(policy, pool, requests, samples=2, temperature=1.0)
     assert got == {"sampled_success": 0.0, "binary_signal_fraction": 0.0, "all_failed_fraction": 1.0,
                    "env_steps": 3 * 2 * 12, "success_0": 0.0}
+
+
+@pytest.mark.parametrize("penalty", [{"kl_coef": 0.1}, {"kl_rollout_coef": 0.1}])
+def test_sharding_refuses_a_frozen_copy_before_sharding(tmp_path, penalty):
+    """Both KL penalties keep a frozen deep copy of the model, which a sharded model cannot give: refused with the
+    flag to change, and the model is never sharded."""
+    spec = SimXArmSpec(tasks=("lift",), render=False)
+    policy = MLPPolicy(MLPPolicyConfig(n_tasks=1, hidden=8, layers=1, n_bins=5), spec.instructions())
+    sharded = []
+    with pytest.raises(UserFacingError, match="--algo.kl-rollout-coef 0"):
+        OnlineTrainer(spec, policy, Algorithm(reward="grpo", **penalty), tmp_path, subprocess=False,
+                      shard=sharded.append)
+    assert sharded == []

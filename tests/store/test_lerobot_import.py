@@ -153,6 +153,9 @@ def test_dataset_written_by_lerobot_imports(so100, tmp_path):
         np.testing.assert_allclose(steps["timestamp"], np.arange(len(states)) / 15, atol=1e-6)
         assert np.abs(steps["front_rgb"].astype(int) - np.stack([_smooth(t, 60 * e) for t in
                                                                    range(len(states))])).mean() < 6
+    assert main(["reward", "compute", str(out), "--encoder", "pixel"]) == 0  # pixel's own camera is camera1 (wrist)
+    provenance = store.read_derived("srpo_pixel")[1]["provenance"]
+    assert provenance["camera"] == "front" and "the store has no camera1 camera" in provenance["why"]
 
 
 def test_labels_file_overrides_and_unmappable_state_says_what_to_pass(so100, tmp_path):
