@@ -167,9 +167,9 @@ def run_ros(seconds: float, rate: float, fps: float, size: tuple[int, int], out:
     proc = start_fake_xarm()
     params = {"backend.type": "xarm", "backend.ip": FAKE_HOST, "backend.control_port": FAKE_PORT,
               "control_rate_hz": rate, "max_steps": int(seconds * rate), "out": str(out), "camera_height": size[0],
-              "camera_width": size[1], "backend.opencv_devices": "[" + ",".join(videos) + "]", "source": "topic",
-              "episodes": 1,
-              "task": "benchmark circles"}
+              "camera_width": size[1], "source": "topic", "episodes": 1, "task": "benchmark circles",
+              **{f"backend.cameras.camera{i}.{k}": v for i, video in enumerate(videos)
+                 for k, v in (("type", "srpo_opencv"), ("index_or_path", video))}}
     rclpy.init(args=["--ros-args", *[x for k, v in params.items() for x in ("-p", f"{k}:={v}")]])
     try:
         teleop, circle = Node("teleop_node"), CircleTeleop(rate)

@@ -35,10 +35,11 @@ class BoardCommandConfig:
 class CalibRigConfig:
     """The rig, the file and the capture plan shared by intrinsics, handeye and check."""
 
-    CLI_ALIASES: ClassVar[dict[str, str]] = {**BOARD_ALIASES, "rig": "backend", "ip": "backend.ip",
-                                             "serial": "backend.realsense_serials"}
+    CLI_ALIASES: ClassVar[dict[str, str]] = {**BOARD_ALIASES, "rig": "backend", "ip": "backend.ip"}
+    CLI_REPLACED: ClassVar[dict[str, str]] = {
+        "serial": "--backend.cameras \"{camera0: {type: srpo_realsense, serial_number_or_name: 'SERIAL'}}\""}
 
-    backend: BackendConfig = field(default_factory=lambda: backend_config("sim"))  # a registered robot backend (as `srpo robot record --backend`): sim, a simulated rig (MuJoCo); xarm, the xArm + a RealSense (--ip, --serial); yours, when its arm moves point to point
+    backend: BackendConfig = field(default_factory=lambda: backend_config("sim"))  # a registered robot backend (as `srpo robot record --backend`): sim, a simulated rig (MuJoCo); xarm, the xArm + its cameras (--ip, --backend.cameras); yours, when its arm moves point to point
     mount: Literal["eye_in_hand", "eye_to_hand"] = "eye_in_hand"  # eye_in_hand: camera on the gripper, board fixed; eye_to_hand: camera fixed, board on the gripper
     file: Path = Path(DEFAULT_FILE)  # calibration YAML to read and update
     camera: str = "camera0"  # camera name in the file and in episode stores

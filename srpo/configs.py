@@ -10,7 +10,9 @@ the command-line habits our users already type (`srpo data info STORE --episodes
 - `--flag` alone for booleans, `--flag a b c` (or a repeated `--flag a --flag b`) for tuple fields;
 - `--backend xarm` for a registry field (a `draccus.ChoiceRegistry` config) means `--backend.type xarm`;
 - a class may declare `CLI_ALIASES: ClassVar[dict[str, str]]`, old flag name -> field path (or several
-  comma-separated paths that take one value each: `"image-size": "camera_height,camera_width"`);
+  comma-separated paths that take one value each: `"image-size": "camera_height,camera_width"`), and
+  `CLI_REPLACED: ClassVar[dict[str, str]]`, old flag name -> what to pass instead (a field of another shape);
+- a dict field takes a YAML mapping, as LeRobot's `--robot.cameras "{front: {type: opencv, ...}}"`;
 - named whole configs (openpi's style): a class with a `preset` field and `PRESETS: ClassVar[dict[str, cls]]`
   (name -> a complete config) starts from `PRESETS[--preset]`, and every other flag given overrides that
   config's field (`srpo libero train --preset siirl --algo.lr 1e-5`).
@@ -114,6 +116,7 @@ def normalise_argv(cls: type, argv: Sequence[str]) -> list[str]:
     """Our command-line habits -> draccus's `--field_path=value` tokens."""
     types_by_path = field_types(cls)
     aliases: dict[str, str] = dict(getattr(cls, "CLI_ALIASES", {}))
+    replaced: dict[str, str] = dict(getattr(cls, "CLI_REPLACED", {}))
     positional = [f.name for f in dataclasses.fields(cls) if f.metadata.get("positional")]
 
     leading: list[str] = []
@@ -136,6 +139,8 @@ def normalise_argv(cls: type, argv: Sequence[str]) -> list[str]:
                 passthrough.append(argv[i])
                 i += 1
             continue
+        if name in replaced:
+            raise UserFacingError(f"--{name} was replaced; pass {replaced[name]}")
         path = aliases.get(name, name).replace("-", "_")
         path = aliases.get(path, path)
         i += 1
@@ -211,7 +216,10 @@ def parse_config(cls: type, argv: Sequence[str], prog: str | None = None):
             return _print_help(cls, args, prog)
         parsed = draccus.parse(cls, args=args, prog=prog)
     except (DecodingError, draccus.ParsingError) as err:
-        raise UserFacingError(f"{err} (see --help)") from None
+        cause = err.__cause__ or err.__context__
+        if isinstance(cause, UserFacingError):  # a config's own check (__post_init__) says what to pass
+            raise UserFacingError(f"{cause} (see --help)") from None
+        raise UserFacingError(f"{_choice_hint(str(err))} (see --help)") from None
     presets = getattr(cls, "PRESETS", None)
     if not presets or any(a.startswith(("--config_path", "--config-path")) for a in args):
         return parsed  # a --config_path file is a whole config already
@@ -219,6 +227,18 @@ def parse_config(cls: type, argv: Sequence[str], prog: str | None = None):
         raise UserFacingError(f"unknown --preset {parsed.preset!r}: choose one of {', '.join(presets)}")
     given = [a[2:].partition("=")[0] for a in args if a.startswith("--") and "=" in a]
     return with_fields(presets[parsed.preset], parsed, [p for p in given if p != "preset"])
+
+
+def _choice_hint(message: str) -> str:
+    """draccus's "Couldn't find a choice class for 'x' in <class 'm.C'>" with the names that exist."""
+    found = re.search(r"Couldn't find a choice class for '([^']*)' in <class '([\w.]+)\.(\w+)'>", message)
+    if not found:
+        return message
+    import importlib
+
+    registry = getattr(importlib.import_module(found.group(2)), found.group(3))
+    known = ", ".join(sorted(registry.get_known_choices()))
+    return f"{message.split(':')[0]}: unknown type {found.group(1)!r}; use one of {known}"
 
 
 def with_fields(base, source, paths: Sequence[str]):

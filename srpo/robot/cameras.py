@@ -1,8 +1,8 @@
 """Cameras shaped like LeRobot's `Camera`: connect / read / disconnect, plus a threaded wrapper (`async_read`).
 
 Backends: Intel RealSense (pyrealsense2: colour, depth aligned to colour, intrinsics, serial, hardware
-timestamps), OpenCV / V4L2, and the simulated xArm's MuJoCo cameras. The hardware ones are also registered
-by name (`CameraConfig`: "realsense", "opencv") for the backends and the ROS camera node. Every frame carries two times:
+timestamps), OpenCV / V4L2, and the simulated xArm's MuJoCo cameras. A robot chooses its hardware cameras by
+LeRobot camera configs (srpo.robot.config_lerobot_cameras, which registers these two as LeRobot types). Every frame carries two times:
 `timestamp` (the capture time in the clock the recorder stores: sim time, RealSense global time, or host
 time) and `received` (host monotonic time when it reached us; the recorder's staleness check uses it).
 """
@@ -12,10 +12,8 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
-import draccus
 import numpy as np
 
-from srpo.configs import choice_config
 from srpo.errors import UserFacingError
 from srpo.store import CameraSpec
 
@@ -312,42 +310,3 @@ class OpenCVCamera(Camera):
         if self._cap is not None:
             self._cap.release()
             self._cap = None
-
-
-@dataclass(frozen=True)
-class CameraConfig(draccus.ChoiceRegistry):
-    """A hardware camera chosen by name (as LeRobot's `CameraConfig.register_subclass`); `build` opens nothing."""
-
-    fps: int = 30  # frames per second the camera streams
-
-    def build(self, height: int, width: int) -> Camera:
-        raise NotImplementedError
-
-
-@CameraConfig.register_subclass("realsense")
-@dataclass(frozen=True)
-class RealSenseCameraConfig(CameraConfig):
-    """An Intel RealSense (pyrealsense2)."""
-
-    serial: str | None = None  # device serial (None: the first one found)
-    depth: bool = False  # also stream depth aligned to colour
-
-    def build(self, height: int, width: int) -> Camera:
-        return RealSenseCamera(self.serial, height, width, self.fps, self.depth)
-
-
-@CameraConfig.register_subclass("opencv")
-@dataclass(frozen=True)
-class OpenCVCameraConfig(CameraConfig):
-    """An OpenCV / V4L2 device."""
-
-    device: str = "0"  # device index ("0") or path (/dev/video2, a video file)
-
-    def build(self, height: int, width: int) -> Camera:
-        device = int(self.device) if str(self.device).isdigit() else self.device
-        return OpenCVCamera(device, height, width, self.fps)
-
-
-def camera_config(kind: str, **settings) -> CameraConfig:
-    """The camera config registered as `kind` ("realsense", "opencv"); settings it has no field for are ignored."""
-    return choice_config(CameraConfig, kind, "camera kind", **settings)

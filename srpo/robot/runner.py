@@ -30,8 +30,14 @@ from srpo.store import EpisodeStore, StoreConfig
 
 # old flag names of `srpo robot record/deploy` -> config fields
 RIG_ALIASES = {"rate": "control_rate_hz", "image-size": "camera_height,camera_width", "xarm-ip": "backend.ip",
-               "realsense": "backend.realsense_serials", "xarm-control-port": "backend.control_port",
-               "opencv": "backend.opencv_devices"}
+               "xarm-control-port": "backend.control_port"}
+# old flags that a field of another shape replaced -> what to pass now
+RIG_REPLACED = {
+    "realsense": "--backend.cameras \"{camera0: {type: srpo_realsense, serial_number_or_name: 'SERIAL0'}, "
+                 "camera1: {type: srpo_realsense, serial_number_or_name: 'SERIAL1'}}\"",
+    "opencv": "--backend.cameras \"{camera0: {type: srpo_opencv, index_or_path: 0}, "
+              "camera1: {type: srpo_opencv, index_or_path: video.mp4}}\"",
+}
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,7 @@ class RecordConfig(RigConfig):
     sim the scripted noisy expert drives the arm and the task predicate labels success."""
 
     CLI_ALIASES: ClassVar[dict[str, str]] = RIG_ALIASES
+    CLI_REPLACED: ClassVar[dict[str, str]] = RIG_REPLACED
 
     episodes: int = 10  # episodes to record
     out: str = "datasets/robot.zarr"  # episode store (created, or appended to when it exists)
@@ -60,6 +67,7 @@ class DeployConfig(RigConfig):
     filter; reports the sim success rate."""
 
     CLI_ALIASES: ClassVar[dict[str, str]] = RIG_ALIASES
+    CLI_REPLACED: ClassVar[dict[str, str]] = RIG_REPLACED
 
     policy: str = ""  # LeRobot checkpoint directory (save_pretrained output)
     episodes: int = 10  # episodes to run

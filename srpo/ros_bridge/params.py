@@ -5,7 +5,9 @@ Every default has one home, the frozen config that `srpo robot record/deploy`, `
 use: RigConfig (task, rate, episode length, image size, the safety filter's limits as `safety.*`), the backend's
 own config under `backend.*` (whichever backend `backend.type` names: a registered one brings its own fields and
 defaults), RecordConfig/DeployConfig, the camera configs. Parameter names are the configs' field paths, as
-on the command line (`--backend.ip` there, `backend.ip` here).
+on the command line (`--backend.ip` there, `backend.ip` here). A backend's cameras, a dict of LeRobot camera
+configs (`--backend.cameras "{camera0: {type: srpo_realsense, ...}}"`), are nested parameters, one per field:
+`backend.cameras.camera0.type`, `backend.cameras.camera0.serial_number_or_name`, ... (a YAML file nests them).
 
 rclpy types a parameter by its default and rejects another type (`-p control_rate_hz:=100` is an integer,
 `-p serial:=123456789012` too). The nodes declare every parameter with dynamic typing and coerce the value
@@ -13,9 +15,13 @@ here to the default's type. A YAML `[]` has no element type, so it arrives unset
 """
 
 import dataclasses
+import typing
+
+from lerobot.cameras import CameraConfig
 
 from srpo.errors import UserFacingError
-from srpo.robot.cameras import CAPTURE_HEIGHT, CAPTURE_WIDTH, OpenCVCameraConfig, RealSenseCameraConfig
+from srpo.robot.cameras import CAPTURE_HEIGHT, CAPTURE_WIDTH
+from srpo.robot.config_lerobot_cameras import CAMERA_HELP, SrpoOpenCVConfig, camera_config
 from srpo.robot.rig import RigConfig, load_backends
 from srpo.robot.runner import DeployConfig, RecordConfig
 from srpo.robot.teleop import KeyboardTeleopConfig
@@ -87,10 +93,49 @@ def backend_defaults(name: str) -> dict:
     return config_defaults(known[name], "backend.")
 
 
+CAMERAS = "backend.cameras"  # the parameter group of a backend's cameras: backend.cameras.<name>.<field>
+
+
 def backend_settings(p: dict) -> dict:
-    """The backend config's fields from the node's `backend.*` parameters."""
+    """The backend config's fields from the node's `backend.*` parameters (`backend.cameras`: already built)."""
     return {k.removeprefix("backend."): tuple(v) if isinstance(v, list) else v
             for k, v in p.items() if k.startswith("backend.") and k != "backend.type"}
+
+
+def camera_configs(flat: dict) -> dict:
+    """LeRobot camera configs from the `backend.cameras.<name>.<field>` parameters, given here without the group
+    prefix ({"camera0.type": "srpo_opencv", "camera0.index_or_path": "0"}). Every camera needs its `type`; a field
+    its type lacks is an error (a typo would otherwise be dropped); text fields refuse numbers (a serial read as
+    digits lost its leading zeros)."""
+    grouped: dict[str, dict] = {}
+    for key, value in flat.items():
+        name, _, field_name = key.partition(".")
+        if not field_name or "." in field_name:
+            raise UserFacingError(f"parameter {CAMERAS}.{key}: expected {CAMERAS}.<camera name>.<field>; {CAMERA_HELP}")
+        grouped.setdefault(name, {})[field_name] = value
+    configs = {}
+    for name, settings in grouped.items():
+        prefix = f"{CAMERAS}.{name}"
+        if "type" not in settings:
+            raise UserFacingError(f"parameter {prefix}.type is missing: every camera needs a type "
+                                  "(srpo_realsense, srpo_opencv, opencv, intelrealsense)")
+        kind = coerce(f"{prefix}.type", settings.pop("type"), "")
+        cls = CameraConfig.get_known_choices().get(kind)
+        if cls is None:
+            camera_config(kind)  # raises: unknown camera type, with the known ones
+        hints = typing.get_type_hints(cls)
+        unknown = sorted(set(settings) - set(hints))
+        if unknown:
+            raise UserFacingError(f"parameter {prefix}.{unknown[0]}: camera type {kind} has no field {unknown[0]} "
+                                  f"(it has {', '.join(f.name for f in dataclasses.fields(cls))})")
+        for field_name, value in settings.items():
+            if hints[field_name] in (str, str | None):
+                settings[field_name] = coerce(f"{prefix}.{field_name}", value, "")
+        try:
+            configs[name] = cls(**settings)
+        except (TypeError, ValueError) as err:
+            raise UserFacingError(f"parameters {prefix}.*: {err}; {CAMERA_HELP}") from None
+    return configs
 
 
 def rig_settings(p: dict) -> dict:
@@ -136,14 +181,21 @@ POLICY = {
 }
 
 CAMERA = {
-    "kind": "opencv",  # opencv (V4L2) or realsense (pyrealsense2)
-    "device": OpenCVCameraConfig.device,  # opencv device index or path
-    "serial": "",  # realsense serial (empty: the first one found)
+    "type": "srpo_opencv",  # a LeRobot camera type: srpo_opencv (V4L2, video files), srpo_realsense, opencv, intelrealsense
+    "index_or_path": SrpoOpenCVConfig.index_or_path,  # opencv types: device index, /dev/videoN or a video file
+    "serial_number_or_name": "",  # realsense types: serial (empty: srpo_realsense opens the first one found)
     "name": "camera0",  # topic prefix and frame name
     "height": CAPTURE_HEIGHT,  # capture rows
     "width": CAPTURE_WIDTH,  # capture columns
-    "fps": RealSenseCameraConfig.fps,  # capture rate
+    "fps": 30,  # capture rate
 }
+
+
+def node_camera(p: dict) -> CameraConfig:
+    """The camera node's LeRobot camera config from its CAMERA parameters (fields its type lacks are ignored)."""
+    source = p["index_or_path"]
+    return camera_config(p["type"], index_or_path=int(source) if source.isdigit() else source, fps=p["fps"],
+                         serial_number_or_name=p["serial_number_or_name"] or None, height=p["height"], width=p["width"])
 
 
 def ros_value(default):

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+import pytest
 
 from srpo.robot.arm import ACTION_DIM, Arm
 from srpo.robot.cameras import Camera, Frame
@@ -135,8 +136,31 @@ def test_the_command_line_selects_a_registered_backend_by_name():
 
     config = parse_config(RecordConfig, ["--backend", "point_double", "--backend.goal-x", "0.5"])
     assert config.backend == PointDoubleConfig(goal_x=0.5)
-    xarm = parse_config(RecordConfig, ["--backend", "xarm", "--xarm-ip", "127.0.0.1", "--realsense", "0123", "42"])
-    assert (xarm.backend.ip, xarm.backend.realsense_serials) == ("127.0.0.1", ("0123", "42"))
+    xarm = parse_config(RecordConfig, ["--backend", "xarm", "--xarm-ip", "127.0.0.1", "--backend.cameras",
+                                       "{camera0: {type: srpo_realsense, serial_number_or_name: '0123'}, "
+                                       "wrist: {type: opencv, index_or_path: 2, width: 640, height: 480, fps: 15}}"])
+    front, wrist = xarm.backend.cameras["camera0"], xarm.backend.cameras["wrist"]
+    assert (xarm.backend.ip, front.type, front.serial_number_or_name) == ("127.0.0.1", "srpo_realsense", "0123")
+    assert (wrist.type, wrist.index_or_path, wrist.fps, wrist.height) == ("opencv", 2, 15, 480)  # LeRobot's own config
+    assert parse_config(RecordConfig, ["--backend", "xarm"]).backend.cameras["camera0"].serial_number_or_name is None
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--backend.cameras", "{camera0: {type: realsense}}"],
+     "backend.cameras.camera0`: unknown type 'realsense'; use one of .*intelrealsense.*srpo_opencv, srpo_realsense"),
+    (["--backend.cameras", "{camera0: {type: intelrealsense}}"], "Missing required field.*serial_number_or_name"),
+    (["--backend.cameras", "{a: {type: srpo_realsense}, b: {type: srpo_realsense}}"],
+     "cameras a, b have no serial_number_or_name, and the robot has 2 RealSense cameras: give each its serial"),
+    (["--backend.cameras", "{a: {type: srpo_opencv, serial: '1'}}"], "`serial` are not valid for SrpoOpenCVConfig"),
+    (["--realsense", "0123", "42"], "--realsense was replaced; pass --backend.cameras .*serial_number_or_name: 'SERIAL0'"),
+    (["--opencv", "0"], "--opencv was replaced; pass --backend.cameras .*type: srpo_opencv"),
+])
+def test_bad_camera_configs_say_what_to_pass(argv, message):
+    from srpo.configs import parse_config
+    from srpo.errors import UserFacingError
+
+    with pytest.raises(UserFacingError, match=message):
+        parse_config(RecordConfig, ["--backend", "xarm", *argv])
 
 
 def test_teleops_and_cameras_are_registered_by_name(tmp_path):
@@ -144,7 +168,10 @@ def test_teleops_and_cameras_are_registered_by_name(tmp_path):
     import pytest
 
     from srpo.errors import UserFacingError
-    from srpo.robot.cameras import OpenCVCamera, RealSenseCamera, camera_config
+    from srpo.robot.backends.xarm import XArmBackendConfig
+    from srpo.robot.cameras import OpenCVCamera, RealSenseCamera
+    from srpo.robot.config_lerobot_cameras import SrpoOpenCVConfig, SrpoRealSenseConfig
+    from srpo.robot.rig import RigConfig
     from srpo.robot.teleop import KeyboardTeleopConfig, teleop_config
 
     # the expert needs a rig that offers one: refused before anything connects to the real arm
@@ -160,14 +187,20 @@ def test_teleops_and_cameras_are_registered_by_name(tmp_path):
     for _ in range(2):
         writer.write(np.full((48, 64, 3), (0, 0, 200), np.uint8))  # red in BGR
     writer.release()
-    camera = camera_config("opencv", device=path, serial="ignored").build(24, 32)
-    assert isinstance(camera, OpenCVCamera)
+    # the xArm backend's cameras: LeRobot configs through LeRobot's factory; this project's types give the
+    # recorder their own cameras (a video file through OpenCV, resized; a RealSense with its serial and rate)
+    xarm = XArmBackendConfig(cameras={"camera0": SrpoOpenCVConfig(index_or_path=path),
+                                      "camera1": SrpoRealSenseConfig(serial_number_or_name="0123", fps=15)})
+    cameras = xarm.build(RigConfig(backend=xarm, control_rate_hz=100.0, camera_height=24, camera_width=32)).cameras
+    assert list(cameras) == ["camera0", "camera1"]
+    camera = cameras["camera0"]
+    assert isinstance(camera.camera, OpenCVCamera) and (camera.fps, camera.camera.device) == (30, path)
     camera.connect()
-    frame = camera.read()
+    frame = camera.latest()
     camera.disconnect()
     assert frame.rgb.shape == (24, 32, 3) and abs(int(frame.rgb[..., 0].mean()) - 200) < 15
-    realsense = camera_config("realsense", serial="0123", fps=15).build(240, 320)
-    assert isinstance(realsense, RealSenseCamera) and (realsense.serial, realsense.fps, realsense.height) == ("0123", 15, 240)
+    realsense = cameras["camera1"].camera
+    assert isinstance(realsense, RealSenseCamera) and (realsense.serial, realsense.fps, realsense.height) == ("0123", 15, 24)
 
 
 def test_a_registered_backend_under_the_ros_robot_node_with_its_own_defaults(ros, tmp_path):

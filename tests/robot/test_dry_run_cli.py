@@ -1,5 +1,6 @@
 """The dry run without the arm, as a user types it: `srpo robot deploy --backend xarm` against the fake
-controller (the unmodified SDK over loopback), cameras through OpenCV reading a video file."""
+controller (the unmodified SDK over loopback), cameras through OpenCV reading a video file (LeRobot camera
+configs of type srpo_opencv, built by LeRobot's factory)."""
 
 
 import numpy as np
@@ -13,7 +14,9 @@ pytest.importorskip("xarm")
 
 def test_deploy_through_the_sdk_with_no_arm(fake, video, tiny_act, tmp_path):
     rig = ["--backend", "xarm", "--xarm-ip", fake.config.host, "--xarm-control-port", str(fake.ports["control"]),
-           "--opencv", video, video, "--rate", "100", "--max-steps", "30", "--episodes", "1"]
+           "--backend.cameras", f"{{camera0: {{type: srpo_opencv, index_or_path: {video}}}, "
+                                f"camera1: {{type: srpo_opencv, index_or_path: {video}}}}}",
+           "--rate", "100", "--max-steps", "30", "--episodes", "1"]
     out = tmp_path / "dry.zarr"
     start = fake.controller.pose_mm_rotvec()[:3].copy()
     assert main(["robot", "deploy", *rig, "--policy", tiny_act, "--out", str(out)]) == 0

@@ -50,7 +50,7 @@ def test_lerobot_record_drives_the_xarm7_through_the_sdk(fake, video, monkeypatc
     info = _lerobot_record(
         monkeypatch, tmp_path / "xarm", "--robot.type=xarm7", f"--robot.ip={fake.config.host}",
         f"--robot.control_port={fake.ports['control']}", "--robot.control_rate_hz=10",
-        f"--robot.cameras={{front: {{type: srpo_opencv, device: {video}, width: 128, height: 96, fps: 30}}}}",
+        f"--robot.cameras={{front: {{type: srpo_opencv, index_or_path: {video}, width: 128, height: 96, fps: 30}}}}",
         "--teleop.type=xarm7_keyboard", "--dataset.repo_id=tester/xarm7", "--dataset.fps=10",
         "--dataset.num_episodes=2", "--dataset.episode_time_s=1.5", "--dataset.video=false")
     assert info["robot_type"] == "xarm7" and info["total_episodes"] == 2

@@ -109,7 +109,7 @@ def test_the_lerobot_camera_type_srpo_realsense(playback):
     from srpo.robot.config_lerobot_cameras import SrpoRealSenseConfig
     from srpo.robot.lerobot_cameras import SrpoRealSense
 
-    camera = make_cameras_from_configs({"front": SrpoRealSenseConfig(width=W, height=H, fps=30, depth=True)})["front"]
+    camera = make_cameras_from_configs({"front": SrpoRealSenseConfig(width=W, height=H, fps=30, use_depth=True)})["front"]
     assert isinstance(camera, SrpoRealSense)
     camera.connect()
     image, frame = camera.async_read(), camera.frame()

@@ -88,8 +88,8 @@ def test_parameters_coerce_to_the_default_type():
     assert params.coerce("depth_topics", None, []) == []  # a YAML [] arrives unset
     assert params.coerce("image_topics", ("/a", ""), []) == ["/a"]
     assert params.coerce("safety.workspace_max", [1, 0.5, 0.6], (0.75, 0.4, 0.55)) == (1.0, 0.5, 0.6)
-    with pytest.raises(UserFacingError, match="a list"):  # rcl read a serial as a float: its zeros are gone
-        params.coerce("backend.realsense_serials", [36522072967.0], ())
+    with pytest.raises(UserFacingError, match="a list"):  # rcl read digits as a float: their zeros are gone
+        params.coerce("image_topics", [36522072967.0], [])
     assert params.coerce("flag", "true", False) is True
     with pytest.raises(UserFacingError, match="max_steps"):
         params.coerce("max_steps", 2.5, 200)
@@ -216,3 +216,27 @@ def test_policy_episodes_ask_again_when_unanswered_and_give_up_with_the_reason()
     no_service = PolicyEpisodes(episodes=1, now=0.0, ready_timeout_s=1.0)
     no_service.poll(now=2.0, have_state=True, service_ready=False)
     assert "recorder/start service is not available" in no_service.error
+
+
+@pytest.mark.parametrize(("flat", "message"), [
+    ({"camera0.serial_number_or_name": "1"}, "backend.cameras.camera0.type is missing"),
+    ({"camera0.type": "realsense"}, "unknown camera type 'realsense'; use one of .*intelrealsense.*srpo_opencv"),
+    ({"camera0.type": "srpo_opencv", "camera0.serial": "1"}, "camera0.serial: camera type srpo_opencv has no field serial"),
+    ({"camera0.type": "srpo_realsense", "camera0.serial_number_or_name": 36522072967.0}, "is not a str.*quote"),
+    ({"camera0": "srpo_opencv"}, "expected backend.cameras.<camera name>.<field>"),
+])
+def test_camera_parameters_refuse_what_they_cannot_build(flat, message):
+    from srpo.ros_bridge import params
+
+    with pytest.raises(UserFacingError, match=message):
+        params.camera_configs(flat)
+
+
+def test_camera_parameters_build_lerobot_configs():
+    from srpo.robot.config_lerobot_cameras import SrpoOpenCVConfig
+    from srpo.ros_bridge import params
+
+    configs = params.camera_configs({"a.type": "srpo_opencv", "a.index_or_path": 3, "a.fps": 10,
+                                     "b.type": "intelrealsense", "b.serial_number_or_name": "0123"})
+    assert configs["a"] == SrpoOpenCVConfig(index_or_path="3", fps=10)  # text field: the digits as text
+    assert (configs["b"].type, configs["b"].serial_number_or_name, configs["b"].use_depth) == ("intelrealsense", "0123", False)

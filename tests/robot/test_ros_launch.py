@@ -72,12 +72,16 @@ def test_typed_arguments_beat_the_yaml_and_digit_text_stays_text_on_a_real_node(
     p = _declared(ros, _node(actions, "recorder_node"), "ROBOT", backend_fields=True)
     assert (p["task"], p["control_rate_hz"], p["out"]) == ("put the red cube in the bowl", 100.0, "datasets/xarm.zarr")
     assert (p["backend.ip"], p["max_steps"], p["source"]) == ("127.0.0.9", 300, "topic")
-    assert p["backend.realsense_serials"] == ["036522072967", "123"] and p["depth_topics"] == []
+    cameras = p["backend.cameras"]  # the typed serials replace the YAML's cameras (no YAML serial survives)
+    assert {n: (c.type, c.serial_number_or_name) for n, c in cameras.items()} == {
+        "camera0": ("srpo_realsense", "036522072967"), "camera1": ("srpo_realsense", "123")}
+    assert p["depth_topics"] == []
     assert (p["backend.type"], p["backend.control_port"], p["camera_height"]) == ("xarm", 502, 240)
     assert _declared(ros, _node(actions, "teleop_node"), "TELEOP")["source"] == "spacemouse"  # the YAML says keyboard
     # why the launch files write the file themselves: the same value in a dict that launch_ros dumps
-    plain = launch_double.LaunchNode(package="srpo_ros", executable="x", name="recorder_node",
-                                     parameters=[{"backend.type": "xarm", "backend.realsense_serials": ["036522072967"]}])
+    plain = launch_double.LaunchNode(package="srpo_ros", executable="x", name="recorder_node", parameters=[{
+        "backend.type": "xarm", "backend.cameras.camera0.type": "srpo_realsense",
+        "backend.cameras.camera0.serial_number_or_name": "036522072967"}])
     from srpo.errors import UserFacingError
 
     with pytest.raises(UserFacingError, match="36522072967.0.*quote text made of digits"):  # refused, not mangled

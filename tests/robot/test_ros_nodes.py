@@ -214,7 +214,7 @@ def test_camera_node_publishes_on_a_steady_timer_under_sim_time(ros, video):
     from srpo_ros import msgs
     from srpo_ros.camera_node import CameraNode
 
-    ros.init(kind="opencv", device=video, name="camera1", height=48, width=64, fps=30, use_sim_time="true")
+    ros.init(type="srpo_opencv", index_or_path=video, name="camera1", height=48, width=64, fps=30, use_sim_time="true")
     client = ros.client()
     images = ros.collect(client, Image, "camera1/color/image_raw", msgs.IMAGE_QOS)
     infos = ros.collect(client, CameraInfo, "camera1/color/camera_info")
@@ -289,8 +289,33 @@ def test_typed_parameters_and_an_empty_yaml_list(ros, tmp_path):
         "backend.type": "xarm", "backend.control_port": 5020, "backend.ip": "127.0.0.1", "safety.workspace_max": "[1.0, 0.5, 0.6]"})
     p = declare(ros.node(lambda: Node("recorder_node")), params.ROBOT, backend_fields=True)
     assert (p["control_rate_hz"], p["max_steps"], p["depth_topics"]) == (100.0, 300, [])
-    assert (p["backend.control_port"], p["backend.ip"], p["backend.realsense_serials"]) == (5020, "127.0.0.1", [])
+    assert (p["backend.control_port"], p["backend.ip"]) == (5020, "127.0.0.1")
+    assert "backend.cameras" not in p  # none given: the backend's default cameras stand
     assert p["safety.workspace_max"] == (1.0, 0.5, 0.6) and p["safety.max_linear_speed"] == 0.25  # SafetyConfig's
+
+
+def test_backend_cameras_are_nested_parameters_giving_lerobot_camera_configs(ros, tmp_path):
+    """A YAML nests backend.cameras.<name>.<field> as a config file does; -p sets one field; the robot node's
+    parameters become the xArm backend's dict of LeRobot camera configs (this project's type and LeRobot's own)."""
+    from lerobot.cameras.opencv import OpenCVCameraConfig
+    from rclpy.node import Node
+    from srpo_ros.spin import declare
+
+    from srpo.robot.config_lerobot_cameras import SrpoRealSenseConfig
+    from srpo.robot.rig import backend_config
+    from srpo.ros_bridge import params
+
+    (tmp_path / "p.yaml").write_text(
+        "recorder_node:\n  ros__parameters:\n    backend:\n      type: xarm\n      cameras:\n"
+        "        camera0:\n          type: srpo_realsense\n          serial_number_or_name: '036522072967'\n"
+        "          use_depth: true\n        wrist:\n          type: opencv\n          index_or_path: 2\n"
+        "          width: 640\n          height: 480\n")
+    ros.init("--params-file", str(tmp_path / "p.yaml"), **{"backend.cameras.wrist.fps": 15})
+    p = declare(ros.node(lambda: Node("recorder_node")), params.ROBOT, backend_fields=True)
+    backend = backend_config(p["backend.type"], **params.backend_settings(p))
+    assert backend.cameras == {
+        "camera0": SrpoRealSenseConfig(serial_number_or_name="036522072967", use_depth=True),
+        "wrist": OpenCVCameraConfig(index_or_path=2, width=640, height=480, fps=15)}
 
 
 def test_policy_node_without_a_robot_times_out_with_the_reason(ros, tiny_act):

@@ -1,5 +1,5 @@
 """Camera node for cameras without their own ROS driver (OpenCV / V4L2 devices, or a RealSense through
-pyrealsense2 without realsense-ros). Publishes <name>/color/image_raw (rgb8, REP 2003's system-default QoS) and
+pyrealsense2 without realsense-ros), chosen by a LeRobot camera type (`-p type:=srpo_opencv -p index_or_path:=0`). Publishes <name>/color/image_raw (rgb8, REP 2003's system-default QoS) and
 <name>/color/camera_info in realsense-ros's layout and optical frame names, stamped by the node clock."""
 
 from rclpy.node import Node
@@ -14,12 +14,11 @@ class CameraNode(Node):
     def __init__(self):
         super().__init__("camera_node")
         p = declare(self, params.CAMERA)
-        from srpo.robot.cameras import ThreadedCamera, camera_config
+        from srpo.robot.lerobot_cameras import rig_cameras
 
-        config = camera_config(p["kind"], serial=p["serial"] or None, device=p["device"], fps=p["fps"])
-        self.camera = ThreadedCamera(config.build(p["height"], p["width"]), p["fps"])
-        self.camera.connect()
         self.name = p["name"]
+        self.camera = rig_cameras({self.name: params.node_camera(p)}, p["height"], p["width"], p["fps"])[self.name]
+        self.camera.connect()
         self.spec = self.camera.spec(self.name)
         self.pub = self.create_publisher(Image, f"{self.name}/color/image_raw", msgs.IMAGE_QOS)
         self.pub_info = self.create_publisher(CameraInfo, f"{self.name}/color/camera_info", 10)

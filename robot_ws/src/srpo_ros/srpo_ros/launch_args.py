@@ -62,10 +62,19 @@ def yaml_parameters(path: str, node_name: str) -> dict:
     return out
 
 
+# parameter groups replaced whole by a typed value in them (a camera typed as srpo_opencv keeps no serial of the
+# YAML's srpo_realsense camera, and the YAML's camera1 does not outlive a typed single camera)
+WHOLE_GROUPS = ("backend.cameras.",)
+
+
 def merge(node_name: str, decided: dict, params_file: str, typed: dict) -> dict:
     """decided by the launch file < YAML file (when given) < typed on the command line: one dict."""
     from_yaml = yaml_parameters(params_file, node_name) if params_file else {}
-    return {**decided, **from_yaml, **typed}
+    merged = {**decided, **from_yaml}
+    for group in WHOLE_GROUPS:
+        if any(k.startswith(group) for k in typed):
+            merged = {k: v for k, v in merged.items() if not k.startswith(group)}
+    return {**merged, **typed}
 
 
 class _QuotedDumper(yaml.SafeDumper):

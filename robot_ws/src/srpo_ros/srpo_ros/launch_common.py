@@ -16,9 +16,11 @@ ROBOT_ARGS = {
     "xarm_control_port": ("", "backend.control_port: its command port (the fake controller: 5020)", None),
     "cameras": ("node", "node: the robot node opens the cameras; realsense: realsense-ros publishes them",
                 ["node", "realsense"]),
-    "realsense_serials": ("", "RealSense serials of camera0,camera1 (comma-separated)", None),
+    "realsense_serials": ("", "RealSense serials of camera0,camera1 (comma-separated); cameras:=node: "
+                          "backend.cameras.camera{i} of type srpo_realsense", None),
     "opencv_devices": ("", "cameras:=node, backend xarm: OpenCV sources of camera0,camera1 instead of RealSense "
-                       "(webcam index, /dev/videoN or a video file; the dry run)", None),
+                       "(webcam index, /dev/videoN or a video file; the dry run): backend.cameras.camera{i} of type "
+                       "srpo_opencv", None),
     "image_height": ("", "recorded image rows (a calibration is scaled to them)", None),
     "image_width": ("", "recorded image columns", None),
     "max_steps": ("", "ticks per episode at most", None),
@@ -28,8 +30,9 @@ ROBOT_ARGS = {
 ROBOT_PARAMS = {"backend": "backend.type", "task": "task", "rate": "control_rate_hz", "xarm_ip": "backend.ip",
                 "xarm_control_port": "backend.control_port", "image_height": "camera_height",
                 "image_width": "camera_width", "max_steps": "max_steps"}
-# comma-separated launch arguments passed as string lists -> node parameter
-LISTS = {"realsense_serials": "backend.realsense_serials", "opencv_devices": "backend.opencv_devices"}
+# comma-separated camera launch arguments -> (LeRobot camera type, its source field) of backend.cameras.camera{i}
+CAMERA_LISTS = {"opencv_devices": ("srpo_opencv", "index_or_path"),
+                "realsense_serials": ("srpo_realsense", "serial_number_or_name")}
 
 
 def declare(args: dict) -> list:
@@ -38,12 +41,16 @@ def declare(args: dict) -> list:
 
 
 def robot_typed(values: dict, topics: list[str], mapping: dict) -> dict:
-    """The robot node's parameters typed on the command line: `mapping`'s arguments as text, the camera lists
-    as lists of text (only where the node opens its cameras itself)."""
+    """The robot node's parameters typed on the command line: `mapping`'s arguments as text, and (only where the
+    node opens its cameras itself) the first camera list given as the backend's cameras, nested parameters
+    `backend.cameras.camera{i}.type` and its source field (they replace the YAML's cameras: launch_args.merge)."""
     typed = given(values, mapping)
-    for name, param in LISTS.items():
+    for name, (kind, source) in CAMERA_LISTS.items():
         if values[name] and not topics:
-            typed[param] = split(values[name])
+            for i, item in enumerate(split(values[name])):
+                typed[f"backend.cameras.camera{i}.type"] = kind
+                typed[f"backend.cameras.camera{i}.{source}"] = item
+            break
     return typed
 
 

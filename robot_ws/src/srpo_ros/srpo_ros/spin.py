@@ -17,13 +17,32 @@ LOG_EVERY_S = 2.0  # an error repeated by one callback is logged at most this of
 def declare(node, spec: dict, backend_fields: bool = False) -> dict:
     """Declare `spec`'s parameters with dynamic typing (so `-p device:=0` or `-p rate:=100` is accepted) and
     return them coerced to their defaults' types (srpo.ros_bridge.params.coerce). backend_fields: also the
-    fields of the backend `backend.type` names, `backend.*`, with that backend's own defaults."""
+    fields of the backend `backend.type` names, `backend.*`, with that backend's own defaults, and its cameras
+    (`backend.cameras.<name>.<field>`, see camera_parameters) as LeRobot camera configs."""
     for name, default in spec.items():
         node.declare_parameter(name, params.ros_value(default), ParameterDescriptor(dynamic_typing=True))
     values = params.read(lambda name: node.get_parameter(name).value, spec)
     if backend_fields:
         values.update(declare(node, params.backend_defaults(values["backend.type"])))
+        cameras = camera_parameters(node)
+        if cameras:
+            values[params.CAMERAS] = params.camera_configs(cameras)
     return values
+
+
+def camera_parameters(node) -> dict:
+    """The `backend.cameras.<name>.<field>` parameters given to the node ({"<name>.<field>": value}), declared
+    here: their names are the user's, so no spec lists them. rclpy keeps what the command line and parameter
+    files gave the node in `Node._parameter_overrides` (rclpy/node.py, filled in Node.__init__; rclpy 7 has no
+    public accessor, and `automatically_declare_parameters_from_overrides` declares every parameter statically
+    typed, which refuses a YAML `[]`)."""
+    prefix = params.CAMERAS + "."
+    out = {}
+    for name in node._parameter_overrides:
+        if name.startswith(prefix):
+            node.declare_parameter(name, None, ParameterDescriptor(dynamic_typing=True))
+            out[name.removeprefix(prefix)] = node.get_parameter(name).value
+    return out
 
 
 def steady_timer(node, period_s: float, callback):
