@@ -34,6 +34,10 @@ from srpo.policy_io import (
 from srpo.store.episode_store import EpisodeStore
 
 BLOCK = 64  # steps read from the store at a time (bounded memory for long episodes)
+# The smallest frames LeRobot 0.6.1's default video encoder (SVT-AV1) takes, measured one size at a time
+# (tests/store/test_lerobot_export.py): 24 columns kill the process with SIGFPE, 25 encode; 3 rows are refused
+# by avcodec_open2, 4 encode.
+MIN_VIDEO_HEIGHT, MIN_VIDEO_WIDTH = 4, 25
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,12 @@ def export(cfg: LeRobotExportConfig) -> dict:
     out = Path(cfg.out)
     if out.exists():
         raise StoreError(f"{out} already exists; LeRobot writes a new dataset root. Choose a new OUT or remove it.")
+    small = [f"{c.name} ({c.height}x{c.width})" for c in store.config.cameras
+             if c.height < MIN_VIDEO_HEIGHT or c.width < MIN_VIDEO_WIDTH]
+    if cfg.video and small:
+        raise StoreError(f"--video: LeRobot's AV1 encoder crashes on frames under {MIN_VIDEO_HEIGHT} rows or "
+                         f"{MIN_VIDEO_WIDTH} columns, and {', '.join(small)} are smaller; export without --video "
+                         "(PNG, lossless) or record larger images")
     fps = store.config.control_rate_hz
     if abs(fps - round(fps)) > 1e-6:
         raise StoreError(f"LeRobot datasets need an integer fps; the store records at {fps} Hz")

@@ -83,6 +83,26 @@ def test_export_video_loads_and_is_close(source, tmp_path, random_step):
         np.testing.assert_array_equal(ds[j]["action"].numpy(), want["action"][j])
 
 
+@pytest.mark.parametrize(("height", "width", "ok"), [(4, 25, True), (16, 24, False), (3, 32, False)])
+def test_video_export_checks_the_size_the_av1_encoder_takes(tmp_path, random_step, height, width, ok):
+    """The smallest frames SVT-AV1 encodes (4 x 25) export; one column or row fewer is refused with what to do
+    instead of the encoder killing the process (SIGFPE at 24 columns)."""
+    from srpo.store.lerobot_export import export_to_lerobot
+
+    path = tmp_path / "tiny.zarr"
+    store = EpisodeStore.create(path, StoreConfig(cameras=(CameraSpec("camera0", height, width),), control_rate_hz=10.0))
+    with store.recorder(task="t", source="sim") as ep:
+        for t in range(3):
+            ep.add_step(random_step(store, np.random.default_rng(t), t / 10.0))
+    if not ok:
+        with pytest.raises(StoreError, match=rf"crashes on frames under 4 rows or 25 columns, and camera0 \({height}x{width}\)"):
+            export_to_lerobot(path, tmp_path / "v", repo_id="tester/tiny", video=True)
+        return
+    export_to_lerobot(path, tmp_path / "v", repo_id="tester/tiny", video=True)
+    ds = _load("tester/tiny", tmp_path / "v")
+    assert ds.num_frames == 3 and ds[2]["observation.images.camera0"].shape == (3, height, width)
+
+
 def test_export_refuses_existing_out_and_bad_selection(source, tmp_path):
     from srpo.store.lerobot_export import export_to_lerobot
 
