@@ -119,3 +119,23 @@ def test_the_lerobot_camera_type_srpo_realsense(playback):
     assert frame.depth.shape == (H, W) and abs(int(np.median(frame.depth)) - (500 + i)) <= 1
     assert frame.timestamp == pytest.approx((1000.0 + 33.3 * i) / 1000.0, abs=1e-6)
     assert not camera.is_connected
+
+
+def test_the_xarm_backends_camera_config_gives_the_recorder_depth_intrinsics_and_device_time(playback):
+    """The recorder's path: the xArm backend's `cameras` (a LeRobot srpo_realsense config without size, serial or
+    rate) through rig_cameras gives a camera at the recorded size whose frames carry aligned depth and the device's
+    timestamps and whose spec carries the colour intrinsics the store records."""
+    from srpo.robot.backends.xarm import XArmBackendConfig
+    from srpo.robot.config_lerobot_cameras import SrpoRealSenseConfig
+    from srpo.robot.lerobot_cameras import rig_cameras
+
+    backend = XArmBackendConfig(cameras={"camera0": SrpoRealSenseConfig(use_depth=True)})
+    camera = rig_cameras(backend.cameras, H, W, backend.camera_fps)["camera0"]
+    camera.connect()
+    camera.await_frame_after(0.0, timeout_s=5.0)
+    frame, spec = camera.latest(), camera.spec("camera0")
+    camera.disconnect()
+    i = int(frame.rgb[0, 0, 0])
+    assert frame.rgb.shape == (H, W, 3) and abs(int(np.median(frame.depth)) - (500 + i)) <= 1
+    assert frame.timestamp == pytest.approx((1000.0 + 33.3 * i) / 1000.0, abs=1e-6)
+    assert (spec.serial, spec.depth, spec.intrinsics["fx"], spec.intrinsics["cy"]) == ("SW0001", True, 50.0, 24.5)
