@@ -5,8 +5,8 @@ SRPO runs) and, for each progress run and advantage estimator, recomputes the AW
 `progress_advantages` (nothing is written) and prints: the mean weight of the last K steps of successful episodes
 (the release on `place`) and of their other steps, the same for failures, the share of the successes' last K
 steps weighted above the median step, the successes' share of the total weight, the effective sample size of the
-weights (fraction of the steps), and the per-episode Spearman correlation of the run's progress with the oracle's
-(median over successes / failures). See docs/offline_bench.md, "The completing steps".
+weights (fraction of the steps), the mean final progress R(T) of successes / failures, and the per-episode Spearman
+correlation of the run's progress with the oracle's (median over successes / failures). See docs/offline_bench.md, "The completing steps".
 
     python benchmarks/completion_weights.py outputs/demo_place/seed1/store.zarr --runs oracle srpo srpo-state \
         --estimators gae shaped final paper
@@ -50,8 +50,8 @@ def main() -> None:
     success = np.array([e.success is True for e in store.episodes()])
     print(f"{args.store}: {len(success)} episodes, {success.sum()} successful; last {args.last} steps")
     print("| run | estimator | success: last / rest | failure: last / rest | last above median | success mass | "
-          "ESS | Spearman with oracle (succ / fail) |")
-    print("|---|---|---|---|---|---|---|---|")
+          "ESS | R(T) succ / fail | Spearman with oracle (succ / fail) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for run in args.runs:
         arrays, _ = store.read_derived(run)
         split = store.episode_ends[:-1]
@@ -59,13 +59,15 @@ def main() -> None:
         distance = np.split(np.asarray(arrays["distance"], dtype=np.float64), split)
         fid = reward_fidelity(store, run)["spearman"] if run != "oracle" else None
         rho = f"{fid['success']['median']:.2f} / {fid['failure']['median']:.2f}" if fid else "–"
+        ends = np.array([p[-1] for p in progress])
+        final = f"{ends[success].mean():.2f} / {ends[~success].mean():.2f}"
         for estimator in args.estimators:
             adv = progress_advantages(progress, AdvantageConfig(estimator=estimator),
                                       terminal=store_terminal(store, distance))
             r = completion_row(adv.weight, success, args.last)
             print(f"| {run} | {estimator} | {r['success_last']:.2f} / {r['success_rest']:.2f} | "
                   f"{r['failure_last']:.2f} / {r['failure_rest']:.2f} | {r['last_above_median']:.2f} | "
-                  f"{r['success_mass']:.2f} | {r['ess']:.2f} | {rho} |")
+                  f"{r['success_mass']:.2f} | {r['ess']:.2f} | {final} | {rho} |")
 
 
 if __name__ == "__main__":
