@@ -13,6 +13,12 @@ a longer-horizon score of step t, then are standardised and weighted the same wa
           increment as reward, gamma = 1 and no critic (V = 0): lambda = 0 is the one-step forward increment,
           lambda = 1 is to_go
   final   R(T)                                per-episode final progress, the same for every step
+  shaped  GAE(lambda) as `gae`, but the episode ends with SRPO's trajectory reward g (paper eq. 5: 1.0 for a
+          success, alpha * sigmoid(-(d - mean) / std) of its distance for a failure) as its terminal reward:
+          r(T) = g. The progress increments are then potential-based shaping (Ng et al. 1999, gamma = 1) of the
+          paper's own sparse reward, so the steps that complete an episode carry its outcome even where the
+          progress has flattened (a fitted progress that is nearly time-linear rises least at the release).
+          Episodes without a label (g = NaN) end without one, as `gae`.
 
 `awr_weight_table` is the one definition of the AWR weight: the reward stage stores its weights and clip
 flags, and training uses those (or calls this same function when asked for another beta / w_max).
@@ -40,7 +46,7 @@ def increments(progress: np.ndarray) -> np.ndarray:
 class AdvantageConfig:
     """Which advantage estimator turns per-step progress into the score that AWR exponentiates."""
 
-    estimator: str = "paper"  # paper (R(t) - R(t-1)), n_step, to_go, gae or final: srpo_offline.advantages.ESTIMATORS
+    estimator: str = "paper"  # paper (R(t) - R(t-1)), n_step, to_go, gae, final or shaped: srpo_offline.advantages.ESTIMATORS
     n_step: int = 10  # k of the n_step estimator, R(t+k) - R(t)
     gae_lambda: float = 0.95  # lambda of the gae estimator (0: one-step forward increment, 1: to_go)
 
@@ -48,44 +54,58 @@ class AdvantageConfig:
         return asdict(self)
 
 
-def n_step_gain(progress: np.ndarray, cfg: AdvantageConfig) -> np.ndarray:
+def n_step_gain(progress: np.ndarray, cfg: AdvantageConfig, terminal: float = np.nan) -> np.ndarray:
     """R(min(t + k, T)) - R(t)."""
     r = np.asarray(progress, dtype=np.float64)
     ahead = np.minimum(np.arange(len(r)) + cfg.n_step, len(r) - 1)
     return r[ahead] - r if len(r) else r
 
 
-def progress_to_go(progress: np.ndarray, cfg: AdvantageConfig) -> np.ndarray:
+def progress_to_go(progress: np.ndarray, cfg: AdvantageConfig, terminal: float = np.nan) -> np.ndarray:
     """R(T) - R(t)."""
     r = np.asarray(progress, dtype=np.float64)
     return r[-1] - r if len(r) else r
 
 
-def gae_progress(progress: np.ndarray, cfg: AdvantageConfig) -> np.ndarray:
-    """GAE(lambda), gamma = 1, V = 0, reward r(t) = R(t+1) - R(t) (r(T) = 0): A(t) = r(t) + lambda A(t+1)."""
+def gae_progress(progress: np.ndarray, cfg: AdvantageConfig, terminal: float = np.nan) -> np.ndarray:
+    """GAE(lambda), gamma = 1, V = 0, reward r(t) = R(t+1) - R(t) and r(T) = 0: A(t) = r(t) + lambda A(t+1)."""
+    return _gae(progress, cfg.gae_lambda, 0.0)
+
+
+def shaped_gae(progress: np.ndarray, cfg: AdvantageConfig, terminal: float = np.nan) -> np.ndarray:
+    """GAE(lambda) as `gae_progress` with the episode's trajectory reward as its last reward: r(T) = terminal
+    (0 where the episode has none: NaN)."""
+    return _gae(progress, cfg.gae_lambda, 0.0 if np.isnan(terminal) else float(terminal))
+
+
+def _gae(progress: np.ndarray, lam: float, terminal: float) -> np.ndarray:
     r = np.asarray(progress, dtype=np.float64)
     reward = np.diff(r, append=r[-1:]) if len(r) else r
+    if len(r) and np.isfinite(r[-1]):  # NaN progress (no reference) stays NaN
+        reward[-1] = terminal
     out = np.zeros_like(reward)
     running = 0.0
     for t in range(len(reward) - 1, -1, -1):
-        running = reward[t] + cfg.gae_lambda * running
+        running = reward[t] + lam * running
         out[t] = running
     return out
 
 
-def final_progress(progress: np.ndarray, cfg: AdvantageConfig) -> np.ndarray:
+def final_progress(progress: np.ndarray, cfg: AdvantageConfig, terminal: float = np.nan) -> np.ndarray:
     """R(T) for every step of the episode."""
     r = np.asarray(progress, dtype=np.float64)
     return np.full_like(r, r[-1]) if len(r) else r
 
 
-ESTIMATORS: dict[str, Callable[[np.ndarray, AdvantageConfig], np.ndarray]] = {
-    "paper": lambda progress, cfg: increments(progress),
+ESTIMATORS: dict[str, Callable[[np.ndarray, AdvantageConfig, float], np.ndarray]] = {
+    "paper": lambda progress, cfg, terminal=np.nan: increments(progress),
     "n_step": n_step_gain,
     "to_go": progress_to_go,
     "gae": gae_progress,
     "final": final_progress,
+    "shaped": shaped_gae,
 }
+NEEDS_TERMINAL = ("shaped",)  # estimators that read each episode's trajectory reward
 
 
 def check_advantage_config(cfg: AdvantageConfig) -> None:
@@ -97,10 +117,19 @@ def check_advantage_config(cfg: AdvantageConfig) -> None:
         raise RewardInputError(f"gae_lambda (--gae-lambda) must lie in [0, 1], got {cfg.gae_lambda}")
 
 
-def estimate(progress: list[np.ndarray], cfg: AdvantageConfig = AdvantageConfig()) -> list[np.ndarray]:
-    """The chosen estimator's raw (unstandardised) score per step of every episode; NaN progress stays NaN."""
+def estimate(progress: list[np.ndarray], cfg: AdvantageConfig = AdvantageConfig(),
+             terminal: np.ndarray | None = None) -> list[np.ndarray]:
+    """The chosen estimator's raw (unstandardised) score per step of every episode; NaN progress stays NaN.
+    terminal: [N] trajectory reward of each episode (NaN: none), needed by `shaped` (NEEDS_TERMINAL)."""
     check_advantage_config(cfg)
-    return [ESTIMATORS[cfg.estimator](p, cfg) for p in progress]
+    if terminal is None:
+        if cfg.estimator in NEEDS_TERMINAL:
+            raise RewardInputError(f"the {cfg.estimator} estimator needs each episode's trajectory reward (success "
+                                   "labels): score a store with labelled episodes")
+        terminal = np.full(len(progress), np.nan)
+    if len(terminal) != len(progress):
+        raise RewardInputError(f"{len(progress)} episodes of progress but {len(terminal)} trajectory rewards")
+    return [ESTIMATORS[cfg.estimator](p, cfg, g) for p, g in zip(progress, terminal)]
 
 
 @dataclass(frozen=True, eq=False)
@@ -116,9 +145,11 @@ class Advantages:
 
 
 def progress_advantages(progress: list[np.ndarray], cfg: AdvantageConfig = AdvantageConfig(),
-                        beta: float = DEFAULT_BETA, w_max: float = DEFAULT_W_MAX) -> Advantages:
-    """Per-step progress of every episode -> estimator score, standardised over all steps, -> AWR weights."""
-    advantage, mu, sigma = standardise(estimate(progress, cfg))
+                        beta: float = DEFAULT_BETA, w_max: float = DEFAULT_W_MAX,
+                        terminal: np.ndarray | None = None) -> Advantages:
+    """Per-step progress of every episode -> estimator score, standardised over all steps, -> AWR weights.
+    terminal: each episode's trajectory reward (`srpo_offline.progress.terminal_rewards`), read by `shaped`."""
+    advantage, mu, sigma = standardise(estimate(progress, cfg, terminal))
     pairs = [awr_weight_table(a, beta, w_max) for a in advantage]
     return Advantages([increments(p) for p in progress], advantage, [w for w, _ in pairs], [c for _, c in pairs],
                       mu, sigma)

@@ -91,7 +91,7 @@ class OfflineBenchConfig:
     operator: str = DEFAULT_MIX  # operator mix of the recordings (srpo robot record --operator)
     expert_noise: float = 1.0  # scripted operators' random error scale on top of their habits
     methods: tuple[str, ...] = ("uniform", "filtered", "awr_srpo", "awr_oracle", "awr_success")  # see METHODS; NAME@ESTIMATOR picks an estimator
-    estimator: str = "gae"  # advantage estimator of AWR methods without @ (measured best: docs/offline_bench.md): paper, n_step, to_go, gae, final
+    estimator: str = "gae"  # advantage estimator of AWR methods without @ (measured best: docs/offline_bench.md): paper, n_step, to_go, gae, final, shaped
     beta: float = DEFAULT_BETA  # AWR temperature
     w_max: float = DEFAULT_W_MAX  # AWR weight clip
     encoder: str = "auto"  # SRPO progress encoder: auto or a name (srpo_offline.encoders.choose_encoder)

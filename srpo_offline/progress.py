@@ -238,6 +238,22 @@ class StepProgress:
         return np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)
 
 
+def terminal_rewards(final_distance: Sequence[float], success: Sequence[bool | None], tasks: Sequence[str],
+                     alpha: float = ALPHA) -> np.ndarray:
+    """[N] SRPO's trajectory reward of each episode (eq. 5), the terminal reward of the `shaped` estimator:
+    1.0 for a success, `paper_phi` of its full-episode distance standardised over its task's failures for a
+    failure, NaN for an unlabelled episode or one without a finite distance (no reference)."""
+    d = np.asarray(final_distance, dtype=np.float64)
+    ok = np.array([s is True for s in success])
+    fail = np.array([s is False for s in success]) & np.isfinite(d)
+    g = np.where(ok, 1.0, np.nan)
+    tasks = np.asarray(tasks)
+    for task in dict.fromkeys(tasks[fail].tolist()):
+        group = fail & (tasks == task)
+        g[group] = paper_phi(d[group], alpha)
+    return g
+
+
 def prefix_grid(length: int, stride: int) -> np.ndarray:
     """Prefix ends t that are encoded: 0, stride, 2*stride, ... and always the last step."""
     return np.unique(np.r_[np.arange(0, length, stride), length - 1])
@@ -343,7 +359,8 @@ def step_progress(
                     "progress NaN, weight 1", len(unreferenced))
     progress = [normalised_progress(distance[i], references[tasks[i]], config.normalise)
                 if tasks[i] in references else distance[i] for i in range(n)]
-    adv = progress_advantages(progress, config.advantage, config.beta, config.w_max)
+    terminal = terminal_rewards([d[-1] for d in distance], success, tasks)
+    adv = progress_advantages(progress, config.advantage, config.beta, config.w_max, terminal)
     unlabelled = [i for i in range(n) if success[i] is None]
     return StepProgress(distance, progress, adv.increment, adv.advantage, adv.weight, adv.clipped, references,
                         unlabelled, unreferenced, adv.mu, adv.sigma, encoded)

@@ -40,7 +40,7 @@ class RewardConfig(EncodeOptions):
     model: str | None = None  # hub id or local directory; None: the encoder's default (vjepa2: facebook/vjepa2-vitl-fpc64-256)
     beta: float = DEFAULT_BETA  # AWR temperature
     w_max: float = DEFAULT_W_MAX  # AWR weight clip
-    estimator: str = "gae"  # advantage estimator: gae (measured best, docs/offline_bench.md), paper (R(t) - R(t-1), the paper's), n_step, to_go, final
+    estimator: str = "gae"  # advantage estimator: gae (measured best, docs/offline_bench.md), paper (R(t) - R(t-1), the paper's), n_step, to_go, final, shaped (gae ending with the trajectory reward of eq. 5)
     n_step: int = 10  # k of --estimator n_step: R(t+k) - R(t)
     gae_lambda: float = 0.95  # lambda of --estimator gae (0: one-step forward increment, 1: to_go)
     run_name: str | None = None  # derived group name; None: srpo_<encoder>
@@ -197,10 +197,20 @@ def summary_lines(run: RewardRun) -> list[str]:
     return lines
 
 
+def store_terminal(store, distance: list):
+    """Each episode's SRPO trajectory reward (eq. 5; `srpo_offline.progress.terminal_rewards`) from the store's
+    labels and the last entry of each episode's distance."""
+    from srpo_offline.progress import terminal_rewards
+
+    episodes = store.episodes()
+    return terminal_rewards([d[-1] for d in distance], [e.success for e in episodes], [e.task for e in episodes])
+
+
 def write_progress_run(store, name: str, progress: list, advantage: AdvantageConfig, beta: float, w_max: float,
                        provenance: dict, extra: dict | None = None, overwrite: bool = False) -> dict:
     """derived/<name> from per-episode progress computed elsewhere (oracle, success labels): advantages and AWR
-    weights by `advantage`, in the arrays and provenance layout of `compute_reward_run`; returns the provenance."""
+    weights by `advantage` (distance: 1 - progress), in the arrays and provenance layout of
+    `compute_reward_run`; returns the provenance."""
     import numpy as np
 
     import srpo
@@ -209,14 +219,15 @@ def write_progress_run(store, name: str, progress: list, advantage: AdvantageCon
     check_advantage_config(advantage)
     if name in store.derived_runs() and not overwrite:
         raise UserFacingError(f"derived/{name} already exists in {store.path}; choose another name or overwrite")
-    adv = progress_advantages(progress, advantage, beta, w_max)
+    distance = [1.0 - np.asarray(p, dtype=np.float64) for p in progress]
+    adv = progress_advantages(progress, advantage, beta, w_max, store_terminal(store, distance))
 
     def concat(parts) -> np.ndarray:
         return np.concatenate([np.asarray(p, dtype=np.float64) for p in parts]).astype(np.float32)
 
     arrays = {"progress": concat(progress), "increment": concat(adv.increment), "advantage": concat(adv.advantage),
               "weight": concat(adv.weight), "clipped": concat(adv.clipped),
-              "distance": concat(1.0 - np.asarray(p, dtype=np.float64) for p in progress)}
+              "distance": concat(distance)}
     arrays.update({k: concat(v) for k, v in (extra or {}).items()})
     provenance = {**provenance, "beta": beta, "w_max": w_max, "advantage": advantage.provenance(), "mu": adv.mu,
                   "sigma": adv.sigma, "distance": "1 - progress", "srpo_version": srpo.__version__}
@@ -247,7 +258,9 @@ def reestimate_run(store_path, source: str, name: str, advantage: AdvantageConfi
     beta = beta if beta is not None else prov.get("beta", DEFAULT_BETA)
     w_max = w_max if w_max is not None else prov.get("w_max", DEFAULT_W_MAX)
     progress = np.split(np.asarray(arrays["progress"], dtype=np.float64), store.episode_ends[:-1])
-    adv = progress_advantages(progress, advantage, beta, w_max)
+    distance = np.split(np.asarray(arrays.get("distance", 1.0 - arrays["progress"]), dtype=np.float64),
+                        store.episode_ends[:-1])
+    adv = progress_advantages(progress, advantage, beta, w_max, store_terminal(store, distance))
     new = {k: np.concatenate([np.asarray(p, dtype=np.float64) for p in getattr(adv, k)]).astype(np.float32)
            for k in ("increment", "advantage", "weight", "clipped")}
     provenance = {**prov, "beta": beta, "w_max": w_max, "advantage": advantage.provenance(), "mu": adv.mu,

@@ -5,6 +5,7 @@ import json
 import math
 import re
 
+import numpy as np
 import pytest
 
 from srpo.errors import UserFacingError
@@ -12,8 +13,8 @@ from srpo.store import EpisodeStore
 from srpo_offline.bench_report import SECTIONS
 from srpo_offline.offline_bench import METHODS, OfflineBenchConfig, parse_method, run_offline_bench
 
-METHOD_SPECS = ("uniform", "filtered", "awr_srpo", "awr_oracle", "awr_success", "awr_srpo@paper", "awr_srpo:learned",
-                "awr_srpo:state")  # the default encoder (pixel: no V-JEPA 2 weights here), the fitted ones
+METHOD_SPECS = ("uniform", "filtered", "awr_srpo", "awr_oracle", "awr_success", "awr_srpo@paper",
+                "awr_srpo:learned@shaped", "awr_srpo:state")  # the default encoder (pixel: no V-JEPA 2 weights here), the fitted ones
 
 
 def test_method_specs():
@@ -80,6 +81,10 @@ def test_every_method_trained_on_the_same_store_with_its_own_weights(bench):
             for spec in METHOD_SPECS}
     assert logs["filtered"]["success_only"] and not logs["uniform"]["success_only"]
     assert logs["awr_srpo@paper"]["reward_run"] == "srpo_paper"
+    assert logs["awr_srpo:learned@shaped"]["reward_run"] == "srpo-learned_shaped"
+    shaped, _ = store.read_derived("srpo-learned_shaped")
+    done = [e.end - 1 for e in store.episodes() if e.success is True]  # the trajectory reward 1.0 ends a success
+    assert (shaped["weight"][done] > np.median(shaped["weight"])).all()
     assert logs["awr_oracle"]["reward_run"] == "oracle_gae"
     assert all(c["environment_state_keys"] == ["object0_pos", "object0_quat"] and not c["images"]
                for c in logs.values())
