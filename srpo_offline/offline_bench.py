@@ -85,16 +85,16 @@ class OfflineBenchConfig:
     same initial states; writes OUT/report.md (tables, paired tests, sanity checks, reward fidelity, plots)."""
 
     out: str = "outputs/bench_offline"  # run directory: stores, checkpoints, results.jsonl, report.md, figures
-    task: str = "lift"  # simulated xArm task: lift or place (the search for a default: docs/offline_bench.md)
+    task: str = "place"  # simulated xArm task: lift or place (place: where dense progress beats a label, docs/offline_bench.md)
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)  # each seed records its own data, trains every method, evaluates
     episodes: int = 60  # recorded episodes per seed
     operator: str = DEFAULT_MIX  # operator mix of the recordings (srpo robot record --operator)
     expert_noise: float = 1.0  # scripted operators' random error scale on top of their habits
     methods: tuple[str, ...] = ("uniform", "filtered", "awr_srpo", "awr_oracle", "awr_success")  # see METHODS; NAME@ESTIMATOR picks an estimator
-    estimator: str = "gae"  # advantage estimator of AWR methods without @ (measured best: docs/offline_bench.md): paper, n_step, to_go, gae, final, shaped
+    estimator: str = "shaped"  # advantage estimator of AWR methods without @ (measured best: docs/offline_bench.md): paper, n_step, to_go, gae, final, shaped
     beta: float = DEFAULT_BETA  # AWR temperature
     w_max: float = DEFAULT_W_MAX  # AWR weight clip
-    encoder: str = "auto"  # SRPO progress encoder: auto or a name (srpo_offline.encoders.choose_encoder)
+    encoder: str = "learned"  # SRPO progress encoder: a name, or auto (V-JEPA 2 where its weights are, else pixel)
     model: str | None = None  # encoder weights: hub id or local directory
     reward_camera: str = "auto"  # camera scored by SRPO: auto (the encoder's own), front / wrist, or a store camera
     stride: int = 2  # encode every stride-th prefix (interpolate between)
@@ -109,6 +109,7 @@ class OfflineBenchConfig:
     torch_threads: int = 1  # torch CPU threads: a small MLP runs fastest on one
     device: str = "cpu"  # torch device for encoding, training and deployment
     plots: bool = True  # write the figures
+    workers: int = 2  # seeds run in parallel processes, one core each at torch_threads 1 (1: in this process)
 
 
 def bench_encoder(config: OfflineBenchConfig):
@@ -293,24 +294,19 @@ def run_offline_bench(cfg: OfflineBenchConfig) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
     cells_path = out / "results.jsonl"
+    done = {(c.task, c.seed, c.method) for c in _load_cells(cells_path)}
+    workers = min(cfg.workers, len(cfg.seeds))
+    if workers > 1:  # seeds are independent: each records, scores and trains in its own process
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            for finished in [pool.submit(run_seed, cfg, seed, done) for seed in cfg.seeds]:
+                finished.result()
+    else:
+        for seed in cfg.seeds:
+            run_seed(cfg, seed, done)
     cells = _load_cells(cells_path)
-    done = {(c.task, c.seed, c.method) for c in cells}
-    needed = {(m.reward, est) for _, m, est in specs if m.reward}
-    for seed in cfg.seeds:
-        t = _stage(f"seed {seed}: record {cfg.episodes} episodes of {cfg.task} ({cfg.operator}), score")
-        store = record_seed_store(cfg, cfg.task, seed, out / f"seed{seed}" / "store.zarr", cfg.operator,
-                                  cfg.expert_noise, cfg.episodes)
-        reward_runs(cfg, store, needed)
-        print(f"recorded and scored in {time.perf_counter() - t:.0f} s", flush=True)
-        for spec, _, _ in specs:
-            if (cfg.task, seed, spec) in done:
-                continue
-            t = _stage(f"seed {seed}: train and evaluate {spec}")
-            cell = train_and_evaluate(cfg, cfg.task, seed, store, spec, out / f"seed{seed}" / spec.replace("@", "-"))
-            _append(cells_path, cell)
-            cells.append(cell)
-            print(f"{spec}: {sum(cell.outcomes)}/{len(cell.outcomes)} successes "
-                  f"({cell.train_seconds:.0f} s train, {cell.eval_seconds:.0f} s eval)", flush=True)
     bar = clean_bar(cfg, out, cells_path, cells)
     path = write_offline_report(cfg, out, [c for c in cells if c.task == cfg.task and c.seed in cfg.seeds
                                            and c.method in cfg.methods], bar)
@@ -318,6 +314,29 @@ def run_offline_bench(cfg: OfflineBenchConfig) -> Path:
     print("\n" + "\n".join(verdict_lines(summary)), flush=True)
     print(f"\nreport: {path}", flush=True)
     return path
+
+
+def run_seed(cfg: OfflineBenchConfig, seed: int, done: set[tuple[str, int, str]]) -> None:
+    """One seed: record its store (once), score it, then train and evaluate every method not already `done`,
+    appending each result to OUT/results.jsonl as it finishes (a killed run resumes where it stopped)."""
+    import torch
+
+    torch.set_num_threads(cfg.torch_threads)
+    out = Path(cfg.out)
+    t = _stage(f"seed {seed}: record {cfg.episodes} episodes of {cfg.task} ({cfg.operator}), score")
+    store = record_seed_store(cfg, cfg.task, seed, out / f"seed{seed}" / "store.zarr", cfg.operator,
+                              cfg.expert_noise, cfg.episodes)
+    specs = [(spec, *parse_method(spec, cfg.estimator)) for spec in cfg.methods]
+    reward_runs(cfg, store, {(m.reward, est) for _, m, est in specs if m.reward})
+    print(f"seed {seed}: recorded and scored in {time.perf_counter() - t:.0f} s", flush=True)
+    for spec in cfg.methods:
+        if (cfg.task, seed, spec) in done:
+            continue
+        t = _stage(f"seed {seed}: train and evaluate {spec}")
+        cell = train_and_evaluate(cfg, cfg.task, seed, store, spec, out / f"seed{seed}" / spec.replace("@", "-"))
+        _append(out / "results.jsonl", cell)
+        print(f"seed {seed}, {spec}: {sum(cell.outcomes)}/{len(cell.outcomes)} successes "
+              f"({cell.train_seconds:.0f} s train, {cell.eval_seconds:.0f} s eval)", flush=True)
 
 
 def verdict_lines(summary: dict) -> list[str]:

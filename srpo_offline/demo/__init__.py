@@ -1,10 +1,12 @@
 """`srpo demo`: the offline benchmark at a size that runs in about 10 minutes on 2 CPU cores.
 
-Three seeds, each recording its own mixed-quality data on the simulated xArm (`lift`), scoring it with SRPO
-world progress (`--encoder`: auto, or learned / state / pixel / ...) and oracle progress, training uniform BC,
-filtered BC, AWR-SRPO and AWR-oracle on it, and
-deploying all four on the same initial states; it ends by saying which method won and by how much, or that
-the evidence is inconclusive (`srpo_offline.offline_bench`; the full comparison: `srpo bench offline`).
+Three seeds (two at a time, one core each), each recording its own mixed-quality data on the simulated xArm
+(`place`, where dense progress beats a success label), scoring it with SRPO world progress (`--encoder`: the
+learned encoder fitted on the seed's own frames and labels by default; auto, state, pixel, ...) and oracle progress,
+training uniform BC, filtered BC, AWR-SRPO and AWR-oracle on it (shaped advantages: SRPO's trajectory reward at
+the end, progress as shaping), and deploying all four on the same initial states; it ends by saying which method
+won and by how much, or that the evidence is inconclusive (`srpo_offline.offline_bench`; the full comparison:
+`srpo bench offline`).
 """
 
 from dataclasses import dataclass

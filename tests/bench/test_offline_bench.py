@@ -35,7 +35,7 @@ def bench(tmp_path_factory):
     # a clean expert and an operator that always lets go too early: both labels occur in 8 episodes
     cfg = OfflineBenchConfig(out=str(out), task="lift", seeds=(0,), episodes=8, operator="expert:0.5,early_release:0.5",
                              expert_noise=0.3, methods=METHOD_SPECS, train_steps=20, batch_size=16, eval_episodes=2,
-                             clean_tasks=("lift",), clean_episodes=4, stride=4, fit_steps=20)
+                             clean_tasks=("lift",), clean_episodes=4, stride=4, fit_steps=20, encoder="auto", estimator="gae")
     return cfg, run_offline_bench(cfg)
 
 
