@@ -66,10 +66,12 @@ class OnlineBenchConfig:
     reward_camera: str = "auto"  # camera the encoder sees: auto (the encoder's own) | front | wrist
     demos_per_task: int = 4  # clean scripted demonstrations per task for the BC warm start
     bc_epochs: int = 60  # BC epochs (with demos_per_task, sets the warm start's success)
+    fit_steps: int = 400  # optimiser updates of a fitted encoder (learned, state) on the warm start's demonstrations
     hidden: int = 256  # MLP width
     n_bins: int = 256  # action bins per dimension of the MLP policy (OpenVLA* keeps 256)
     num_envs: int = 8  # envs per run (in the run's own process)
     workers: int = 2  # runs executed at once, one process each
+    resume: bool = False  # reuse the finished runs in --output-dir whose settings match (continues a stopped bench)
 
     PRESETS: ClassVar[dict[str, OnlineBenchConfig]]  # name -> whole config (filled below the class)
 
@@ -104,17 +106,18 @@ OnlineBenchConfig.PRESETS = {
 
 def arm_setup(config: OnlineBenchConfig, arm: str) -> tuple[str, str | None, str, str]:
     """(reward, encoder or None, reward camera, note) of an arm: `srpo` uses --encoder, `srpo:<name>` names one
-    (`srpo_offline.encoders.choose_encoder`)."""
-    from srpo_offline.encoders import choose_encoder
+    (`srpo_offline.encoders.choose_encoder`). The state encoder's camera is "state" (it renders nothing)."""
+    from srpo_offline.encoders import ENCODERS, choose_encoder
 
     reward, _, name = arm.partition(":")
     if reward != "srpo":
         return reward, None, "front", ""
     encoder, camera, why = choose_encoder(name or config.encoder, config.model, config.reward_camera)
-    if camera == "state":
-        raise UserFacingError(f"{arm}: the online trainer gives encoders the reward camera's video; the state "
-                              "encoder reads state sequences, so it cannot score rollouts here yet")
-    return reward, encoder, camera, f"{arm}: {encoder} on the {camera} camera ({why})"
+    fitted = getattr(ENCODERS[encoder], "fitted", False) and config.model is None
+    where = ("the simulator's state, object pose included: a CONTROL with privileged information, not a camera "
+             "result" if camera == "state" else f"the {camera} camera")
+    how = " (fitted per seed on the warm start's own demonstrations)" if fitted else ""
+    return reward, encoder, camera, f"{arm}: {encoder} on {where}{how} ({why})"
 
 
 # ---------------------------------------------------------------------------------------------- one run
@@ -157,6 +160,37 @@ def _start_evaluation(config: OnlineBenchConfig, spec, policy, seed: int, folder
     return json.loads(path.read_text())
 
 
+def _encoder(config: OnlineBenchConfig, spec, name: str, camera: str, seed: int):
+    """SRPO's encoder for a seed: --model if given; a fitted encoder (learned, state) without --model is fitted on
+    the seed's warm-start demonstrations (`srpo_online_sim.demo_encoders`, cached under output_dir/encoders)."""
+    from srpo_offline.encoders import ENCODERS, build_encoder
+
+    model = config.model
+    if model is None and getattr(ENCODERS[name], "fitted", False):
+        from srpo_online_sim.demo_encoders import fit_demo_encoder
+
+        model = str(fit_demo_encoder(spec, name, camera, config.demos_per_task, seed,
+                                     Path(config.output_dir) / "encoders", config.fit_steps))
+    return build_encoder(name, model)
+
+
+RESULT_FREE = ("rewards", "seeds", "workers", "output_dir", "resume")  # settings that do not change a run's result
+
+
+def finished_run(run_dir: Path, config: OnlineBenchConfig) -> dict | None:
+    """A finished run's result from its log.json (None unless it finished with the same settings as `config`,
+    apart from RESULT_FREE; settings the run did not record are not compared)."""
+    path = run_dir / "log.json"
+    if not path.exists():
+        return None
+    log = json.loads(path.read_text())
+    now = json.loads(json.dumps(asdict(config)))  # as the log recorded it (tuples as lists)
+    if not log.get("time") or any(now.get(k) != v for k, v in log.get("bench", {}).items() if k not in RESULT_FREE):
+        return None
+    return {"reward": log["arm"], "seed": log["seed"], "bc": log["bc"], "eval": log.get("eval", []),
+            "train": log.get("train", []), "seconds": log["time"][-1]["seconds"]}
+
+
 def run_one(config: OnlineBenchConfig, arm: str, seed: int) -> dict:
     """Train one (arm, seed) run to the env-step budget; returns its eval curve and per-update statistics."""
     import logging
@@ -172,17 +206,16 @@ def run_one(config: OnlineBenchConfig, arm: str, seed: int) -> dict:
 
     out = Path(config.output_dir)
     reward, encoder_name, camera, _ = arm_setup(config, arm)
-    spec = SimXArmSpec(tasks=config.task_list, reward_camera=camera, render=encoder_name is not None)
+    renders = encoder_name is not None and camera != "state"
+    spec = SimXArmSpec(tasks=config.task_list, reward_camera=camera if renders else "front", render=renders)
     folder = out / "warm_start" / f"seed_{seed}"
     policy, bc = _warm_start(config, spec, seed, folder)
     start = _start_evaluation(config, SimXArmSpec(tasks=config.task_list, render=False), policy, seed, folder)
-    encoder = None
-    if encoder_name is not None:
-        from srpo_offline.encoders import build_encoder
-
-        encoder = build_encoder(encoder_name, config.model)
-    algo = dataclasses.replace(config.algo, reward=reward, seed=seed)
     run_dir = out / "runs" / f"{arm.replace(':', '-')}_seed{seed}"
+    if config.resume and (done := finished_run(run_dir, config)) is not None:
+        return done
+    encoder = _encoder(config, spec, encoder_name, camera, seed) if encoder_name is not None else None
+    algo = dataclasses.replace(config.algo, reward=reward, seed=seed)
     trainer = OnlineTrainer(spec, policy, algo, run_dir, encoder=encoder, num_envs=config.num_envs,
                             subprocess=False, diagnostics=True,
                             header={"bench": asdict(config), "algorithm": asdict(algo), "arm": arm, "seed": seed,

@@ -1,11 +1,13 @@
 """`srpo bench online --preset reduced`: every (arm, seed) run, the report, its plots and diagnostics, at CI size."""
 
+import dataclasses
 import json
 import math
 
 import pytest
 
 from srpo.cli import main
+from srpo_online_sim.sim_bench import OnlineBenchConfig, finished_run
 
 ARMS = ("grpo", "oracle", "shuffled", "srpo")
 
@@ -61,3 +63,11 @@ def test_reduced_bench_writes_a_consistent_report(tmp_path, capsys):
     assert "Update diagnostics" in table
     for name in ("curves_env_steps.png", "curves_updates.png", "curves_greedy.png", "diagnostics.png"):
         assert (out / name).stat().st_size > 5000
+
+    # --resume reuses a finished run only under the same settings (another arm list or worker count is fine)
+    config = OnlineBenchConfig.PRESETS["reduced"]
+    run = next(r for r in runs if (r["reward"], r["seed"]) == ("oracle", 1))
+    again = finished_run(out / "runs" / "oracle_seed1", dataclasses.replace(config, rewards="oracle", workers=1))
+    assert again is not None and again["eval"] == run["eval"] and again["train"] == run["train"]
+    assert finished_run(out / "runs" / "oracle_seed1", dataclasses.replace(config, env_steps=601)) is None
+    assert finished_run(out / "runs" / "srpo-learned_seed1", config) is None
