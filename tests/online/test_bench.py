@@ -9,7 +9,7 @@ import pytest
 from srpo.cli import main
 from srpo_online_sim.sim_bench import OnlineBenchConfig, finished_run
 
-ARMS = ("grpo", "oracle", "shuffled", "srpo")
+ARMS = ("grpo", "oracle", "shuffled", "srpo:learned")
 
 
 def numbers(value):
@@ -32,6 +32,7 @@ def test_reduced_bench_writes_a_consistent_report(tmp_path, capsys):
     report = json.loads((out / "report.json").read_text())
     runs, summary = report["runs"], report["summary"]
     assert sorted((r["reward"], r["seed"]) for r in runs) == [(w, s) for w in ARMS for s in (0, 1)]
+    assert len(list((out / "encoders").glob("learned-*.pt"))) == 2  # fitted once per seed on its demonstrations
     budget = report["config"]["env_steps"]
     for r in runs:
         steps = [m["env_steps"] for m in r["train"]]
@@ -39,7 +40,7 @@ def test_reduced_bench_writes_a_consistent_report(tmp_path, capsys):
         for m in r["train"]:
             if r["reward"] in ("grpo", "shuffled"):  # binary rewards: signal only in groups with mixed outcomes
                 assert m["signal_fraction"] == m["signal_fraction_binary"]
-            if r["reward"] == "srpo":  # shaping can only add signal to the same trajectories
+            if r["reward"] == "srpo:learned":  # shaping can only add signal to the same trajectories
                 assert m["signal_fraction"] >= m["signal_fraction_binary"]
             if r["reward"] == "oracle" and "oracle_spearman_failures" in m:
                 assert m["oracle_spearman_failures"] == pytest.approx(1.0)
@@ -53,7 +54,7 @@ def test_reduced_bench_writes_a_consistent_report(tmp_path, capsys):
         starts = {json.dumps(r["eval"][0], sort_keys=True) for r in runs if r["seed"] == seed}
         assert len(starts) == 1
     assert set(summary) == set(ARMS) and summary["oracle"]["signal_fraction"] > 0
-    for arm in ("grpo", "oracle", "srpo"):  # every arm against the control, paired by seed
+    for arm in ("grpo", "oracle", "srpo:learned"):  # every arm against the control, paired by seed
         assert summary[arm]["minus_control"][0] == pytest.approx(
             summary[arm]["final"][0] - summary["shuffled"]["final"][0])
     for arm, row in summary.items():
@@ -70,4 +71,4 @@ def test_reduced_bench_writes_a_consistent_report(tmp_path, capsys):
     again = finished_run(out / "runs" / "oracle_seed1", dataclasses.replace(config, rewards="oracle", workers=1))
     assert again is not None and again["eval"] == run["eval"] and again["train"] == run["train"]
     assert finished_run(out / "runs" / "oracle_seed1", dataclasses.replace(config, env_steps=601)) is None
-    assert finished_run(out / "runs" / "srpo-learned_seed1", config) is None
+    assert finished_run(out / "runs" / "srpo-learned_seed1", dataclasses.replace(config, fit_steps=31)) is None
