@@ -36,6 +36,7 @@ from srpo_online_sim.algorithm import Algorithm
 
 LEVELS = (0.3, 0.5)  # sampled success levels whose first crossing the report gives (env steps)
 CONTROL = "shuffled"  # the no-information arm every other arm is compared with
+BASELINE = "grpo"  # binary rewards: the oracle has to beat it for the setup to show what progress rewards add
 # The bench's algorithm (the reward is set per arm): every group trained on, 2 epochs of mini-batches of 16
 # trajectories, temperature 1.0, the whole rollout batch per forward pass, and the update that learned on GRPO's
 # own sampled success (docs/online.md): AdamW lr 1e-3 on the positive advantages only (lr 1e-4 barely moves the
@@ -297,6 +298,7 @@ def summarise(results: list[dict], config: OnlineBenchConfig) -> dict:
 
     summary = {}
     control = {r["seed"]: final_eval(r) for r in results if r["reward"] == CONTROL}
+    baseline = {r["seed"]: final_eval(r) for r in results if r["reward"] == BASELINE}
     control_ci = t_interval(list(control.values())) if control else None
     for arm in config.reward_list:
         runs = sorted((r for r in results if r["reward"] == arm), key=lambda r: r["seed"])
@@ -318,6 +320,9 @@ def summarise(results: list[dict], config: OnlineBenchConfig) -> dict:
         if arm != CONTROL and paired:
             row["minus_control"] = t_interval(paired)
             row["beats_control"] = bool(row["final"][1] > control_ci[2])  # 95 % CIs apart
+        over_baseline = [final_eval(r) - baseline[r["seed"]] for r in runs if r["seed"] in baseline]
+        if arm != BASELINE and over_baseline:
+            row["minus_grpo"] = t_interval(over_baseline)  # paired by seed
         for th in LEVELS:
             hits = [first_crossing([e["env_steps"] for e in r["eval"]], [e["success_rate"] for e in r["eval"]], th)
                     for r in runs]
@@ -444,6 +449,14 @@ def markdown_report(summary: dict, config: OnlineBenchConfig, encoder_note: str,
             + f" | {greedy} | {_fmt(row['signal_fraction'])} / {_fmt(row['signal_fraction_first_third'])} | "
             f"{_fmt(row['signal_fraction_binary'])} | {_fmt(row['groups_all_failed'])} | "
             f"{_fmt(row['oracle_spearman'])} / {_fmt(row['oracle_spearman_failures'])} | {row['updates']:.0f} |")
+    if "minus_grpo" in summary.get("oracle", {}):
+        gate = summary["oracle"]["minus_grpo"]
+        verdict = ("passes: the setup can show what a progress reward adds" if gate[1] > 0 else
+                   "FAILS: the oracle does not beat grpo, so this setup cannot show what a progress reward adds")
+        others = "; ".join(f"{arm} {_fmt_ci(row['minus_grpo'], unit=' pts')}" for arm, row in summary.items()
+                           if arm not in ("oracle", BASELINE) and "minus_grpo" in row)
+        lines += ["", f"**The gate** (oracle − {BASELINE}, final sampled success paired by seed): "
+                      f"{_fmt_ci(gate, unit=' pts')}: {verdict}. Other arms − {BASELINE}: {others or 'none'}."]
     lines += ["", "## Update diagnostics (mean over updates and seeds)", "",
               "| arm | exact KL(old ‖ new) | k3 KL, taken tokens | entropy x/y/z/gripper, first → last update | "
               "success tokens' Δ log-prob | tail mass | clip fraction | grad norm | flagged runs |",

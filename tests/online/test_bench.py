@@ -57,11 +57,14 @@ def test_reduced_bench_writes_a_consistent_report(tmp_path, capsys):
     for arm in ("grpo", "oracle", "srpo:learned"):  # every arm against the control, paired by seed
         assert summary[arm]["minus_control"][0] == pytest.approx(
             summary[arm]["final"][0] - summary["shuffled"]["final"][0])
+    for arm in ("oracle", "shuffled", "srpo:learned"):  # the gate's numbers: each arm against grpo, paired by seed
+        assert summary[arm]["minus_grpo"][0] == pytest.approx(summary[arm]["final"][0] - summary["grpo"]["final"][0])
+    assert "minus_grpo" not in summary["grpo"]
     for arm, row in summary.items():
         assert all(math.isfinite(x) for x in numbers(row)), arm
     table = (out / "report.md").read_text()
     assert all(f"| {w} |" in table for w in ARMS) and "Warm start (the regime)" in table
-    assert "Update diagnostics" in table
+    assert "Update diagnostics" in table and "**The gate** (oracle − grpo" in table
     for name in ("curves_env_steps.png", "curves_updates.png", "curves_greedy.png", "diagnostics.png"):
         assert (out / name).stat().st_size > 5000
 
