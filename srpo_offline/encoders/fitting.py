@@ -3,7 +3,8 @@
 `fit_encoder(FitConfig(store=...))` trains a small network on the store's labelled episodes (one camera's frames
 for `learned`, proprioception + object pose for `state`) and saves it in a cache keyed by a hash of the data it
 saw (episode indices, tasks, labels, lengths and the inputs' bytes) and of the fit's settings; a second call on
-the same data returns the cached file. `srpo reward fit STORE` runs it from the command line.
+the same data returns the cached file. `srpo reward fit STORE` runs it from the command line; `fit_on_data` fits on
+data held in memory the same way (the online bench's warm-start demonstrations, `srpo_online_sim.demo_encoders`).
 
 Objectives (`--objective`; measured on stores the fit never saw: docs/reward.md):
   goal_distance  the distance from a frame to the ending of a random successful episode, regressed onto the
