@@ -60,10 +60,29 @@ def distributed() -> tuple[int, int]:
     return 0, 1
 
 
+def reads_state(encoder) -> bool:
+    """True for an encoder of the simulator's state (the `state` control), which sees no camera."""
+    return getattr(encoder, "camera", None) == "state"
+
+
+def encoder_input(encoder, traj: Trajectory) -> np.ndarray:
+    """What `encoder` scores of a trajectory: its reward-camera video (T x H x W x 3), or for the state encoder its
+    per-step observations as T x D state features over the keys the encoder was fitted on."""
+    if not reads_state(encoder):
+        return traj.video
+    from srpo_offline.encoders.fitting import state_sequence
+
+    if not traj.states:
+        raise UserFacingError("the state encoder needs the env's per-step observations (the simulated xArm sends "
+                              "them); this world sends none: use a camera encoder")
+    return state_sequence(traj.states, tuple(encoder.meta["keys"]))
+
+
 class OnlineTrainer:
     """Online policy optimisation of `policy` in the world `spec` (an EnvSpec), logging to `output_dir`.
 
-    `encoder` (encode(videos) -> [N, D]) is needed for reward "srpo"; the world's `trajectory_oracle(task_id,
+    `encoder` (encode(inputs) -> [N, D]) is needed for reward "srpo": it scores each trajectory's reward-camera
+    video, or (the state encoder, camera "state": a privileged control) its per-step simulator state; the world's `trajectory_oracle(task_id,
     states)` (when the spec has one) gives the oracle reward and the agreement metrics. `diagnostics` logs what
     each update did to the policy (`srpo_online_sim.diagnostics`: exact KL over the full distributions, entropy
     per action dimension, success tokens' log-prob change) at the states of this rank's trained trajectories;
@@ -274,7 +293,7 @@ class OnlineTrainer:
 
         def encode_and_free(traj: Trajectory) -> None:
             if use_encoder:
-                embeddings[id(traj)] = self.encoder.encode([traj.video])[0]
+                embeddings[id(traj)] = self.encoder.encode([encoder_input(self.encoder, traj)])[0]
             if oracle is not None:
                 oracles[id(traj)] = oracle(traj.request.task_id, traj.states)
             traj.frames = []
@@ -284,7 +303,8 @@ class OnlineTrainer:
         trajs, rounds = [], 0
         while True:
             trajs += rollout(self.policy, pool, self._requests(pool), self.algo.temperature, self.generator,
-                             keep_video=use_encoder, on_done=encode_and_free, lockstep=self.sharded)
+                             keep_video=use_encoder and not reads_state(self.encoder), on_done=encode_and_free,
+                             lockstep=self.sharded)
             rounds += 1
             if (not self.algo.dynamic_sampling or not self.algo.keep_mixed_only or rounds >= self.algo.max_rounds
                     or self._kept_groups(trajs) >= self.algo.groups_per_step):

@@ -36,6 +36,7 @@ from srpo_online_sim.algorithm import Algorithm
 
 LEVELS = (0.3, 0.5)  # sampled success levels whose first crossing the report gives (env steps)
 CONTROL = "shuffled"  # the no-information arm every other arm is compared with
+BASELINE = "grpo"  # binary rewards: the oracle has to beat it for the setup to show what progress rewards add
 # The bench's algorithm (the reward is set per arm): every group trained on, 2 epochs of mini-batches of 16
 # trajectories, temperature 1.0, the whole rollout batch per forward pass, and the update that learned on GRPO's
 # own sampled success (docs/online.md): AdamW lr 1e-3 on the positive advantages only (lr 1e-4 barely moves the
@@ -52,12 +53,12 @@ class OnlineBenchConfig:
 
     preset: str = "full"  # the named config to start from: full | reduced (the CI size, about a minute)
     output_dir: str = "outputs/bench_online"  # report, plots and one folder per run
-    tasks: str = "lift"  # sim tasks, comma-separated (the policy is multi-task; place needs a larger budget)
-    rewards: str = "grpo,srpo,oracle,shuffled"  # arms: grpo | srpo | srpo:<encoder> | oracle | shuffled (control)
+    tasks: str = "place"  # sim tasks, comma-separated: place starts in the low-success regime (docs/online.md)
+    rewards: str = "grpo,srpo:learned,srpo:state,oracle,shuffled"  # arms: grpo | srpo | srpo:<encoder> | oracle | shuffled (control); srpo:state is a privileged control
     seeds: int = 5  # seeds per arm (each seed has its own BC warm start, shared by the arms)
-    env_steps: int = 40_000  # training env-step budget of every run
+    env_steps: int = 80_000  # training env-step budget of every run (place: about 8 updates of 64 rollouts)
     algo: Algorithm = field(default_factory=lambda: BENCH_ALGORITHM)  # the online algorithm (--algo.lr, ...)
-    eval_every: int = 5  # updates between evaluations (and one at the end of the budget)
+    eval_every: int = 4  # updates between evaluations (and one at the end of the budget)
     eval_episodes: int = 32  # held-out initial states per task in each evaluation
     eval_samples: int = 4  # sampled rollouts per held-out state (at the rollout temperature)
     eval_greedy: bool = True  # also evaluate greedy (argmax) success on the same states (secondary)
@@ -66,10 +67,12 @@ class OnlineBenchConfig:
     reward_camera: str = "auto"  # camera the encoder sees: auto (the encoder's own) | front | wrist
     demos_per_task: int = 4  # clean scripted demonstrations per task for the BC warm start
     bc_epochs: int = 60  # BC epochs (with demos_per_task, sets the warm start's success)
+    fit_steps: int = 400  # optimiser updates of a fitted encoder (learned, state) on the warm start's demonstrations
     hidden: int = 256  # MLP width
     n_bins: int = 256  # action bins per dimension of the MLP policy (OpenVLA* keeps 256)
     num_envs: int = 8  # envs per run (in the run's own process)
     workers: int = 2  # runs executed at once, one process each
+    resume: bool = False  # reuse the finished runs in --output-dir whose settings match (continues a stopped bench)
 
     PRESETS: ClassVar[dict[str, OnlineBenchConfig]]  # name -> whole config (filled below the class)
 
@@ -96,25 +99,26 @@ class OnlineBenchConfig:
 OnlineBenchConfig.PRESETS = {
     "full": OnlineBenchConfig(),
     "reduced": OnlineBenchConfig(  # the CI size: about a minute on 2 cores; 16 bins so that sampled BC succeeds
-        preset="reduced", tasks="lift", seeds=2, env_steps=600, eval_every=1, eval_episodes=4, eval_samples=2,
-        n_bins=16,
+        preset="reduced", tasks="lift", rewards="grpo,srpo:learned,oracle,shuffled", seeds=2, env_steps=600,
+        eval_every=1, eval_episodes=4, eval_samples=2, n_bins=16, fit_steps=30,
         algo=dataclasses.replace(BENCH_ALGORITHM, groups_per_step=2, n_rollouts=4, mini_batch=8)),
 }
 
 
 def arm_setup(config: OnlineBenchConfig, arm: str) -> tuple[str, str | None, str, str]:
     """(reward, encoder or None, reward camera, note) of an arm: `srpo` uses --encoder, `srpo:<name>` names one
-    (`srpo_offline.encoders.choose_encoder`)."""
-    from srpo_offline.encoders import choose_encoder
+    (`srpo_offline.encoders.choose_encoder`). The state encoder's camera is "state" (it renders nothing)."""
+    from srpo_offline.encoders import ENCODERS, choose_encoder
 
     reward, _, name = arm.partition(":")
     if reward != "srpo":
         return reward, None, "front", ""
     encoder, camera, why = choose_encoder(name or config.encoder, config.model, config.reward_camera)
-    if camera == "state":
-        raise UserFacingError(f"{arm}: the online trainer gives encoders the reward camera's video; the state "
-                              "encoder reads state sequences, so it cannot score rollouts here yet")
-    return reward, encoder, camera, f"{arm}: {encoder} on the {camera} camera ({why})"
+    fitted = getattr(ENCODERS[encoder], "fitted", False) and config.model is None
+    where = ("the simulator's state, object pose included: a CONTROL with privileged information, not a camera "
+             "result" if camera == "state" else f"the {camera} camera")
+    how = " (fitted per seed on the warm start's own demonstrations)" if fitted else ""
+    return reward, encoder, camera, f"{arm}: {encoder} on {where}{how} ({why})"
 
 
 # ---------------------------------------------------------------------------------------------- one run
@@ -157,6 +161,37 @@ def _start_evaluation(config: OnlineBenchConfig, spec, policy, seed: int, folder
     return json.loads(path.read_text())
 
 
+def _encoder(config: OnlineBenchConfig, spec, name: str, camera: str, seed: int):
+    """SRPO's encoder for a seed: --model if given; a fitted encoder (learned, state) without --model is fitted on
+    the seed's warm-start demonstrations (`srpo_online_sim.demo_encoders`, cached under output_dir/encoders)."""
+    from srpo_offline.encoders import ENCODERS, build_encoder
+
+    model = config.model
+    if model is None and getattr(ENCODERS[name], "fitted", False):
+        from srpo_online_sim.demo_encoders import fit_demo_encoder
+
+        model = str(fit_demo_encoder(spec, name, camera, config.demos_per_task, seed,
+                                     Path(config.output_dir) / "encoders", config.fit_steps))
+    return build_encoder(name, model)
+
+
+RESULT_FREE = ("rewards", "seeds", "workers", "output_dir", "resume")  # settings that do not change a run's result
+
+
+def finished_run(run_dir: Path, config: OnlineBenchConfig) -> dict | None:
+    """A finished run's result from its log.json (None unless it finished with the same settings as `config`,
+    apart from RESULT_FREE; settings the run did not record are not compared)."""
+    path = run_dir / "log.json"
+    if not path.exists():
+        return None
+    log = json.loads(path.read_text())
+    now = json.loads(json.dumps(asdict(config)))  # as the log recorded it (tuples as lists)
+    if not log.get("time") or any(now.get(k) != v for k, v in log.get("bench", {}).items() if k not in RESULT_FREE):
+        return None
+    return {"reward": log["arm"], "seed": log["seed"], "bc": log["bc"], "eval": log.get("eval", []),
+            "train": log.get("train", []), "seconds": log["time"][-1]["seconds"]}
+
+
 def run_one(config: OnlineBenchConfig, arm: str, seed: int) -> dict:
     """Train one (arm, seed) run to the env-step budget; returns its eval curve and per-update statistics."""
     import logging
@@ -172,17 +207,16 @@ def run_one(config: OnlineBenchConfig, arm: str, seed: int) -> dict:
 
     out = Path(config.output_dir)
     reward, encoder_name, camera, _ = arm_setup(config, arm)
-    spec = SimXArmSpec(tasks=config.task_list, reward_camera=camera, render=encoder_name is not None)
+    renders = encoder_name is not None and camera != "state"
+    spec = SimXArmSpec(tasks=config.task_list, reward_camera=camera if renders else "front", render=renders)
     folder = out / "warm_start" / f"seed_{seed}"
     policy, bc = _warm_start(config, spec, seed, folder)
     start = _start_evaluation(config, SimXArmSpec(tasks=config.task_list, render=False), policy, seed, folder)
-    encoder = None
-    if encoder_name is not None:
-        from srpo_offline.encoders import build_encoder
-
-        encoder = build_encoder(encoder_name, config.model)
-    algo = dataclasses.replace(config.algo, reward=reward, seed=seed)
     run_dir = out / "runs" / f"{arm.replace(':', '-')}_seed{seed}"
+    if config.resume and (done := finished_run(run_dir, config)) is not None:
+        return done
+    encoder = _encoder(config, spec, encoder_name, camera, seed) if encoder_name is not None else None
+    algo = dataclasses.replace(config.algo, reward=reward, seed=seed)
     trainer = OnlineTrainer(spec, policy, algo, run_dir, encoder=encoder, num_envs=config.num_envs,
                             subprocess=False, diagnostics=True,
                             header={"bench": asdict(config), "algorithm": asdict(algo), "arm": arm, "seed": seed,
@@ -264,6 +298,7 @@ def summarise(results: list[dict], config: OnlineBenchConfig) -> dict:
 
     summary = {}
     control = {r["seed"]: final_eval(r) for r in results if r["reward"] == CONTROL}
+    baseline = {r["seed"]: final_eval(r) for r in results if r["reward"] == BASELINE}
     control_ci = t_interval(list(control.values())) if control else None
     for arm in config.reward_list:
         runs = sorted((r for r in results if r["reward"] == arm), key=lambda r: r["seed"])
@@ -285,6 +320,9 @@ def summarise(results: list[dict], config: OnlineBenchConfig) -> dict:
         if arm != CONTROL and paired:
             row["minus_control"] = t_interval(paired)
             row["beats_control"] = bool(row["final"][1] > control_ci[2])  # 95 % CIs apart
+        over_baseline = [final_eval(r) - baseline[r["seed"]] for r in runs if r["seed"] in baseline]
+        if arm != BASELINE and over_baseline:
+            row["minus_grpo"] = t_interval(over_baseline)  # paired by seed
         for th in LEVELS:
             hits = [first_crossing([e["env_steps"] for e in r["eval"]], [e["success_rate"] for e in r["eval"]], th)
                     for r in runs]
@@ -411,6 +449,14 @@ def markdown_report(summary: dict, config: OnlineBenchConfig, encoder_note: str,
             + f" | {greedy} | {_fmt(row['signal_fraction'])} / {_fmt(row['signal_fraction_first_third'])} | "
             f"{_fmt(row['signal_fraction_binary'])} | {_fmt(row['groups_all_failed'])} | "
             f"{_fmt(row['oracle_spearman'])} / {_fmt(row['oracle_spearman_failures'])} | {row['updates']:.0f} |")
+    if "minus_grpo" in summary.get("oracle", {}):
+        gate = summary["oracle"]["minus_grpo"]
+        verdict = ("passes: the setup can show what a progress reward adds" if gate[1] > 0 else
+                   "FAILS: the oracle does not beat grpo, so this setup cannot show what a progress reward adds")
+        others = "; ".join(f"{arm} {_fmt_ci(row['minus_grpo'], unit=' pts')}" for arm, row in summary.items()
+                           if arm not in ("oracle", BASELINE) and "minus_grpo" in row)
+        lines += ["", f"**The gate** (oracle − {BASELINE}, final sampled success paired by seed): "
+                      f"{_fmt_ci(gate, unit=' pts')}: {verdict}. Other arms − {BASELINE}: {others or 'none'}."]
     lines += ["", "## Update diagnostics (mean over updates and seeds)", "",
               "| arm | exact KL(old ‖ new) | k3 KL, taken tokens | entropy x/y/z/gripper, first → last update | "
               "success tokens' Δ log-prob | tail mass | clip fraction | grad norm | flagged runs |",

@@ -11,6 +11,7 @@ as bin indices; loss: cross-entropy per token. `success_rate` measures a policy 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -39,17 +40,30 @@ class WarmStartConfig:
     seed: int = 0  # demonstration and initialisation seed
 
 
-def collect_demos(spec: SimXArmSpec, demos_per_task: int, seed: int = 0) -> list[tuple[int, list[dict], np.ndarray]]:
-    """(task id, observations [T], policy actions [T, 4]) of clean expert episodes that succeeded."""
+class Demo(NamedTuple):
+    """One clean expert episode that succeeded."""
+
+    task_id: int  # task id within the spec
+    observations: list[dict]  # the observation each action was taken from [T]
+    actions: np.ndarray  # policy actions [T, 4]
+    last: dict  # the observation after the last action (the success state)
+    frames: list[np.ndarray]  # camera frames, the reset frame then one per tick (T + 1; empty unless asked)
+
+
+def collect_demos(spec: SimXArmSpec, demos_per_task: int, seed: int = 0, camera: str | None = None) -> list[Demo]:
+    """The clean expert episodes that succeeded; `camera` (front | wrist): also render its frames at the spec's
+    image size."""
     from srpo.robot.teleop import ExpertConfig, ScriptedExpert
 
-    env = SimXArmEnv(SimXArmSpec(tasks=spec.tasks, max_steps=spec.max_steps, render=False))
+    env = SimXArmEnv(SimXArmSpec(tasks=spec.tasks, max_steps=spec.max_steps, render=camera is not None,
+                                 reward_camera=camera or spec.reward_camera, image_size=spec.image_size))
     demos = []
     try:
         for task_id, name in enumerate(spec.tasks):
             for i in range(demos_per_task):
                 state = env.sample_init_state(task_id, DEMO_SEED_OFFSET + 1000 * seed + i)
-                obs = env.reset(task_id, state).observations[-1]
+                r = env.reset(task_id, state)
+                obs, frames = r.observations[-1], list(r.frames)
                 expert = ScriptedExpert(name, ExpertConfig(noise=0.0), seed=seed * 1000 + i)
                 expert.reset(env.arm)
                 observations, actions = [], []
@@ -59,10 +73,11 @@ def collect_demos(spec: SimXArmSpec, demos_per_task: int, seed: int = 0) -> list
                     actions.append(np.array([a[0], a[1], a[2], a[6]]))
                     r = env.step_chunk(a[None])
                     obs = r.observations[-1]
+                    frames.extend(r.frames)
                     if r.done:
                         break
                 if r.success:
-                    demos.append((task_id, observations, np.stack(actions)))
+                    demos.append(Demo(task_id, observations, np.stack(actions), obs, frames))
     finally:
         env.close()
     return demos
@@ -84,8 +99,9 @@ def behaviour_clone(spec: SimXArmSpec, config: WarmStartConfig = WarmStartConfig
     demos = collect_demos(spec, config.demos_per_task, config.seed)
     if not demos:
         raise RuntimeError("no clean expert demonstration succeeded; the sim tasks or the expert are broken")
-    x = np.concatenate([policy.features(obs, [instructions[t]] * len(obs)) for t, obs, _ in demos])
-    y = np.concatenate([policy.tokens_of(chunk_targets(a, config.chunk)) for _, _, a in demos])
+    x = np.concatenate([policy.features(d.observations, [instructions[d.task_id]] * len(d.observations))
+                        for d in demos])
+    y = np.concatenate([policy.tokens_of(chunk_targets(d.actions, config.chunk)) for d in demos])
     x_t = torch.as_tensor(x, dtype=torch.float32, device=device)
     y_t = torch.as_tensor(y, dtype=torch.long, device=device)
     optimizer = torch.optim.Adam(policy.model.parameters(), lr=config.lr)

@@ -3,7 +3,8 @@
 `fit_encoder(FitConfig(store=...))` trains a small network on the store's labelled episodes (one camera's frames
 for `learned`, proprioception + object pose for `state`) and saves it in a cache keyed by a hash of the data it
 saw (episode indices, tasks, labels, lengths and the inputs' bytes) and of the fit's settings; a second call on
-the same data returns the cached file. `srpo reward fit STORE` runs it from the command line.
+the same data returns the cached file. `srpo reward fit STORE` runs it from the command line; `fit_on_data` fits on
+data held in memory the same way (the online bench's warm-start demonstrations, `srpo_online_sim.demo_encoders`).
 
 Objectives (`--objective`; measured on stores the fit never saw: docs/reward.md):
   goal_distance  the distance from a frame to the ending of a random successful episode, regressed onto the
@@ -142,9 +143,22 @@ def data_hash(data: FitData) -> str:
     return h.hexdigest()
 
 
+def state_sequence(observations: list[dict], keys: tuple[str, ...]) -> np.ndarray:
+    """float32 T x D state features (`state_features`) of a list of per-step observation dicts (the simulator's)."""
+    missing = [k for k in keys if k not in observations[0]]
+    if missing:
+        raise UserFacingError(f"the observations have no {missing}: the state encoder needs them at every step")
+    return state_features({k: np.stack([np.asarray(o[k]) for o in observations]) for k in keys}, keys)
+
+
 def fit_encoder(cfg: FitConfig, progress: bool = True) -> Path:
-    """Fit (or find in the cache) the encoder for cfg's data and settings; returns the saved file's path."""
-    data = read_fit_data(cfg)
+    """Fit (or find in the cache) the encoder for cfg's store and settings; returns the saved file's path."""
+    return fit_on_data(cfg, read_fit_data(cfg), progress)
+
+
+def fit_on_data(cfg: FitConfig, data: FitData, progress: bool = True, source: str = "") -> Path:
+    """Fit (or find in the cache) the encoder for `data` (read from a store, or built in memory such as the online
+    bench's demonstrations) and cfg's settings; `source` names where the data came from (default: cfg.store)."""
     digest = data_hash(data)
     key = hashlib.sha256(json.dumps([digest, cfg.settings(), FIT_VERSION]).encode()).hexdigest()[:20]
     path = cache_dir(cfg) / f"{cfg.encoder}-{key}.pt"
@@ -165,7 +179,7 @@ def fit_encoder(cfg: FitConfig, progress: bool = True) -> Path:
     net = make_network(cfg.encoder, cfg.dim, in_dim, stats)
     losses = train(net, data, cfg, progress=progress)
     meta = {"encoder": cfg.encoder, "settings": cfg.settings(), "camera": cfg.camera if cfg.encoder == "learned" else "state",
-            "in_dim": in_dim, "stats": stats, "keys": list(data.keys), "store": str(cfg.store),
+            "in_dim": in_dim, "stats": stats, "keys": list(data.keys), "store": source or str(cfg.store),
             "episodes": data.episodes, "n_success": sum(s is True for s in data.success), "data_hash": digest,
             "final_loss": losses[-1] if losses else None, "seconds": time.perf_counter() - t0, "version": FIT_VERSION}
     path.parent.mkdir(parents=True, exist_ok=True)

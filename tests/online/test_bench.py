@@ -1,13 +1,15 @@
 """`srpo bench online --preset reduced`: every (arm, seed) run, the report, its plots and diagnostics, at CI size."""
 
+import dataclasses
 import json
 import math
 
 import pytest
 
 from srpo.cli import main
+from srpo_online_sim.sim_bench import OnlineBenchConfig, finished_run
 
-ARMS = ("grpo", "oracle", "shuffled", "srpo")
+ARMS = ("grpo", "oracle", "shuffled", "srpo:learned")
 
 
 def numbers(value):
@@ -30,6 +32,7 @@ def test_reduced_bench_writes_a_consistent_report(tmp_path, capsys):
     report = json.loads((out / "report.json").read_text())
     runs, summary = report["runs"], report["summary"]
     assert sorted((r["reward"], r["seed"]) for r in runs) == [(w, s) for w in ARMS for s in (0, 1)]
+    assert len(list((out / "encoders").glob("learned-*.pt"))) == 2  # fitted once per seed on its demonstrations
     budget = report["config"]["env_steps"]
     for r in runs:
         steps = [m["env_steps"] for m in r["train"]]
@@ -37,7 +40,7 @@ def test_reduced_bench_writes_a_consistent_report(tmp_path, capsys):
         for m in r["train"]:
             if r["reward"] in ("grpo", "shuffled"):  # binary rewards: signal only in groups with mixed outcomes
                 assert m["signal_fraction"] == m["signal_fraction_binary"]
-            if r["reward"] == "srpo":  # shaping can only add signal to the same trajectories
+            if r["reward"] == "srpo:learned":  # shaping can only add signal to the same trajectories
                 assert m["signal_fraction"] >= m["signal_fraction_binary"]
             if r["reward"] == "oracle" and "oracle_spearman_failures" in m:
                 assert m["oracle_spearman_failures"] == pytest.approx(1.0)
@@ -51,13 +54,24 @@ def test_reduced_bench_writes_a_consistent_report(tmp_path, capsys):
         starts = {json.dumps(r["eval"][0], sort_keys=True) for r in runs if r["seed"] == seed}
         assert len(starts) == 1
     assert set(summary) == set(ARMS) and summary["oracle"]["signal_fraction"] > 0
-    for arm in ("grpo", "oracle", "srpo"):  # every arm against the control, paired by seed
+    for arm in ("grpo", "oracle", "srpo:learned"):  # every arm against the control, paired by seed
         assert summary[arm]["minus_control"][0] == pytest.approx(
             summary[arm]["final"][0] - summary["shuffled"]["final"][0])
+    for arm in ("oracle", "shuffled", "srpo:learned"):  # the gate's numbers: each arm against grpo, paired by seed
+        assert summary[arm]["minus_grpo"][0] == pytest.approx(summary[arm]["final"][0] - summary["grpo"]["final"][0])
+    assert "minus_grpo" not in summary["grpo"]
     for arm, row in summary.items():
         assert all(math.isfinite(x) for x in numbers(row)), arm
     table = (out / "report.md").read_text()
     assert all(f"| {w} |" in table for w in ARMS) and "Warm start (the regime)" in table
-    assert "Update diagnostics" in table
+    assert "Update diagnostics" in table and "**The gate** (oracle − grpo" in table
     for name in ("curves_env_steps.png", "curves_updates.png", "curves_greedy.png", "diagnostics.png"):
         assert (out / name).stat().st_size > 5000
+
+    # --resume reuses a finished run only under the same settings (another arm list or worker count is fine)
+    config = OnlineBenchConfig.PRESETS["reduced"]
+    run = next(r for r in runs if (r["reward"], r["seed"]) == ("oracle", 1))
+    again = finished_run(out / "runs" / "oracle_seed1", dataclasses.replace(config, rewards="oracle", workers=1))
+    assert again is not None and again["eval"] == run["eval"] and again["train"] == run["train"]
+    assert finished_run(out / "runs" / "oracle_seed1", dataclasses.replace(config, env_steps=601)) is None
+    assert finished_run(out / "runs" / "srpo-learned_seed1", dataclasses.replace(config, fit_steps=31)) is None
