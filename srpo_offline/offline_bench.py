@@ -91,7 +91,7 @@ class OfflineBenchConfig:
     operator: str = DEFAULT_MIX  # operator mix of the recordings (srpo robot record --operator)
     expert_noise: float = 1.0  # scripted operators' random error scale on top of their habits
     methods: tuple[str, ...] = ("uniform", "filtered", "awr_srpo", "awr_oracle", "awr_success")  # see METHODS; NAME@ESTIMATOR picks an estimator
-    estimator: str = "shaped"  # advantage estimator of AWR methods without @ (measured best: docs/offline_bench.md): paper, n_step, to_go, gae, final, shaped
+    estimator: str = "shaped"  # advantage estimator of AWR methods without @ (measured best on place: docs/offline_bench.md): paper, n_step, to_go, gae, final, shaped
     beta: float = DEFAULT_BETA  # AWR temperature
     w_max: float = DEFAULT_W_MAX  # AWR weight clip
     encoder: str = "learned"  # SRPO progress encoder: a name, or auto (V-JEPA 2 where its weights are, else pixel)
@@ -284,6 +284,8 @@ def run_offline_bench(cfg: OfflineBenchConfig) -> Path:
         raise UserFacingError(f"--clean-tasks must name sim tasks ({', '.join(MAX_STEPS)}), not {bad}")
     if not cfg.seeds or cfg.episodes < 2 or cfg.eval_episodes < 1:
         raise UserFacingError("give at least one seed, two recorded episodes and one evaluation episode")
+    if cfg.workers < 1:
+        raise UserFacingError(f"--workers {cfg.workers}: give 1 (seeds one after another) or more (seeds in parallel)")
     parse_operator_mix(cfg.operator)
     bench_encoder(cfg)
     specs = [(spec, *parse_method(spec, cfg.estimator)) for spec in cfg.methods]  # fail before any work

@@ -114,3 +114,9 @@ def test_a_rerun_resumes_without_training_again(bench):
     lines = (report.parent / "results.jsonl").read_text().splitlines()
     run_offline_bench(cfg)
     assert (report.parent / "results.jsonl").read_text().splitlines() == lines
+
+
+def test_workers_below_one_say_what_to_pass(tmp_path):
+    with pytest.raises(UserFacingError, match="--workers 0: give 1"):
+        run_offline_bench(OfflineBenchConfig(out=str(tmp_path / "b"), workers=0))
+    assert not (tmp_path / "b").exists()  # refused before any work
