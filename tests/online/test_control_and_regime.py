@@ -100,3 +100,25 @@ def test_sharding_refuses_a_frozen_copy_before_sharding(tmp_path, penalty):
         OnlineTrainer(spec, policy, Algorithm(reward="grpo", **penalty), tmp_path, subprocess=False,
                       shard=sharded.append)
     assert sharded == []
+
+
+def test_the_benchs_default_warm_start_is_the_low_success_regime():
+    """The default warm start (lift, 3 demonstrations x 40 BC epochs) rarely succeeds when sampled, so binary rewards
+    give most groups no gradient; the richer 4 x 60 warm start on the same states succeeds far more often, so the
+    probe can tell the two regimes apart (docs/online.md: about 1 % against 18 % on seed 0, 32 states x 4)."""
+    from srpo_online_sim.sim_bench import OnlineBenchConfig
+    from srpo_online_sim.warm_start import WarmStartConfig, behaviour_clone
+
+    torch.set_num_threads(1)
+    default = OnlineBenchConfig()
+    spec = SimXArmSpec(tasks=default.task_list, render=False)
+    probes = {}
+    with EnvPool(spec, 32, subprocess=False) as pool:
+        requests = warm_start.eval_requests(spec, pool, 16)
+        for demos, epochs in ((default.demos_per_task, default.bc_epochs), (4, 60)):
+            policy, _ = behaviour_clone(spec, WarmStartConfig(demos_per_task=demos, epochs=epochs, seed=0))
+            probes[demos, epochs] = warm_start.regime_probe(policy, pool, requests, samples=4, temperature=1.0)
+    low, rich = probes[default.demos_per_task, default.bc_epochs], probes[4, 60]
+    print({k: {m: round(v, 3) for m, v in p.items()} for k, p in probes.items()})
+    assert low["sampled_success"] <= 0.06 and low["binary_signal_fraction"] <= 0.2
+    assert rich["sampled_success"] >= low["sampled_success"] + 0.06
