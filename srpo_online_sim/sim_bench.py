@@ -66,7 +66,7 @@ class OnlineBenchConfig:
     model: str | None = None  # encoder weights (hub id or folder); None = the encoder's default
     reward_camera: str = "auto"  # camera the encoder sees: auto (the encoder's own) | front | wrist
     demos_per_task: int = 3  # clean scripted demonstrations per task for the BC warm start
-    bc_epochs: int = 40  # BC epochs (with demos_per_task, sets the warm start's success: lift 3 x 40 ≈ 1 %)
+    bc_epochs: int = 40  # BC epochs (with demos_per_task, sets the warm start's success: lift 3 x 40 succeeds about once in 100 sampled rollouts)
     fit_steps: int = 400  # optimiser updates of a fitted encoder (learned, state) on the warm start's demonstrations
     hidden: int = 256  # MLP width
     n_bins: int = 256  # action bins per dimension of the MLP policy (OpenVLA* keeps 256)

@@ -75,3 +75,14 @@ def test_reduced_bench_writes_a_consistent_report(tmp_path, capsys):
     assert again is not None and again["eval"] == run["eval"] and again["train"] == run["train"]
     assert finished_run(out / "runs" / "oracle_seed1", dataclasses.replace(config, env_steps=601)) is None
     assert finished_run(out / "runs" / "srpo-learned_seed1", dataclasses.replace(config, fit_steps=31)) is None
+
+
+def test_help_prints_every_setting_with_its_comment(capsys):
+    """Field comments are the --help text (draccus -> argparse, which formats `%`): a `%` in one broke the page."""
+    from srpo.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["bench", "online", "--help"])
+    assert exit_.value.code in (0, None)
+    out = " ".join(capsys.readouterr().out.split())  # argparse wraps the help text
+    assert "--bc-epochs" in out and "once in 100 sampled rollouts" in out and "--demos-per-task" in out
